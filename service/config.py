@@ -1,0 +1,54 @@
+"""Configuration from environment variables, with defaults that run on a bare machine.
+
+Embedded default: an SQLite file under ``instance/`` and an SQLite-backed Celery broker (kombu's
+``sqla+sqlite://`` transport). Scale: point ``DATABASE_URL`` at PostgreSQL
+(``postgresql+psycopg://...``) and ``CELERY_BROKER_URL`` at Redis; the code is the same.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+INSTANCE_DIR = Path(os.environ.get("CAREBRIDGE_INSTANCE", Path.cwd() / "instance"))
+
+
+def _sqlite_url(name: str) -> str:
+    return f"sqlite:///{INSTANCE_DIR / name}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default_factory=lambda: _sqlite_url("carebridge.db"))
+    celery_broker_url: str = field(default_factory=lambda: "sqla+" + _sqlite_url("celery-broker.db"))
+    celery_result_backend: str = field(default_factory=lambda: "db+" + _sqlite_url("celery-results.db"))
+    # Run Celery tasks inline (tests, one-process demos) instead of sending them to a broker.
+    celery_eager: bool = False
+    secret_key: str = "dev-only-change-me"
+    # Public base URL partners use to reach carebridge (FHIR base = <public_url>/fhir/R4).
+    public_url: str = "http://127.0.0.1:5000"
+    worklist_page_size: int = 25
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        env = os.environ
+        values: dict[str, object] = {}
+        mapping = {
+            "database_url": "DATABASE_URL",
+            "celery_broker_url": "CELERY_BROKER_URL",
+            "celery_result_backend": "CELERY_RESULT_BACKEND",
+            "secret_key": "SECRET_KEY",
+            "public_url": "CAREBRIDGE_PUBLIC_URL",
+        }
+        for attr, var in mapping.items():
+            if env.get(var):
+                values[attr] = env[var]
+        if env.get("CELERY_TASK_ALWAYS_EAGER", "").lower() in {"1", "true", "yes"}:
+            values["celery_eager"] = True
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

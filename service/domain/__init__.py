@@ -1,0 +1,1 @@
+"""Pure domain rules (no database): the handoff state machine, overdue, avoidable days."""

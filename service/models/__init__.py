@@ -1,0 +1,27 @@
+"""The case model: who is involved, the patient's stay, the plan, referrals and handoffs."""
+
+from service.models.audit import AuditRecord
+from service.models.handoffs import Handoff, HandoffEvent
+from service.models.parties import CareTeamMember, Organization, Practitioner, User
+from service.models.patients import Patient, PatientIdentifier
+from service.models.plans import CasePlan, Goal
+from service.models.referrals import Referral
+from service.models.stays import Barrier, ReadinessItem, Stay
+
+__all__ = [
+    "AuditRecord",
+    "Barrier",
+    "CasePlan",
+    "CareTeamMember",
+    "Goal",
+    "Handoff",
+    "HandoffEvent",
+    "Organization",
+    "Patient",
+    "PatientIdentifier",
+    "Practitioner",
+    "ReadinessItem",
+    "Referral",
+    "Stay",
+    "User",
+]

@@ -1,0 +1,81 @@
+"""Handoffs (FHIR Task): one tracked step between parties about one patient's transition."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.db import Base, IdType, JSONType, UTCDateTime, new_id, utcnow
+
+if TYPE_CHECKING:
+    from service.models.referrals import Referral
+
+HANDOFF_KINDS = (
+    "referral_decision",
+    "payer_authorization",
+    "transport",
+    "dme_delivery",
+    "home_health_start",
+    "followup_call_48h",
+    "pcp_visit_7d",
+    "medication_reconciliation",
+    "other",
+)
+
+
+class Handoff(Base):
+    __tablename__ = "handoffs"
+    __table_args__ = (
+        # Open work per stay and per owner organisation, by due time (worklist and owner queue).
+        Index("ix_handoffs_stay_status_due", "stay_id", "status", "due_at"),
+        Index("ix_handoffs_owner_status_due", "owner_org_id", "status", "due_at"),
+    )
+
+    id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    stay_id: Mapped[str | None] = mapped_column(ForeignKey("stays.id"))
+    referral_id: Mapped[str | None] = mapped_column(ForeignKey("referrals.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str | None] = mapped_column(Text)
+    # Owner: the organisation responsible for the next step (Task.owner).
+    owner_org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    # A person inside the owner organisation, when one is named (e.g. the nurse case manager).
+    owner_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    requester_org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    status: Mapped[str] = mapped_column(String(20), default="requested")
+    business_status: Mapped[str | None] = mapped_column(String(120))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    execution_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    execution_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    authored_on: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    notes: Mapped[list[dict[str, str]]] = mapped_column(JSONType, default=list)
+    source: Mapped[dict[str, object] | None] = mapped_column(JSONType)
+    version: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    __mapper_args__ = {"version_id_col": version}
+
+    referral: Mapped[Referral | None] = relationship(back_populates="handoffs")
+    events: Mapped[list[HandoffEvent]] = relationship(
+        back_populates="handoff", cascade="all, delete-orphan", order_by="HandoffEvent.at"
+    )
+
+
+class HandoffEvent(Base):
+    """The history of one handoff: who changed what and when (the case view's timeline)."""
+
+    __tablename__ = "handoff_events"
+
+    id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
+    handoff_id: Mapped[str] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(120))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    business_status: Mapped[str | None] = mapped_column(String(120))
+    reason: Mapped[str | None] = mapped_column(Text)
+    handoff: Mapped[Handoff] = relationship(back_populates="events")

@@ -1,0 +1,95 @@
+"""Inpatient stays with their discharge readiness checklist and barriers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.db import Base, IdType, UTCDateTime, new_id, utcnow
+from service.models.patients import Patient
+
+# Encounter.status subset used for inpatient stays: https://hl7.org/fhir/R4/valueset-encounter-status.html
+STAY_STATUSES = ("planned", "in-progress", "finished", "cancelled")
+DISCHARGE_DISPOSITIONS = ("home", "home_health", "snf", "inpatient_rehab", "hospice", "other", "expired")
+READINESS_ITEMS = (
+    "medication_reconciliation",
+    "dme_ordered",
+    "transport",
+    "patient_family_education",
+    "followup_appointment_booked",
+    "payer_authorization",
+)
+BARRIER_CATEGORIES = (
+    "post_acute_bed",
+    "insurance_authorization",
+    "family_caregiver",
+    "equipment",
+    "transport",
+    "medical",
+    "placement_paperwork",
+    "housing",
+    "other",
+)
+
+
+class Stay(Base):
+    __tablename__ = "stays"
+    # The worklist's access path: active stays by expected discharge date (keyset paging on id).
+    __table_args__ = (Index("ix_stays_worklist", "status", "expected_discharge_date", "id"),)
+
+    id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    hospital_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="in-progress")
+    unit: Mapped[str | None] = mapped_column(String(40), index=True)
+    bed: Mapped[str | None] = mapped_column(String(20))
+    planner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    admitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expected_discharge_date: Mapped[date | None] = mapped_column(Date)
+    medically_ready_date: Mapped[date | None] = mapped_column(Date)
+    discharged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    discharge_disposition: Mapped[str | None] = mapped_column(String(32))
+    # The partner EHR's Encounter id, when the stay was pulled from a hospital.
+    source_system: Mapped[str | None] = mapped_column(String(255))
+    source_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    patient: Mapped[Patient] = relationship()
+    readiness_items: Mapped[list[ReadinessItem]] = relationship(
+        back_populates="stay", cascade="all, delete-orphan", order_by="ReadinessItem.position"
+    )
+    barriers: Mapped[list[Barrier]] = relationship(
+        back_populates="stay", cascade="all, delete-orphan", order_by="Barrier.opened_at"
+    )
+
+
+class ReadinessItem(Base):
+    __tablename__ = "readiness_items"
+
+    id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
+    stay_id: Mapped[str] = mapped_column(ForeignKey("stays.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(default=0)
+    met: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    met_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    met_by: Mapped[str | None] = mapped_column(String(120))
+    # When set, the item is met exactly when this handoff completes (e.g. DME delivered).
+    handoff_id: Mapped[str | None] = mapped_column(ForeignKey("handoffs.id"), index=True)
+    stay: Mapped[Stay] = relationship(back_populates="readiness_items")
+
+
+class Barrier(Base):
+    __tablename__ = "barriers"
+
+    id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
+    stay_id: Mapped[str] = mapped_column(ForeignKey("stays.id", ondelete="CASCADE"), index=True)
+    category: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str] = mapped_column(Text, default="")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    opened_by: Mapped[str] = mapped_column(String(120))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(120))
+    stay: Mapped[Stay] = relationship(back_populates="barriers")

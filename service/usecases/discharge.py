@@ -1,0 +1,101 @@
+"""Recording a discharge closes the stay and starts the follow-up handoffs for its disposition."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from service.models import Handoff, Patient, Stay
+from service.models.stays import DISCHARGE_DISPOSITIONS
+from service.usecases.changes import apply_changes
+from service.usecases.errors import ConflictError, Invalid
+from service.usecases.handoffs import new_handoff
+from service.usecases.unit_of_work import get_or_404, unit_of_work
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    kind: str
+    due_after: timedelta
+    # Who owns the step: the discharging hospital's case management, or the patient's primary care.
+    owner: str
+    description: str
+
+
+CALL_48H = FollowUp("followup_call_48h", timedelta(hours=48), "hospital", "Post-discharge phone call within 48 hours")
+PCP_7D = FollowUp("pcp_visit_7d", timedelta(days=7), "primary_care", "Primary-care follow-up visit within 7 days")
+HOME_HEALTH_START = FollowUp(
+    "home_health_start", timedelta(hours=48), "hospital", "Home-health start of care within 48 hours of discharge"
+)
+
+# Transitional-care follow-up by disposition (CMS TCM: contact within 2 business days, visit within 7-14 days).
+FOLLOW_UPS: dict[str, tuple[FollowUp, ...]] = {
+    "home": (CALL_48H, PCP_7D),
+    "home_health": (CALL_48H, PCP_7D, HOME_HEALTH_START),
+    "snf": (CALL_48H, PCP_7D),
+    "inpatient_rehab": (CALL_48H, PCP_7D),
+    "hospice": (CALL_48H,),
+    "other": (CALL_48H, PCP_7D),
+    "expired": (),
+}
+
+
+def record_discharge(
+    session: Session,
+    stay_id: str,
+    *,
+    discharged_at: datetime,
+    disposition: str,
+    actor: str,
+) -> list[Handoff]:
+    """Finish the stay and create the configured follow-ups; returns them.
+
+    Idempotent for the same discharge (a pulled Encounter and an ADT message may both report it).
+    """
+    if disposition not in DISCHARGE_DISPOSITIONS:
+        raise Invalid(
+            "unknown disposition", fields={"disposition": [f"must be one of {', '.join(DISCHARGE_DISPOSITIONS)}"]}
+        )
+    with unit_of_work(session):
+        stay = get_or_404(session, Stay, stay_id)
+        if stay.status == "finished":
+            if stay.discharged_at == discharged_at and stay.discharge_disposition == disposition:
+                return []
+            raise ConflictError(
+                f"stay {stay_id} was already discharged at {stay.discharged_at} ({stay.discharge_disposition})"
+            )
+        if stay.status != "in-progress":
+            raise ConflictError(f"stay {stay_id} is {stay.status} and cannot be discharged")
+        if discharged_at < stay.admitted_at:
+            raise Invalid("discharge is before admission", fields={"discharged_at": ["is before the admission time"]})
+        apply_changes(
+            session,
+            stay,
+            {"status": "finished", "discharged_at": discharged_at, "discharge_disposition": disposition},
+            actor=actor,
+            action="discharge",
+        )
+        patient = get_or_404(session, Patient, stay.patient_id)
+        created = []
+        for follow_up in FOLLOW_UPS[disposition]:
+            owner = (
+                patient.primary_care_id
+                if follow_up.owner == "primary_care" and patient.primary_care_id
+                else stay.hospital_id
+            )
+            created.append(
+                new_handoff(
+                    session,
+                    patient_id=stay.patient_id,
+                    kind=follow_up.kind,
+                    owner_org_id=owner,
+                    requester_org_id=stay.hospital_id,
+                    actor=actor,
+                    due_at=discharged_at + follow_up.due_after,
+                    stay_id=stay.id,
+                    description=follow_up.description,
+                )
+            )
+        return created

@@ -1,0 +1,58 @@
+"""Errors use cases raise; the REST API and the FHIR API turn them into 404/409/422 answers."""
+
+from __future__ import annotations
+
+
+class UseCaseError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, details: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class NotFound(UseCaseError):
+    status = 404
+    code = "not_found"
+
+    def __init__(self, kind: str, ident: str) -> None:
+        super().__init__(f"{kind} {ident} does not exist", details={"type": kind, "id": ident})
+
+
+class Invalid(UseCaseError):
+    """Input that is well-formed but breaks a domain rule (422), with the offending fields."""
+
+    status = 422
+    code = "invalid"
+
+    def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message, details={"fields": fields or {}})
+
+
+class ConflictError(UseCaseError):
+    status = 409
+    code = "conflict"
+
+
+class IllegalTransition(ConflictError):
+    code = "illegal_transition"
+
+    def __init__(self, current: str, target: str, allowed: frozenset[str]) -> None:
+        allowed_text = ", ".join(sorted(allowed)) if allowed else "none (the handoff is closed)"
+        super().__init__(
+            f"A handoff in status '{current}' cannot move to '{target}'. Allowed next states: {allowed_text}.",
+            details={"current": current, "requested": target, "allowed": sorted(allowed)},
+        )
+
+
+class VersionMismatch(ConflictError):
+    code = "version_mismatch"
+
+    def __init__(self, kind: str, ident: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"{kind} {ident} was changed by someone else (you had version {expected}, it is now {actual}); "
+            "reload it and apply your change again.",
+            details={"expected": expected, "actual": actual},
+        )

@@ -1,0 +1,209 @@
+"""Handoffs: create, move through the Task state machine, business status and notes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import clock
+from service.domain.handoff_status import OPEN, TASK_STATUSES, allowed_next, can_transition, party_for
+from service.models import Handoff, HandoffEvent, Organization, Patient, ReadinessItem, Stay
+from service.models.handoffs import HANDOFF_KINDS
+from service.usecases import audit
+from service.usecases.changes import apply_changes, create
+from service.usecases.errors import ConflictError, IllegalTransition, Invalid, VersionMismatch
+from service.usecases.unit_of_work import get_or_404, unit_of_work
+
+
+def new_handoff(
+    session: Session,
+    *,
+    patient_id: str,
+    kind: str,
+    owner_org_id: str,
+    requester_org_id: str,
+    actor: str,
+    due_at: datetime | None = None,
+    stay_id: str | None = None,
+    referral_id: str | None = None,
+    description: str | None = None,
+    status: str = "requested",
+    owner_user_id: str | None = None,
+) -> Handoff:
+    """Add a handoff inside the caller's transaction (used by other use cases too)."""
+    if kind not in HANDOFF_KINDS:
+        raise Invalid("unknown handoff kind", fields={"kind": [f"must be one of {', '.join(HANDOFF_KINDS)}"]})
+    if status not in ("draft", "requested", "ready"):
+        raise Invalid(
+            "a handoff starts as draft, requested or ready", fields={"status": [f"'{status}' is not a start state"]}
+        )
+    for org_id in (owner_org_id, requester_org_id):
+        get_or_404(session, Organization, org_id)
+    now = clock.now()
+    handoff = Handoff(
+        patient_id=patient_id,
+        stay_id=stay_id,
+        referral_id=referral_id,
+        kind=kind,
+        description=description,
+        owner_org_id=owner_org_id,
+        owner_user_id=owner_user_id,
+        requester_org_id=requester_org_id,
+        status=status,
+        due_at=due_at,
+        authored_on=now,
+        status_changed_at=now,
+        notes=[],
+    )
+    handoff.events.append(HandoffEvent(at=now, actor=actor, from_status=None, to_status=status))
+    return create(session, handoff, actor=actor)
+
+
+def create_handoff(session: Session, *, actor: str, **fields: object) -> Handoff:
+    with unit_of_work(session):
+        get_or_404(session, Patient, str(fields["patient_id"]))
+        if fields.get("stay_id"):
+            get_or_404(session, Stay, str(fields["stay_id"]))
+        return new_handoff(session, actor=actor, **fields)  # type: ignore[arg-type]
+
+
+def _check_party(handoff: Handoff, target: str, acting_org_id: str | None) -> None:
+    """Partners may only make the moves their side owns (Gravity SDOH); None = carebridge staff."""
+    if acting_org_id is None:
+        return
+    party = party_for(target)
+    is_owner = acting_org_id == handoff.owner_org_id
+    is_requester = acting_org_id == handoff.requester_org_id
+    allowed = (
+        (party == "owner" and is_owner)
+        or (party == "requester" and is_requester)
+        or (party == "either" and (is_owner or is_requester))
+    )
+    if not allowed:
+        raise ConflictError(
+            f"only the {party} of handoff {handoff.id} may set it to '{target}'",
+            details={"party": party, "owner": handoff.owner_org_id, "requester": handoff.requester_org_id},
+        )
+
+
+def move_handoff(
+    session: Session,
+    handoff: Handoff,
+    target: str,
+    *,
+    actor: str,
+    reason: str | None = None,
+    business_status: str | None = None,
+    acting_org_id: str | None = None,
+) -> Handoff:
+    """Transition inside the caller's transaction; records the timeline event and the audit entry."""
+    if target not in TASK_STATUSES:
+        raise Invalid("unknown status", fields={"status": [f"must be one of {', '.join(TASK_STATUSES)}"]})
+    if not can_transition(handoff.status, target):
+        raise IllegalTransition(handoff.status, target, allowed_next(handoff.status))
+    _check_party(handoff, target, acting_org_id)
+    now = clock.now()
+    changes: dict[str, object] = {"status": target, "status_changed_at": now}
+    if reason is not None:
+        changes["status_reason"] = reason
+    if business_status is not None:
+        changes["business_status"] = business_status
+    if target == "in-progress" and handoff.execution_start is None:
+        changes["execution_start"] = now
+    if target in ("completed", "failed", "cancelled") and handoff.execution_end is None:
+        changes["execution_end"] = now
+    from_status = handoff.status
+    apply_changes(session, handoff, changes, actor=actor, action="transition")
+    handoff.events.append(
+        HandoffEvent(
+            at=now,
+            actor=actor,
+            from_status=from_status,
+            to_status=target,
+            business_status=business_status,
+            reason=reason,
+        )
+    )
+    if target == "completed":
+        _meet_linked_readiness(session, handoff, actor)
+    return handoff
+
+
+def _meet_linked_readiness(session: Session, handoff: Handoff, actor: str) -> None:
+    for item in session.scalars(select(ReadinessItem).where(ReadinessItem.handoff_id == handoff.id)):
+        apply_changes(
+            session, item, {"met": True, "met_at": clock.now(), "met_by": actor}, actor=actor, action="readiness"
+        )
+
+
+def transition_handoff(
+    session: Session,
+    handoff_id: str,
+    target: str,
+    *,
+    actor: str,
+    reason: str | None = None,
+    business_status: str | None = None,
+    expected_version: int | None = None,
+    acting_org_id: str | None = None,
+) -> Handoff:
+    with unit_of_work(session):
+        handoff = get_or_404(session, Handoff, handoff_id)
+        _check_version(handoff, expected_version)
+        return move_handoff(
+            session,
+            handoff,
+            target,
+            actor=actor,
+            reason=reason,
+            business_status=business_status,
+            acting_org_id=acting_org_id,
+        )
+
+
+def _check_version(handoff: Handoff, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != handoff.version:
+        raise VersionMismatch("Handoff", handoff.id, expected_version, handoff.version)
+
+
+def set_business_status(
+    session: Session, handoff_id: str, business_status: str | None, *, actor: str, expected_version: int | None = None
+) -> Handoff:
+    with unit_of_work(session):
+        handoff = get_or_404(session, Handoff, handoff_id)
+        apply_changes(
+            session, handoff, {"business_status": business_status}, actor=actor, expected_version=expected_version
+        )
+        handoff.events.append(
+            HandoffEvent(
+                at=clock.now(),
+                actor=actor,
+                from_status=handoff.status,
+                to_status=handoff.status,
+                business_status=business_status,
+            )
+        )
+        return handoff
+
+
+def add_note(session: Session, handoff_id: str, text: str, *, actor: str) -> Handoff:
+    if not text.strip():
+        raise Invalid("a note needs text", fields={"text": ["must not be blank"]})
+    with unit_of_work(session):
+        handoff = get_or_404(session, Handoff, handoff_id)
+        note = {"at": clock.now().isoformat(), "author": actor, "text": text}
+        before = audit.snapshot(handoff)
+        handoff.notes = [*handoff.notes, note]
+        audit.record(session, actor=actor, action="note", entity=handoff, before=before)
+        return handoff
+
+
+def owner_queue(session: Session, owner_org_id: str, *, include_closed: bool = False) -> list[Handoff]:
+    """The handoffs an organisation must act on, most urgent (earliest due) first."""
+    get_or_404(session, Organization, owner_org_id)
+    query = select(Handoff).where(Handoff.owner_org_id == owner_org_id)
+    if not include_closed:
+        query = query.where(Handoff.status.in_(OPEN))
+    return list(session.scalars(query.order_by(Handoff.due_at.is_(None), Handoff.due_at, Handoff.id)))

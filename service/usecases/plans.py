@@ -1,0 +1,92 @@
+"""Case plans and goals."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service.models import CasePlan, Goal, Patient, Stay
+from service.models.plans import GOAL_ACHIEVEMENT, GOAL_LIFECYCLE, PLAN_INTENTS, PLAN_STATUSES
+from service.usecases.changes import apply_changes, create
+from service.usecases.errors import Invalid
+from service.usecases.unit_of_work import get_or_404, unit_of_work
+
+PLAN_FIELDS = {
+    "status",
+    "intent",
+    "title",
+    "description",
+    "period_start",
+    "period_end",
+    "author_ref",
+    "addresses",
+    "notes",
+}
+GOAL_FIELDS = {
+    "description",
+    "lifecycle_status",
+    "achievement_status",
+    "start_date",
+    "target_measure",
+    "target_due_date",
+    "expressed_by_ref",
+    "notes",
+}
+_CODES: dict[str, tuple[str, ...]] = {
+    "status": PLAN_STATUSES,
+    "intent": PLAN_INTENTS,
+    "lifecycle_status": GOAL_LIFECYCLE,
+    "achievement_status": GOAL_ACHIEVEMENT,
+}
+
+
+def _validate(values: Mapping[str, Any], allowed: set[str]) -> None:
+    errors: dict[str, list[str]] = {k: ["not editable"] for k in sorted(set(values) - allowed)}
+    for name, codes in _CODES.items():
+        if name in values and values[name] is not None and values[name] not in codes:
+            errors[name] = [f"must be one of {', '.join(codes)}"]
+    start, end = values.get("period_start"), values.get("period_end")
+    if start and end and end < start:
+        errors["period_end"] = ["is before period_start"]
+    if errors:
+        raise Invalid("the plan or goal has invalid fields", fields=errors)
+
+
+def create_case_plan(
+    session: Session, *, patient_id: str, title: str, actor: str, stay_id: str | None = None, **fields: Any
+) -> CasePlan:
+    _validate(fields, PLAN_FIELDS)
+    with unit_of_work(session):
+        get_or_404(session, Patient, patient_id)
+        if stay_id:
+            get_or_404(session, Stay, stay_id)
+        plan = CasePlan(patient_id=patient_id, stay_id=stay_id, title=title, categories=["assess-plan"], **fields)
+        return create(session, plan, actor=actor)
+
+
+def update_case_plan(
+    session: Session, plan_id: str, changes: Mapping[str, Any], *, actor: str, expected_version: int | None = None
+) -> CasePlan:
+    _validate(changes, PLAN_FIELDS)
+    with unit_of_work(session):
+        plan = get_or_404(session, CasePlan, plan_id)
+        return apply_changes(session, plan, changes, actor=actor, expected_version=expected_version)
+
+
+def add_goal(session: Session, plan_id: str, *, description: str, actor: str, **fields: Any) -> Goal:
+    _validate(fields, GOAL_FIELDS)
+    with unit_of_work(session):
+        plan = get_or_404(session, CasePlan, plan_id)
+        goal = Goal(patient_id=plan.patient_id, case_plan_id=plan.id, description=description, **fields)
+        return create(session, goal, actor=actor)
+
+
+def update_goal(
+    session: Session, goal_id: str, changes: Mapping[str, Any], *, actor: str, expected_version: int | None = None
+) -> Goal:
+    _validate(changes, GOAL_FIELDS)
+    with unit_of_work(session):
+        goal = get_or_404(session, Goal, goal_id)
+        return apply_changes(session, goal, changes, actor=actor, expected_version=expected_version)

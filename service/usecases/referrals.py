@@ -1,0 +1,138 @@
+"""Referrals to one or more recipient organisations, each tracked by its own handoff."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from service import clock
+from service.domain.handoff_status import is_open
+from service.models import CasePlan, Handoff, Organization, Patient, Referral, Stay
+from service.models.referrals import PLACEMENT_SERVICES, PRIORITIES, REFERRAL_SERVICES, REFERRAL_STATUSES
+from service.usecases.changes import apply_changes, create
+from service.usecases.errors import ConflictError, Invalid
+from service.usecases.handoffs import move_handoff, new_handoff
+from service.usecases.unit_of_work import get_or_404, unit_of_work
+
+DEFAULT_ANSWER_WITHIN = timedelta(hours=24)
+
+
+def send_referral(
+    session: Session,
+    *,
+    patient_id: str,
+    service: str,
+    recipient_org_ids: Sequence[str],
+    requester_org_id: str,
+    actor: str,
+    stay_id: str | None = None,
+    case_plan_id: str | None = None,
+    reason: str | None = None,
+    priority: str = "routine",
+    wanted_by: date | None = None,
+    answer_due_at: datetime | None = None,
+    requester_ref: str | None = None,
+) -> Referral:
+    """One ServiceRequest, one Task per recipient, all in one transaction."""
+    errors: dict[str, list[str]] = {}
+    if service not in REFERRAL_SERVICES:
+        errors["service"] = [f"must be one of {', '.join(REFERRAL_SERVICES)}"]
+    if priority not in PRIORITIES:
+        errors["priority"] = [f"must be one of {', '.join(PRIORITIES)}"]
+    if not recipient_org_ids:
+        errors["recipient_org_ids"] = ["name at least one recipient organisation"]
+    elif len(set(recipient_org_ids)) != len(recipient_org_ids):
+        errors["recipient_org_ids"] = ["a recipient is named twice"]
+    if errors:
+        raise Invalid("the referral cannot be sent", fields=errors)
+    with unit_of_work(session):
+        get_or_404(session, Patient, patient_id)
+        get_or_404(session, Organization, requester_org_id)
+        if stay_id:
+            get_or_404(session, Stay, stay_id)
+        if case_plan_id:
+            get_or_404(session, CasePlan, case_plan_id)
+        recipients = [get_or_404(session, Organization, org_id) for org_id in recipient_org_ids]
+        now = clock.now()
+        referral = create(
+            session,
+            Referral(
+                patient_id=patient_id,
+                stay_id=stay_id,
+                case_plan_id=case_plan_id,
+                service=service,
+                reason=reason,
+                priority=priority,
+                status="active",
+                intent="order",
+                requester_ref=requester_ref or f"Organization/{requester_org_id}",
+                wanted_by=wanted_by,
+                authored_on=now,
+                notes=[],
+            ),
+            actor=actor,
+        )
+        due = answer_due_at or now + DEFAULT_ANSWER_WITHIN
+        for org in recipients:
+            new_handoff(
+                session,
+                patient_id=patient_id,
+                kind="referral_decision",
+                owner_org_id=org.id,
+                requester_org_id=requester_org_id,
+                actor=actor,
+                due_at=due,
+                stay_id=stay_id,
+                referral_id=referral.id,
+                description=f"{org.name}: decide on {service.replace('_', ' ')} referral",
+            )
+        return referral
+
+
+def confirm_placement(
+    session: Session, referral_id: str, accepted_handoff_id: str, *, actor: str, reason: str
+) -> list[Handoff]:
+    """The planner confirms the accepting facility; every other open recipient is released.
+
+    Returns the handoffs that were cancelled. Cancelling is allowed to either party in the
+    Gravity SDOH workflow, so the requester may do it.
+    """
+    if not reason.strip():
+        raise Invalid("say why the other facilities are released", fields={"reason": ["must not be blank"]})
+    with unit_of_work(session):
+        referral = get_or_404(session, Referral, referral_id)
+        if referral.service not in PLACEMENT_SERVICES:
+            raise ConflictError(f"a {referral.service} referral is not a placement; nothing to confirm")
+        accepted = next((h for h in referral.handoffs if h.id == accepted_handoff_id), None)
+        if accepted is None:
+            raise Invalid(
+                "that handoff is not a recipient of this referral", fields={"handoff_id": [accepted_handoff_id]}
+            )
+        if accepted.status not in ("accepted", "in-progress", "completed"):
+            raise ConflictError(
+                f"handoff {accepted.id} is '{accepted.status}'; only an accepted recipient can be confirmed",
+                details={"status": accepted.status},
+            )
+        cancelled = []
+        for other in referral.handoffs:
+            if other.id != accepted.id and is_open(other.status):
+                move_handoff(session, other, "cancelled", actor=actor, reason=reason)
+                cancelled.append(other)
+        apply_changes(
+            session,
+            referral,
+            {"notes": [*referral.notes, f"Placement confirmed with {accepted.owner_org_id}"]},
+            actor=actor,
+            action="confirm_placement",
+        )
+        return cancelled
+
+
+def update_referral_status(session: Session, referral_id: str, status: str, *, actor: str) -> Referral:
+    if status not in REFERRAL_STATUSES:
+        raise Invalid("unknown status", fields={"status": [f"must be one of {', '.join(REFERRAL_STATUSES)}"]})
+    with unit_of_work(session):
+        referral = get_or_404(session, Referral, referral_id)
+        return apply_changes(session, referral, {"status": status}, actor=actor)
