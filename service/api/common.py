@@ -1,0 +1,39 @@
+"""Small pieces every REST view uses: who is acting, paging arguments, the ETag version."""
+
+from __future__ import annotations
+
+from flask import request
+from marshmallow import Schema, fields, validate
+
+
+def actor() -> str:
+    """Who made the change, for the audit trail and the handoff timeline.
+
+    Until sign-in exists for the REST API, callers name themselves in ``X-Carebridge-Actor``.
+    """
+    return request.headers.get("X-Carebridge-Actor", "api:anonymous")[:120]
+
+
+def acting_org() -> str | None:
+    """The organisation a partner acts for; it may only make the moves its side owns."""
+    return request.headers.get("X-Carebridge-Organization") or None
+
+
+def expected_version() -> int | None:
+    """Optimistic concurrency: ``If-Match: "3"`` (or ``W/"3"``) must name the current version."""
+    header = request.headers.get("If-Match")
+    if not header:
+        return None
+    tag = header.strip().removeprefix("W/").strip('"')
+    return int(tag) if tag.isdigit() else -1
+
+
+class PageArgs(Schema):
+    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Int(load_default=0, validate=validate.Range(min=0))
+
+
+class Coding(Schema):
+    system = fields.Str(load_default=None)
+    code = fields.Str(required=True)
+    display = fields.Str(load_default=None)

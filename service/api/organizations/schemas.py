@@ -1,0 +1,19 @@
+from marshmallow import Schema, fields, validate
+
+from service.models.parties import ORGANIZATION_KINDS
+
+
+class IdentifierSchema(Schema):
+    system = fields.Str(required=True)
+    value = fields.Str(required=True)
+
+
+class OrganizationSchema(Schema):
+    id = fields.Str(dump_only=True)
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.Str(required=True, validate=validate.OneOf(ORGANIZATION_KINDS))
+    identifiers = fields.List(fields.Nested(IdentifierSchema), load_default=list)
+
+
+class OrganizationQuery(Schema):
+    kind = fields.Str(validate=validate.OneOf(ORGANIZATION_KINDS))

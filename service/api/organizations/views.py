@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from service.api.common import actor
+from service.api.organizations.schemas import OrganizationQuery, OrganizationSchema
+from service.app import request_session
+from service.usecases import parties
+
+blp = Blueprint("organizations", __name__, description="Hospitals, facilities, agencies and payers")
+
+
+@blp.route("")
+class Organizations(MethodView):
+    @blp.arguments(OrganizationQuery, location="query")
+    @blp.response(200, OrganizationSchema(many=True))
+    def get(self, args: dict[str, Any]) -> Any:
+        return parties.list_organizations(request_session(), kind=args.get("kind"))
+
+    @blp.arguments(OrganizationSchema)
+    @blp.response(201, OrganizationSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        return parties.add_organization(request_session(), actor=actor(), **data)

@@ -1,0 +1,60 @@
+from marshmallow import Schema, fields, validate
+
+from service.api.common import Coding
+from service.models.plans import GOAL_ACHIEVEMENT, GOAL_LIFECYCLE, PLAN_INTENTS, PLAN_STATUSES
+
+
+class GoalSchema(Schema):
+    id = fields.Str(dump_only=True)
+    patient_id = fields.Str(dump_only=True)
+    case_plan_id = fields.Str(dump_only=True)
+    description = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+    lifecycle_status = fields.Str(load_default="active", validate=validate.OneOf(GOAL_LIFECYCLE))
+    achievement_status = fields.Str(allow_none=True, load_default=None, validate=validate.OneOf(GOAL_ACHIEVEMENT))
+    start_date = fields.Date(allow_none=True, load_default=None)
+    target_measure = fields.Str(allow_none=True, load_default=None, validate=validate.Length(max=200))
+    target_due_date = fields.Date(allow_none=True, load_default=None)
+    expressed_by_ref = fields.Str(allow_none=True, load_default=None)
+    notes = fields.List(fields.Str(), load_default=list)
+    version = fields.Int(dump_only=True)
+
+
+class GoalUpdateSchema(Schema):
+    description = fields.Str(validate=validate.Length(min=1, max=2000))
+    lifecycle_status = fields.Str(validate=validate.OneOf(GOAL_LIFECYCLE))
+    achievement_status = fields.Str(allow_none=True, validate=validate.OneOf(GOAL_ACHIEVEMENT))
+    start_date = fields.Date(allow_none=True)
+    target_measure = fields.Str(allow_none=True, validate=validate.Length(max=200))
+    target_due_date = fields.Date(allow_none=True)
+    expressed_by_ref = fields.Str(allow_none=True)
+    notes = fields.List(fields.Str())
+
+
+class CasePlanSchema(Schema):
+    id = fields.Str(dump_only=True)
+    patient_id = fields.Str(required=True)
+    stay_id = fields.Str(allow_none=True, load_default=None)
+    status = fields.Str(load_default="active", validate=validate.OneOf(PLAN_STATUSES))
+    intent = fields.Str(load_default="plan", validate=validate.OneOf(PLAN_INTENTS))
+    categories = fields.List(fields.Str(), dump_only=True)
+    title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.Str(allow_none=True, load_default=None)
+    period_start = fields.Date(allow_none=True, load_default=None)
+    period_end = fields.Date(allow_none=True, load_default=None)
+    author_ref = fields.Str(allow_none=True, load_default=None)
+    addresses = fields.List(fields.Nested(Coding), load_default=list)
+    notes = fields.List(fields.Str(), load_default=list)
+    version = fields.Int(dump_only=True)
+    goals = fields.List(fields.Nested(GoalSchema), dump_only=True)
+
+
+class CasePlanUpdateSchema(Schema):
+    status = fields.Str(validate=validate.OneOf(PLAN_STATUSES))
+    intent = fields.Str(validate=validate.OneOf(PLAN_INTENTS))
+    title = fields.Str(validate=validate.Length(min=1, max=200))
+    description = fields.Str(allow_none=True)
+    period_start = fields.Date(allow_none=True)
+    period_end = fields.Date(allow_none=True)
+    author_ref = fields.Str(allow_none=True)
+    addresses = fields.List(fields.Nested(Coding))
+    notes = fields.List(fields.Str())

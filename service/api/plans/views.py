@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from service.api.common import actor, expected_version
+from service.api.plans.schemas import CasePlanSchema, CasePlanUpdateSchema, GoalSchema, GoalUpdateSchema
+from service.app import request_session
+from service.models import CasePlan, Goal
+from service.usecases import plans
+from service.usecases.unit_of_work import get_or_404
+
+blp = Blueprint("plans", __name__, description="Case plans and their goals")
+
+
+@blp.route("")
+class CasePlans(MethodView):
+    @blp.arguments(CasePlanSchema)
+    @blp.response(201, CasePlanSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        return plans.create_case_plan(request_session(), actor=actor(), **data)
+
+
+@blp.route("/<plan_id>")
+class CasePlanById(MethodView):
+    @blp.response(200, CasePlanSchema)
+    def get(self, plan_id: str) -> Any:
+        return get_or_404(request_session(), CasePlan, plan_id)
+
+    @blp.arguments(CasePlanUpdateSchema)
+    @blp.response(200, CasePlanSchema)
+    def patch(self, changes: dict[str, Any], plan_id: str) -> Any:
+        return plans.update_case_plan(
+            request_session(), plan_id, changes, actor=actor(), expected_version=expected_version()
+        )
+
+
+@blp.route("/<plan_id>/goals")
+class Goals(MethodView):
+    @blp.arguments(GoalSchema)
+    @blp.response(201, GoalSchema)
+    def post(self, data: dict[str, Any], plan_id: str) -> Any:
+        return plans.add_goal(request_session(), plan_id, actor=actor(), **data)
+
+
+@blp.route("/goals/<goal_id>")
+class GoalById(MethodView):
+    @blp.response(200, GoalSchema)
+    def get(self, goal_id: str) -> Any:
+        return get_or_404(request_session(), Goal, goal_id)
+
+    @blp.arguments(GoalUpdateSchema)
+    @blp.response(200, GoalSchema)
+    def patch(self, changes: dict[str, Any], goal_id: str) -> Any:
+        return plans.update_goal(
+            request_session(), goal_id, changes, actor=actor(), expected_version=expected_version()
+        )

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from service import clock
+from service.api.worklist.schemas import WorklistArgs, WorklistPageSchema
+from service.app import request_session
+from service.usecases.errors import Invalid
+from service.usecases.worklist import WorklistFilter, worklist
+
+blp = Blueprint("worklist", __name__, description="The discharge planner's worklist")
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise Invalid("unknown time zone", fields={"tz": [f"'{name}' is not an IANA time zone"]}) from exc
+
+
+@blp.route("")
+class Worklist(MethodView):
+    @blp.arguments(WorklistArgs, location="query")
+    @blp.response(200, WorklistPageSchema)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Active stays by expected discharge date, with open/overdue/due-today work, unmet readiness and barriers."""
+        tz = zone(args.pop("tz"))
+        limit, cursor = args.pop("limit"), args.pop("cursor", None)
+        page = worklist(
+            request_session(), now=clock.now(), tz=tz, filters=WorklistFilter(**args), limit=limit, cursor=cursor
+        )
+        return {"rows": page.rows, "next_cursor": page.next_cursor, "time_zone": tz.key}

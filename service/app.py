@@ -1,0 +1,85 @@
+"""Application factory: ``create_app(settings=None)`` builds the WSGI app for web and tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, g
+from flask_smorest import Api
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.config import Settings
+from service.db import make_engine, make_session_factory
+
+
+class Runtime:
+    """What a running app holds: settings, the engine and the session factory."""
+
+    def __init__(self, settings: Settings, session_factory: sessionmaker[Any] | None = None) -> None:
+        self.settings = settings
+        if session_factory is None:
+            session_factory = make_session_factory(make_engine(settings.database_url))
+        self.session_factory = session_factory
+
+
+def create_app(settings: Settings | None = None, *, session_factory: sessionmaker[Any] | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        API_TITLE="carebridge",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        # Swagger UI served from the swagger-ui-bundle package: the docs page works offline.
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/docs/assets/",
+        API_SPEC_OPTIONS={
+            "info": {"description": "Care coordination for discharge planners, case managers and payers."}
+        },
+    )
+    app.extensions["carebridge"] = Runtime(settings, session_factory)
+    app.teardown_appcontext(_close_session)
+
+    from service.api import register_api
+    from service.api.errors import register_error_handlers
+
+    api = Api(app)
+    register_api(api)
+    register_error_handlers(app)
+    _register_docs_assets(app)
+    from service.celery_app import init_celery
+
+    init_celery(app)
+    return app
+
+
+def runtime(app: Flask) -> Runtime:
+    runtime_: Runtime = app.extensions["carebridge"]
+    return runtime_
+
+
+def request_session() -> Session:
+    """One session per request (or app context), closed at teardown."""
+    from flask import current_app
+
+    if "db_session" not in g:
+        g.db_session = runtime(current_app).session_factory()
+    session: Session = g.db_session
+    return session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def _register_docs_assets(app: Flask) -> None:
+    import swagger_ui_bundle
+    from flask import send_from_directory
+
+    @app.get("/docs/assets/<path:filename>")
+    def docs_assets(filename: str) -> Any:
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)

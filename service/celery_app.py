@@ -1,0 +1,39 @@
+"""Celery wired into the Flask app (pallets/flask examples/celery): tasks run in an app context.
+
+Embedded default: kombu's SQLAlchemy transport on an SQLite file. Scale: Redis, same code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask
+
+
+def init_celery(app: Flask) -> Celery:
+    settings = app.extensions["carebridge"].settings
+
+    class FlaskTask(Task):  # type: ignore[misc]
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery = Celery(app.name, task_cls=FlaskTask)
+    celery.conf.update(
+        broker_url=settings.celery_broker_url,
+        result_backend=settings.celery_result_backend,
+        task_always_eager=settings.celery_eager,
+        task_eager_propagates=True,
+        task_ignore_result=True,
+        # A task is acknowledged after it ran, so a worker killed mid-task does not lose it.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        imports=("service.tasks",),
+        beat_schedule={},
+    )
+    celery.set_default()
+    app.extensions["celery"] = celery
+    return celery

@@ -1,0 +1,1 @@
+"""Thin Celery tasks: ids in, a use case call, nothing else."""
