@@ -115,8 +115,7 @@ def worklist(
 
 def _enrich(session: Session, stays: list[Stay], *, now: datetime, tz: tzinfo) -> list[WorklistRow]:
     today = now.astimezone(tz).date()
-    day_start = datetime.combine(today, time.min, tz)
-    day_end = day_start + timedelta(days=1)
+    day_end = datetime.combine(today, time.min, tz) + timedelta(days=1)
     rows = {
         s.id: WorklistRow(
             stay=s,
@@ -136,7 +135,8 @@ def _enrich(session: Session, stays: list[Stay], *, now: datetime, tz: tzinfo) -
             Handoff.stay_id,
             func.count(),
             func.sum(case((Handoff.due_at < now, 1), else_=0)),
-            func.sum(case((and_(Handoff.due_at >= day_start, Handoff.due_at < day_end), 1), else_=0)),
+            # Due today = still to do today; what is already past due counts as overdue instead.
+            func.sum(case((and_(Handoff.due_at >= now, Handoff.due_at < day_end), 1), else_=0)),
         )
         .where(Handoff.stay_id.in_(ids), is_open)
         .group_by(Handoff.stay_id)

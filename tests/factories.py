@@ -1,0 +1,62 @@
+"""Hand-written builders for a small realistic case (a pytest plugin: ``case`` fixture)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from service.models import Organization, Patient, Stay, User
+from service.usecases import parties, patients, stays
+
+
+@dataclass
+class Case:
+    hospital: Organization
+    snfs: list[Organization]
+    payer: Organization
+    pcp: Organization
+    planner: User
+    patient: Patient
+    stay: Stay
+
+
+def build_case(session: Session, now: datetime, *, mrn: str = "MRN-1001") -> Case:
+    hospital = parties.add_organization(session, name="St. Example General", kind="hospital", actor="test")
+    snfs = [parties.add_organization(session, name=f"Oak SNF {i}", kind="snf", actor="test") for i in (1, 2, 3)]
+    payer = parties.add_organization(session, name="Acme Health Plan", kind="payer", actor="test")
+    pcp = parties.add_organization(session, name="Main Street Primary Care", kind="primary_care", actor="test")
+    planner = User(username=f"planner-{mrn}", display_name="Pat Planner", organization_id=hospital.id)
+    session.add(planner)
+    session.commit()
+    patient = patients.register_patient(
+        session,
+        family_name="Anders",
+        given_name="Agnes",
+        birth_date=date(1944, 2, 1),
+        gender="female",
+        identifiers=[{"kind": "mrn", "system": "urn:example:mrn", "value": mrn}],
+        payer_id=payer.id,
+        primary_care_id=pcp.id,
+        actor="test",
+    )
+    stay = stays.admit(
+        session,
+        patient_id=patient.id,
+        hospital_id=hospital.id,
+        admitted_at=now - timedelta(days=1),
+        unit="4 West",
+        bed="12A",
+        planner_id=planner.id,
+        expected_discharge_date=(now + timedelta(days=3)).date(),
+        medically_ready_date=(now + timedelta(days=2)).date(),
+        actor="test",
+    )
+    return Case(hospital, snfs, payer, pcp, planner, patient, stay)
+
+
+@pytest.fixture
+def case(session: Session, now: datetime) -> Case:
+    return build_case(session, now)

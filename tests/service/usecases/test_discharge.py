@@ -1,0 +1,46 @@
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from service.usecases import discharge
+from service.usecases.errors import ConflictError, Invalid
+from tests.factories import Case
+
+
+def test_discharge_home_starts_call_and_pcp_visit(session: Session, case: Case, now: datetime) -> None:
+    at = now + timedelta(days=2)
+    created = discharge.record_discharge(session, case.stay.id, discharged_at=at, disposition="home", actor="p")
+    by_kind = {h.kind: h for h in created}
+    assert set(by_kind) == {"followup_call_48h", "pcp_visit_7d"}
+    assert by_kind["followup_call_48h"].due_at == at + timedelta(hours=48)
+    assert by_kind["followup_call_48h"].owner_org_id == case.hospital.id
+    assert by_kind["pcp_visit_7d"].due_at == at + timedelta(days=7)
+    assert by_kind["pcp_visit_7d"].owner_org_id == case.pcp.id
+    session.refresh(case.stay)
+    assert case.stay.status == "finished" and case.stay.discharge_disposition == "home"
+
+
+def test_home_health_adds_start_of_care(session: Session, case: Case, now: datetime) -> None:
+    created = discharge.record_discharge(session, case.stay.id, discharged_at=now, disposition="home_health", actor="p")
+    assert {h.kind for h in created} == {"followup_call_48h", "pcp_visit_7d", "home_health_start"}
+
+
+def test_same_discharge_twice_is_idempotent_but_a_different_one_conflicts(
+    session: Session, case: Case, now: datetime
+) -> None:
+    discharge.record_discharge(session, case.stay.id, discharged_at=now, disposition="snf", actor="p")
+    assert discharge.record_discharge(session, case.stay.id, discharged_at=now, disposition="snf", actor="p") == []
+    with pytest.raises(ConflictError):
+        discharge.record_discharge(session, case.stay.id, discharged_at=now, disposition="home", actor="p")
+
+
+def test_bad_discharge_input(session: Session, case: Case, now: datetime) -> None:
+    with pytest.raises(Invalid):
+        discharge.record_discharge(session, case.stay.id, discharged_at=now, disposition="moon", actor="p")
+    with pytest.raises(Invalid):
+        discharge.record_discharge(
+            session, case.stay.id, discharged_at=now - timedelta(days=30), disposition="home", actor="p"
+        )
+    session.refresh(case.stay)
+    assert case.stay.status == "in-progress"

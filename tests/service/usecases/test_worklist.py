@@ -1,0 +1,96 @@
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.orm import Session
+
+from service.usecases import handoffs, referrals, stays
+from service.usecases.errors import Invalid
+from service.usecases.worklist import WorklistFilter, worklist
+from tests.factories import Case, build_case
+
+
+def test_row_counts_open_overdue_due_today_unmet_and_barriers(session: Session, case: Case, now: datetime) -> None:
+    common = {"patient_id": case.patient.id, "stay_id": case.stay.id, "requester_org_id": case.hospital.id}
+    handoffs.create_handoff(
+        session, actor="p", kind="transport", owner_org_id=case.hospital.id, due_at=now - timedelta(hours=1), **common
+    )
+    handoffs.create_handoff(
+        session,
+        actor="p",
+        kind="payer_authorization",
+        owner_org_id=case.payer.id,
+        due_at=now + timedelta(hours=3),
+        **common,
+    )
+    done = handoffs.create_handoff(
+        session, actor="p", kind="other", owner_org_id=case.payer.id, due_at=now - timedelta(hours=5), **common
+    )
+    handoffs.transition_handoff(session, done.id, "cancelled", actor="p")
+    stays.set_readiness(session, case.stay.id, "transport", met=True, actor="p")
+    stays.open_barrier(session, case.stay.id, category="post_acute_bed", note="needs SNF bed", actor="p")
+
+    page = worklist(session, now=now, tz=UTC)
+    (row,) = page.rows
+    assert (row.open_handoffs, row.overdue_handoffs, row.due_today_handoffs) == (2, 1, 1)
+    assert "transport" not in row.unmet_readiness and len(row.unmet_readiness) == row.readiness_total - 1
+    assert [b.note for b in row.open_barriers] == ["needs SNF bed"]
+    assert row.days_to_edd == 3 and page.next_cursor is None
+
+
+def test_due_today_follows_the_time_zone(session: Session, case: Case, now: datetime) -> None:
+    # 09:00 UTC on the 10th is 05:00 in New York; a task due 02:00 UTC on the 11th is due "today" there.
+    handoffs.create_handoff(
+        session,
+        actor="p",
+        patient_id=case.patient.id,
+        stay_id=case.stay.id,
+        kind="transport",
+        owner_org_id=case.hospital.id,
+        requester_org_id=case.hospital.id,
+        due_at=datetime(2026, 3, 11, 2, tzinfo=UTC),
+    )
+    assert worklist(session, now=now, tz=UTC).rows[0].due_today_handoffs == 0
+    assert worklist(session, now=now, tz=ZoneInfo("America/New_York")).rows[0].due_today_handoffs == 1
+
+
+def test_sorted_by_edd_paged_and_filtered(session: Session, now: datetime) -> None:
+    cases = [build_case(session, now, mrn=f"MRN-{i}") for i in range(5)]
+    for i, c in enumerate(cases):
+        stays.update_stay(
+            session,
+            c.stay.id,
+            {"expected_discharge_date": (now + timedelta(days=5 - i)).date(), "unit": "ICU" if i % 2 else "4 West"},
+            actor="p",
+        )
+    stays.update_stay(session, cases[0].stay.id, {"expected_discharge_date": None}, actor="p")
+    first = worklist(session, now=now, tz=UTC, limit=2)
+    second = worklist(session, now=now, tz=UTC, limit=2, cursor=first.next_cursor)
+    third = worklist(session, now=now, tz=UTC, limit=2, cursor=second.next_cursor)
+    order = [r.stay.id for p in (first, second, third) for r in p.rows]
+    assert order == [cases[i].stay.id for i in (4, 3, 2, 1, 0)]  # no EDD sorts last
+    assert third.next_cursor is None
+    icu = worklist(session, now=now, tz=UTC, filters=WorklistFilter(unit="ICU"))
+    assert {r.stay.unit for r in icu.rows} == {"ICU"} and len(icu.rows) == 2
+    mine = worklist(session, now=now, tz=UTC, filters=WorklistFilter(planner_id=cases[2].planner.id))
+    assert [r.stay.id for r in mine.rows] == [cases[2].stay.id]
+    with pytest.raises(Invalid):
+        worklist(session, now=now, tz=UTC, cursor="%%%not-a-cursor")
+
+
+def test_has_overdue_filter_and_referral_overdue_at_24h(session: Session, case: Case, now: datetime) -> None:
+    other = build_case(session, now, mrn="MRN-2")
+    referrals.send_referral(
+        session,
+        patient_id=case.patient.id,
+        stay_id=case.stay.id,
+        service="snf_placement",
+        recipient_org_ids=[case.snfs[0].id],
+        requester_org_id=case.hospital.id,
+        actor="p",
+    )
+    assert worklist(session, now=now, tz=UTC, filters=WorklistFilter(has_overdue=True)).rows == []
+    later = now + timedelta(hours=25)
+    rows = worklist(session, now=later, tz=UTC, filters=WorklistFilter(has_overdue=True)).rows
+    assert [r.stay.id for r in rows] == [case.stay.id] and rows[0].overdue_handoffs == 1
+    assert other.stay.id in {r.stay.id for r in worklist(session, now=later, tz=UTC).rows}
