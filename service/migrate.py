@@ -20,7 +20,8 @@ def alembic_config(url: str, connection: Connection | None = None) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head", connection: Connection | None = None) -> None:
+def upgrade(url: str, revision: str = "heads", connection: Connection | None = None) -> None:
+    # "heads": features may add migrations on parallel branches; every branch is applied.
     command.upgrade(alembic_config(url, connection), revision)
 
 

@@ -1,6 +1,7 @@
 """The case model: who is involved, the patient's stay, the plan, referrals and handoffs."""
 
 from service.models.audit import AuditRecord
+from service.models.events import ChangeEvent
 from service.models.handoffs import Handoff, HandoffEvent
 from service.models.parties import CareTeamMember, Organization, Practitioner, User
 from service.models.patients import Patient, PatientIdentifier
@@ -12,6 +13,7 @@ __all__ = [
     "AuditRecord",
     "Barrier",
     "CasePlan",
+    "ChangeEvent",
     "CareTeamMember",
     "Goal",
     "Handoff",

@@ -11,7 +11,6 @@ from service import clock
 from service.domain.handoff_status import OPEN, TASK_STATUSES, allowed_next, can_transition, party_for
 from service.models import Handoff, HandoffEvent, Organization, Patient, ReadinessItem, Stay
 from service.models.handoffs import HANDOFF_KINDS
-from service.usecases import audit
 from service.usecases.changes import apply_changes, create
 from service.usecases.errors import ConflictError, IllegalTransition, Invalid, VersionMismatch
 from service.usecases.unit_of_work import get_or_404, unit_of_work
@@ -194,10 +193,7 @@ def add_note(session: Session, handoff_id: str, text: str, *, actor: str) -> Han
     with unit_of_work(session):
         handoff = get_or_404(session, Handoff, handoff_id)
         note = {"at": clock.now().isoformat(), "author": actor, "text": text}
-        before = audit.snapshot(handoff)
-        handoff.notes = [*handoff.notes, note]
-        audit.record(session, actor=actor, action="note", entity=handoff, before=before)
-        return handoff
+        return apply_changes(session, handoff, {"notes": [*handoff.notes, note]}, actor=actor, action="note")
 
 
 def owner_queue(session: Session, owner_org_id: str, *, include_closed: bool = False) -> list[Handoff]:
