@@ -1,0 +1,119 @@
+"""carebridge records <-> FHIR R4 resources: pure functions, no Flask, database or network.
+
+Each resource family has a module with three functions, for example `handoff`:
+
+    to_fhir_task_json(handoff: HandoffData) -> dict   # plain JSON, the fast path
+    to_fhir_task(handoff: HandoffData) -> Task         # the same, as a fhir.resources R4B model
+    from_fhir_task(resource: Mapping | Task) -> HandoffData
+
+| domain (`domain`)  | resource       | module         | profile claimed                    |
+|--------------------|----------------|----------------|------------------------------------|
+| CarePlanData       | CarePlan       | `care_plan`    | US Core CarePlan                   |
+| GoalData           | Goal           | `goal`         | US Core Goal                       |
+| ReferralData       | ServiceRequest | `referral`     | US Core ServiceRequest             |
+| HandoffData        | Task           | `handoff`      | carebridge handoff-task            |
+| CareTeamData       | CareTeam       | `care_team`    | US Core CareTeam                   |
+| StayData           | Encounter      | `stay`         | US Core Encounter                  |
+| PatientData        | Patient        | `patient`      | US Core Patient                    |
+| OrganizationData   | Organization   | `organization` | US Core Organization               |
+| ProvenanceData     | Provenance     | `provenance`   | US Core Provenance                 |
+
+`validation.validate(resource, profile=None)` returns OperationOutcome issues; `bundle` builds
+and reads Bundles; `roundtrip` imports and re-exports any of the above.
+
+Nothing a partner sends is lost (see `codec` for the rules): a record imported with `from_fhir_*`
+keeps the partner's JSON in `source`, and exporting it again gives back that JSON, changed only
+in the elements whose domain value carebridge changed. Normalisations, all of them:
+- JSON object key order is not significant. The JSON path keeps the partner's order and appends
+  elements carebridge adds; the model path (`to_fhir_*`, fhir.resources) serialises in FHIR's
+  element order and writes instants at UTC offset zero as "Z".
+- When carebridge changes any field of a CarePlan whose narrative is `generated`, the narrative is
+  regenerated; a contained resource that only a removed value referred to is dropped.
+- A value the domain type cannot hold reads as None and stays in `source` unchanged: a partial
+  date ("2016-03"), a `dateTime` without a time where an instant is expected, a reference that
+  is not a relative `Type/id` (absolute, contained, urn:uuid, identifier only).
+- Codes carebridge does not know read as the documented fallback ("other" for handoff kind,
+  referral service and discharge disposition; "routine" for a missing priority); the partner's
+  concept stays as sent unless carebridge changes the value.
+"""
+
+from .bundle import bundle_collection, bundle_collection_json, resources_in
+from .care_plan import from_fhir_care_plan, to_fhir_care_plan, to_fhir_care_plan_json
+from .care_team import from_fhir_care_team, to_fhir_care_team, to_fhir_care_team_json
+from .codec import MappingError
+from .domain import (
+    CarePlanData,
+    CareTeamData,
+    CareTeamMember,
+    CodeableConceptData,
+    GoalData,
+    HandoffData,
+    Identifier,
+    OrganizationData,
+    PatientData,
+    ProvenanceData,
+    ReferralData,
+    StayData,
+)
+from .goal import from_fhir_goal, to_fhir_goal, to_fhir_goal_json
+from .handoff import from_fhir_task, to_fhir_task, to_fhir_task_json
+from .organization import from_fhir_organization, to_fhir_organization, to_fhir_organization_json
+from .patient import from_fhir_patient, to_fhir_patient, to_fhir_patient_json
+from .provenance import from_fhir_provenance, provenance_for, to_fhir_provenance, to_fhir_provenance_json
+from .referral import from_fhir_service_request, to_fhir_service_request, to_fhir_service_request_json
+from .roundtrip import roundtrip_json
+from .stay import from_fhir_encounter, to_fhir_encounter, to_fhir_encounter_json
+from .validation import Issue, has_errors, to_operation_outcome, to_operation_outcome_json, validate
+
+__all__ = [
+    "CarePlanData",
+    "CareTeamData",
+    "CareTeamMember",
+    "CodeableConceptData",
+    "GoalData",
+    "HandoffData",
+    "Identifier",
+    "Issue",
+    "MappingError",
+    "OrganizationData",
+    "PatientData",
+    "ProvenanceData",
+    "ReferralData",
+    "StayData",
+    "bundle_collection",
+    "bundle_collection_json",
+    "from_fhir_care_plan",
+    "from_fhir_care_team",
+    "from_fhir_encounter",
+    "from_fhir_goal",
+    "from_fhir_organization",
+    "from_fhir_patient",
+    "from_fhir_provenance",
+    "from_fhir_service_request",
+    "from_fhir_task",
+    "has_errors",
+    "provenance_for",
+    "resources_in",
+    "roundtrip_json",
+    "to_fhir_care_plan",
+    "to_fhir_care_plan_json",
+    "to_fhir_care_team",
+    "to_fhir_care_team_json",
+    "to_fhir_encounter",
+    "to_fhir_encounter_json",
+    "to_fhir_goal",
+    "to_fhir_goal_json",
+    "to_fhir_organization",
+    "to_fhir_organization_json",
+    "to_fhir_patient",
+    "to_fhir_patient_json",
+    "to_fhir_provenance",
+    "to_fhir_provenance_json",
+    "to_fhir_service_request",
+    "to_fhir_service_request_json",
+    "to_fhir_task",
+    "to_fhir_task_json",
+    "to_operation_outcome",
+    "to_operation_outcome_json",
+    "validate",
+]

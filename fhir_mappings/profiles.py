@@ -1,0 +1,25 @@
+"""Canonical URLs of the profiles carebridge's resources claim in `meta.profile`.
+
+carebridge targets US Core 6.1.0 (https://hl7.org/fhir/us/core/STU6.1/), the version certified
+EHRs serve today. US Core has no Task profile, so handoffs claim carebridge's own.
+"""
+
+from __future__ import annotations
+
+from .codes import CAREBRIDGE_PROFILE
+
+US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-"
+
+US_CORE_CAREPLAN = US_CORE + "careplan"
+US_CORE_GOAL = US_CORE + "goal"
+US_CORE_SERVICEREQUEST = US_CORE + "servicerequest"
+US_CORE_CARETEAM = US_CORE + "careteam"
+US_CORE_ENCOUNTER = US_CORE + "encounter"
+US_CORE_PATIENT = US_CORE + "patient"
+US_CORE_ORGANIZATION = US_CORE + "organization"
+US_CORE_PROVENANCE = US_CORE + "provenance"
+HANDOFF_TASK = CAREBRIDGE_PROFILE + "handoff-task"
+
+
+def meta_claiming(profile: str) -> dict[str, list[str]]:
+    return {"profile": [profile]}
