@@ -1,0 +1,73 @@
+"""The ``carebridge`` command: database, web server, worker, demo data, and the feature groups."""
+
+from __future__ import annotations
+
+import click
+
+from service.config import Settings
+
+
+@click.group()
+def main() -> None:
+    """carebridge: care coordination across hospitals, post-acute providers and payers."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration (SQLite file by default, or DATABASE_URL)."""
+    from service.migrate import upgrade
+
+    settings = Settings.from_env()
+    upgrade(settings.database_url)
+    click.echo(f"database is up to date ({_redact(settings.database_url)})")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the web server (gunicorn)."""
+    from service.wsgi_server import run
+
+    run(host=host, port=port, workers=workers)
+
+
+@main.command()
+@click.option("--beat/--no-beat", default=False, help="Also run the periodic scheduler in this process.")
+@click.option("--concurrency", default=2, show_default=True, type=int)
+def worker(beat: bool, concurrency: int) -> None:
+    """Run a Celery worker (add more on other machines for scale)."""
+    from service.worker import celery_app
+
+    argv = ["worker", "--loglevel=INFO", f"--concurrency={concurrency}"]
+    if beat:
+        argv.append("--beat")
+    celery_app.worker_main(argv)
+
+
+@main.command()
+@click.option("--stays", default=25, show_default=True, type=int, help="Inpatients to create.")
+def demo(stays: int) -> None:
+    """Load realistic demo data: a hospital, three SNFs, a home-health agency, a payer, inpatients."""
+    from service.demo import load_demo
+
+    settings = Settings.from_env()
+    summary = load_demo(settings, stays=stays)
+    click.echo(summary)
+
+
+def _redact(url: str) -> str:
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+
+
+if __name__ == "__main__":
+    main()
