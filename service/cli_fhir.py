@@ -1,0 +1,58 @@
+"""`carebridge fhir ...`: operators' tools for FHIR files (the main CLI adds this group).
+
+    carebridge fhir validate [--profile us-core|carebridge|URL] FILE...
+    carebridge fhir roundtrip FILE
+
+Each FILE holds one resource or a Bundle. New commands add themselves with `@fhir.command()`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import orjson
+
+from fhir_mappings import MappingError, has_errors, roundtrip_json, validate
+
+fhir = click.Group("fhir", help="Validate and round-trip FHIR R4 resources.")
+
+_FILES = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@fhir.command("validate")
+@click.option(
+    "--profile",
+    default=None,
+    metavar="us-core|carebridge|URL",
+    help="Also check every resource against this profile (claimed profiles are always checked).",
+)
+@click.argument("files", nargs=-1, required=True, type=_FILES)
+def validate_command(profile: str | None, files: tuple[Path, ...]) -> None:
+    """Validate FILES; print each issue with its path; exit 1 if any file has an error."""
+    failed = False
+    for path in files:
+        try:
+            issues = validate(path.read_bytes(), profile)
+        except ValueError as bad_profile:
+            raise click.BadParameter(str(bad_profile), param_hint="--profile") from None
+        for found in issues:
+            click.echo(f"{path}: {found}", err=found.is_error)
+        failed = failed or has_errors(issues)
+    if failed:
+        raise SystemExit(1)
+    click.echo(f"{len(files)} file(s) valid")
+
+
+@fhir.command("roundtrip")
+@click.argument("file", type=_FILES)
+def roundtrip_command(file: Path) -> None:
+    """Import FILE into carebridge's records and export it again; print the JSON."""
+    try:
+        resource = orjson.loads(file.read_bytes())
+        if not isinstance(resource, dict):
+            raise MappingError("not a FHIR resource (a JSON object)")
+        exported = roundtrip_json(resource)
+    except (MappingError, orjson.JSONDecodeError) as unusable:
+        raise click.ClickException(f"{file}: {unusable}") from None
+    click.echo(orjson.dumps(exported, option=orjson.OPT_INDENT_2).decode())
