@@ -1,0 +1,322 @@
+"""Realistic demo data, relative to today: one hospital's discharge-planning floor in mid-week.
+
+Idempotent: loading twice leaves one copy (the hospital's NPI identifies the demo set).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.security import generate_password_hash
+
+from service import clock
+from service.config import Settings
+from service.db import make_engine
+from service.migrate import upgrade
+from service.models import CareTeamMember, Organization, ReadinessItem, User
+from service.usecases import discharge, handoffs, parties, patients, plans, referrals, stays
+
+DEMO_NPI = {"system": "http://hl7.org/fhir/sid/us-npi", "value": "1999999984"}
+DEMO_PASSWORD = "demo"
+UNITS = ("4 West", "5 East", "Ortho 6", "Cardiac Stepdown")
+FAMILY = [
+    "Anders",
+    "Baker",
+    "Chen",
+    "Diaz",
+    "Evans",
+    "Fischer",
+    "Garcia",
+    "Haddad",
+    "Ito",
+    "Jensen",
+    "Kowalski",
+    "Lopez",
+    "Moreau",
+    "Nguyen",
+    "Okafor",
+    "Patel",
+    "Quinn",
+    "Rossi",
+    "Silva",
+    "Tanaka",
+    "Usman",
+    "Varga",
+    "Weber",
+    "Xu",
+    "Young",
+    "Zhou",
+]
+GIVEN = [
+    "Agnes",
+    "Bernard",
+    "Carmen",
+    "Dorothy",
+    "Edgar",
+    "Frances",
+    "George",
+    "Helen",
+    "Irene",
+    "James",
+    "Kathleen",
+    "Louis",
+    "Margaret",
+]
+BARRIERS = (
+    ("post_acute_bed", "Needs SNF bed; two facilities at capacity"),
+    ("insurance_authorization", "Awaiting payer authorisation for SNF"),
+    ("family_caregiver", "Daughter works nights; caregiver training not scheduled"),
+    ("equipment", "Hospital bed must be delivered before discharge"),
+    ("transport", "Wheelchair van needed"),
+)
+
+
+@dataclass
+class Orgs:
+    hospital: Organization
+    snfs: list[Organization]
+    home_health: Organization
+    payer: Organization
+    pcp: Organization
+
+
+def load_demo(settings: Settings, *, stays: int = 25, seed: int = 7) -> str:
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    # All or nothing: the use cases' commits become savepoints inside one outer transaction.
+    with engine.connect() as conn, conn.begin():
+        factory = sessionmaker(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        with factory() as session:
+            if _already_loaded(session):
+                return "demo data already loaded"
+            orgs = _organizations(session)
+            users = _users(session, orgs)
+            _inpatients(session, orgs, users, count=stays, rng=random.Random(seed))
+    engine.dispose()
+    return (
+        f"demo data loaded: 1 hospital, {len(orgs.snfs)} SNFs, 1 home-health agency, 1 payer, {stays} inpatients; "
+        f"sign in as {', '.join(sorted(users))} (password '{DEMO_PASSWORD}')"
+    )
+
+
+def _already_loaded(session: Session) -> bool:
+    hospitals = session.scalars(select(Organization).where(Organization.kind == "hospital"))
+    return any(DEMO_NPI in h.identifiers for h in hospitals)
+
+
+def _organizations(session: Session) -> Orgs:
+    def org(name: str, kind: str, **kw: object) -> Organization:
+        return parties.add_organization(session, name=name, kind=kind, actor="demo", **kw)  # type: ignore[arg-type]
+
+    return Orgs(
+        hospital=org("Riverside General Hospital", "hospital", identifiers=[DEMO_NPI]),
+        snfs=[
+            org(n, "snf") for n in ("Maple Grove Skilled Nursing", "Harbor View Rehab & Care", "Oakwood Nursing Center")
+        ],
+        home_health=org("Sunrise Home Health", "home_health"),
+        payer=org("Acme Health Plan", "payer"),
+        pcp=org("Main Street Primary Care", "primary_care"),
+    )
+
+
+def _users(session: Session, orgs: Orgs) -> dict[str, User]:
+    specs = [
+        ("dana.planner", "Dana Reyes, RN (discharge planner)", orgs.hospital),
+        ("sam.casemanager", "Sam Okoro, RN (nurse case manager)", orgs.hospital),
+        ("maple.intake", "Maple Grove intake", orgs.snfs[0]),
+        ("harbor.intake", "Harbor View intake", orgs.snfs[1]),
+        ("oakwood.intake", "Oakwood intake", orgs.snfs[2]),
+        ("sunrise.intake", "Sunrise Home Health intake", orgs.home_health),
+        ("acme.caremanager", "Acme care manager", orgs.payer),
+    ]
+    password = generate_password_hash(DEMO_PASSWORD)
+    users = {
+        name: User(
+            username=name,
+            display_name=display,
+            organization_id=org.id,
+            password_hash=password,
+            time_zone="America/New_York",
+        )
+        for name, display, org in specs
+    }
+    session.add_all(users.values())
+    session.commit()
+    return users
+
+
+def _inpatients(session: Session, orgs: Orgs, users: dict[str, User], *, count: int, rng: random.Random) -> None:
+    now = clock.now()
+    today = now.date()
+    planner, case_manager = users["dana.planner"], users["sam.casemanager"]
+    for i in range(count):
+        patient = patients.register_patient(
+            session,
+            family_name=FAMILY[i % len(FAMILY)] + ("" if i < len(FAMILY) else f"-{i}"),
+            given_name=GIVEN[i % len(GIVEN)],
+            birth_date=date(1935 + rng.randrange(50), rng.randrange(1, 13), rng.randrange(1, 28)),
+            gender=rng.choice(("female", "male")),
+            identifiers=[
+                {"kind": "mrn", "system": "urn:oid:2.16.840.1.113883.19.5.1", "value": f"RGH{100200 + i}"},
+                {"kind": "member_id", "system": "https://acmehealth.example/member-id", "value": f"ACM{5500 + i}"},
+            ],
+            payer_id=orgs.payer.id if i % 5 else None,
+            primary_care_id=orgs.pcp.id,
+            actor="demo",
+        )
+        for user, role in ((planner, "discharge_planner"), (case_manager, "nurse_case_manager")):
+            session.add(CareTeamMember(patient_id=patient.id, user_id=user.id, role=role))
+        admitted = datetime.combine(today - timedelta(days=rng.randrange(1, 9)), time(rng.randrange(0, 24)), UTC)
+        edd = today + timedelta(days=rng.randrange(-1, 6))
+        stay = stays.admit(
+            session,
+            patient_id=patient.id,
+            hospital_id=orgs.hospital.id,
+            admitted_at=admitted,
+            unit=UNITS[i % len(UNITS)],
+            bed=f"{rng.randrange(1, 40)}{rng.choice('AB')}",
+            planner_id=planner.id,
+            expected_discharge_date=max(edd, admitted.date()),
+            medically_ready_date=max(edd - timedelta(days=rng.randrange(0, 3)), admitted.date()),
+            actor="demo",
+        )
+        for item in stay.readiness_items[: rng.randrange(0, 5)]:
+            stays.set_readiness(session, stay.id, item.code, met=True, actor="dana.planner")
+        if i % 3 == 0:
+            category, note = BARRIERS[i % len(BARRIERS)]
+            stays.open_barrier(session, stay.id, category=category, note=note, actor="dana.planner")
+        plan = plans.create_case_plan(
+            session,
+            patient_id=patient.id,
+            stay_id=stay.id,
+            title="Discharge and transition plan",
+            description="Safe discharge to the least restrictive setting with follow-up in place.",
+            period_start=admitted.date(),
+            author_ref=f"Organization/{orgs.hospital.id}",
+            actor="sam.casemanager",
+        )
+        plans.add_goal(
+            session,
+            plan.id,
+            description="Walk 50 ft with a walker before discharge",
+            lifecycle_status="active",
+            achievement_status=rng.choice(("in-progress", "improving", "no-change")),
+            start_date=admitted.date(),
+            target_due_date=stay.expected_discharge_date,
+            actor="sam.casemanager",
+        )
+        _stage(session, orgs, stay.id, patient.id, plan.id, stage=i % 6, now=now, rng=rng)
+        if i % 8 == 7:
+            discharge.record_discharge(
+                session,
+                stay.id,
+                discharged_at=now - timedelta(hours=rng.randrange(30, 60)),
+                disposition=rng.choice(("home", "home_health", "snf")),
+                actor="dana.planner",
+            )
+
+
+def _stage(
+    session: Session,
+    orgs: Orgs,
+    stay_id: str,
+    patient_id: str,
+    plan_id: str,
+    *,
+    stage: int,
+    now: datetime,
+    rng: random.Random,
+) -> None:
+    """Put a patient's referrals at one of several realistic points of the placement process."""
+    hospital = orgs.hospital.id
+    if stage in (0, 1, 2):  # SNF placement out to three facilities, answers at different points
+        sent = now - timedelta(hours=rng.choice((6, 20, 30)))
+        with clock.frozen_at(sent):
+            referral = referrals.send_referral(
+                session,
+                patient_id=patient_id,
+                stay_id=stay_id,
+                case_plan_id=plan_id,
+                service="snf_placement",
+                recipient_org_ids=[s.id for s in orgs.snfs],
+                requester_org_id=hospital,
+                reason="Post-acute rehabilitation after hip fracture",
+                actor="dana.planner",
+            )
+            handoffs.create_handoff(
+                session,
+                actor="dana.planner",
+                patient_id=patient_id,
+                stay_id=stay_id,
+                kind="payer_authorization",
+                owner_org_id=orgs.payer.id,
+                requester_org_id=hospital,
+                due_at=sent + timedelta(hours=48),
+                description="Insurance authorisation for SNF",
+            )
+        decline, accept = referral.handoffs[0], referral.handoffs[2]
+        if stage >= 1:
+            with clock.frozen_at(sent + timedelta(hours=3)):
+                handoffs.transition_handoff(
+                    session,
+                    decline.id,
+                    "rejected",
+                    reason="No bed available",
+                    actor="maple.intake",
+                    acting_org_id=decline.owner_org_id,
+                )
+        if stage == 2:
+            with clock.frozen_at(sent + timedelta(hours=5)):
+                handoffs.transition_handoff(
+                    session,
+                    accept.id,
+                    "accepted",
+                    business_status="bed offered",
+                    actor="oakwood.intake",
+                    acting_org_id=accept.owner_org_id,
+                )
+    elif stage == 3:  # home with home health and a hospital bed
+        referrals.send_referral(
+            session,
+            patient_id=patient_id,
+            stay_id=stay_id,
+            case_plan_id=plan_id,
+            service="home_health",
+            recipient_org_ids=[orgs.home_health.id],
+            requester_org_id=hospital,
+            reason="Heart failure, new diuretic",
+            actor="sam.casemanager",
+        )
+        dme = handoffs.create_handoff(
+            session,
+            actor="sam.casemanager",
+            patient_id=patient_id,
+            stay_id=stay_id,
+            kind="dme_delivery",
+            owner_org_id=orgs.home_health.id,
+            requester_org_id=hospital,
+            due_at=now + timedelta(hours=20),
+            description="Deliver hospital bed before discharge",
+        )
+        item = session.scalar(
+            select(ReadinessItem).where(ReadinessItem.stay_id == stay_id, ReadinessItem.code == "dme_ordered")
+        )
+        if item is not None:
+            item.handoff_id, item.met = dme.id, False
+            session.commit()
+    elif stage == 4:  # transport arranged, due later today
+        handoffs.create_handoff(
+            session,
+            actor="dana.planner",
+            patient_id=patient_id,
+            stay_id=stay_id,
+            kind="transport",
+            owner_org_id=hospital,
+            requester_org_id=hospital,
+            due_at=now + timedelta(hours=rng.randrange(1, 6)),
+            description="Wheelchair van to home",
+        )
