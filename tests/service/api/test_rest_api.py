@@ -1,0 +1,165 @@
+"""The REST API end to end through Flask: thin views, the use cases' rules, one error envelope."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from openapi_spec_validator import validate as validate_openapi
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.models import Handoff, Referral
+from tests.factories import Case
+
+ACTOR = {"X-Carebridge-Actor": "user:dana.planner"}
+
+
+def _referral(client: Any, case: Case, **kw: Any) -> Any:
+    body = {
+        "patient_id": case.patient.id,
+        "stay_id": case.stay.id,
+        "service": "snf_placement",
+        "recipient_org_ids": [s.id for s in case.snfs],
+        "requester_org_id": case.hospital.id,
+    } | kw
+    return client.post("/api/referrals", json=body, headers=ACTOR)
+
+
+def test_openapi_document_is_valid_openapi_3(client: Any) -> None:
+    spec = client.get("/openapi.json").json
+    validate_openapi(spec)
+    assert "/api/worklist" in spec["paths"] and spec["openapi"].startswith("3.")
+    assert client.get("/docs").status_code == 200
+    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_referral_to_three_facilities_then_accept_and_confirm(client: Any, case: Case, now: datetime) -> None:
+    r = _referral(client, case)
+    assert r.status_code == 201
+    referral = r.json
+    assert len(referral["handoffs"]) == 3 and referral["requester_ref"] == f"Organization/{case.hospital.id}"
+    by_owner = {h["owner_org_id"]: h for h in referral["handoffs"]}
+    snf3 = by_owner[case.snfs[2].id]
+    accepted = client.post(
+        f"/api/handoffs/{snf3['id']}/transition",
+        json={"status": "accepted", "business_status": "bed offered"},
+        headers={"X-Carebridge-Organization": case.snfs[2].id, "If-Match": f'"{snf3["version"]}"'},
+    )
+    assert accepted.status_code == 200 and accepted.json["business_status"] == "bed offered"
+    confirm = client.post(
+        f"/api/referrals/{referral['id']}/confirm-placement",
+        json={"handoff_id": snf3["id"], "reason": "placed at Oak SNF 3"},
+        headers=ACTOR,
+    )
+    assert confirm.status_code == 200 and {h["status"] for h in confirm.json} == {"cancelled"}
+    assert len(confirm.json) == 2
+
+
+def test_illegal_transition_is_409_and_names_the_allowed_states(client: Any, case: Case) -> None:
+    handoff = _referral(client, case).json["handoffs"][0]
+    r = client.post(f"/api/handoffs/{handoff['id']}/transition", json={"status": "completed"})
+    assert r.status_code == 409
+    assert r.json["errors"]["allowed"] == ["accepted", "cancelled", "received", "rejected"]
+    assert "Allowed next states: accepted, cancelled, received, rejected" in r.json["message"]
+
+
+def test_stale_if_match_is_409(client: Any, case: Case) -> None:
+    handoff = _referral(client, case).json["handoffs"][0]
+    r = client.post(
+        f"/api/handoffs/{handoff['id']}/transition", json={"status": "received"}, headers={"If-Match": 'W/"99"'}
+    )
+    assert r.status_code == 409 and r.json["status"] == "Conflict"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"service": "spa_day"},
+        {"recipient_org_ids": []},
+        {"priority": "whenever"},
+        {"wanted_by": "next tuesday"},
+        {"answer_due_at": "2026-03-11T09:00:00"},  # naive time: refused, carebridge stores instants only
+        {"unexpected": "field"},
+    ],
+)
+def test_bad_referral_is_422_and_writes_nothing(client: Any, case: Case, session: Session, body: dict) -> None:
+    r = _referral(client, case, **body)
+    assert r.status_code == 422 and r.json["code"] == 422 and r.json["errors"]
+    assert session.scalar(select(func.count()).select_from(Referral)) == 0
+    assert session.scalar(select(func.count()).select_from(Handoff)) == 0
+
+
+def test_unknown_recipient_is_404_and_writes_nothing(client: Any, case: Case, session: Session) -> None:
+    r = _referral(client, case, recipient_org_ids=[case.snfs[0].id, "no-such-org"])
+    assert r.status_code == 404 and "no-such-org" in r.json["message"]
+    assert session.scalar(select(func.count()).select_from(Referral)) == 0
+
+
+def test_malformed_json_is_400_not_500(client: Any) -> None:
+    r = client.post("/api/referrals", data="{bad", content_type="application/json")
+    assert r.status_code == 400 and r.json["code"] == 400
+
+
+def test_stay_plan_goal_barrier_readiness_and_discharge(client: Any, case: Case, now: datetime) -> None:
+    stay_id = case.stay.id
+    r = client.patch(f"/api/stays/{stay_id}", json={"expected_discharge_date": "2026-03-13"}, headers=ACTOR)
+    assert r.status_code == 200 and r.json["expected_discharge_date"] == "2026-03-13"
+    assert client.patch(f"/api/stays/{stay_id}", json={"expected_discharge_date": "2020-01-01"}).status_code == 422
+
+    plan = client.post("/api/plans", json={"patient_id": case.patient.id, "stay_id": stay_id, "title": "Hip"}).json
+    goal = client.post(
+        f"/api/plans/{plan['id']}/goals",
+        json={"description": "Walk 50 ft with a walker before discharge", "target_due_date": "2026-03-13"},
+    )
+    assert goal.status_code == 201
+    assert client.get(f"/api/plans/{plan['id']}").json["goals"][0]["description"].startswith("Walk 50 ft")
+    patched = client.patch(
+        f"/api/plans/goals/{goal.json['id']}", json={"achievement_status": "improving"}, headers={"If-Match": '"1"'}
+    )
+    assert patched.status_code == 200 and patched.json["version"] == 2
+
+    barrier = client.post(f"/api/stays/{stay_id}/barriers", json={"category": "post_acute_bed", "note": "needs bed"})
+    assert barrier.status_code == 201
+    resolved = client.post(f"/api/stays/barriers/{barrier.json['id']}/resolve", json={})
+    assert resolved.status_code == 200 and resolved.json["resolved_at"]
+    assert client.post(f"/api/stays/barriers/{barrier.json['id']}/resolve", json={}).status_code == 409
+
+    ready = client.put(f"/api/stays/{stay_id}/readiness/transport", json={"met": True})
+    assert ready.status_code == 200 and ready.json["met"] is True
+    assert client.put(f"/api/stays/{stay_id}/readiness/vibes", json={"met": True}).status_code == 422
+
+    at = (now + timedelta(days=1)).isoformat()
+    followups = client.post(f"/api/stays/{stay_id}/discharge", json={"discharged_at": at, "disposition": "home"})
+    assert followups.status_code == 201
+    assert {h["kind"] for h in followups.json} == {"followup_call_48h", "pcp_visit_7d"}
+    assert client.get(f"/api/stays/{stay_id}").json["status"] == "finished"
+
+
+def test_worklist_and_owner_queue(client: Any, case: Case, now: datetime) -> None:
+    _referral(client, case)
+    page = client.get("/api/worklist?tz=America/New_York").json
+    (row,) = page["items"]
+    assert row["patient"]["display_name"] == "Anders, Agnes" and row["open_handoffs"] == 3
+    assert page["time_zone"] == "America/New_York" and page["next_cursor"] is None
+    assert client.get("/api/worklist?tz=Mars/Base").status_code == 422
+    assert client.get("/api/worklist?limit=0").status_code == 422
+    assert client.get("/api/worklist?cursor=***").status_code == 422
+    queue = client.get(f"/api/handoffs/queue/{case.snfs[0].id}").json
+    assert [h["kind"] for h in queue] == ["referral_decision"] and queue[0]["overdue"] is False
+    assert client.get("/api/handoffs/queue/nobody").status_code == 404
+
+
+def test_patients_and_organizations(client: Any) -> None:
+    org = client.post("/api/organizations", json={"name": "Payer", "kind": "payer"})
+    assert org.status_code == 201
+    assert client.post("/api/organizations", json={"name": "X", "kind": "spaceport"}).status_code == 422
+    body = {
+        "family_name": "Baker",
+        "given_name": "Bernard",
+        "payer_id": org.json["id"],
+        "identifiers": [{"kind": "mrn", "system": "urn:mrn", "value": "42"}],
+    }
+    assert client.post("/api/patients", json=body).status_code == 201
+    dup = client.post("/api/patients", json=body)
+    assert dup.status_code == 409 and "already belongs" in dup.json["message"]
+    assert [p["family_name"] for p in client.get("/api/patients").json] == ["Baker"]
