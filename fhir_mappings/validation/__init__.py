@@ -42,9 +42,10 @@ def validate(resource: Mapping[str, Any] | FHIRAbstractModel | str | bytes, prof
         return [issue("fatal", "structure", ("$",), f"not JSON: {bad}")]
     if not isinstance(body, Mapping):
         return [issue("fatal", "structure", ("$",), "not a JSON object")]
-    model = model_for(body.get("resourceType"))  # type: ignore[arg-type]
+    resource_type = body.get("resourceType")
+    model = model_for(resource_type) if isinstance(resource_type, str) else None
     if model is None:
-        return [issue("fatal", "structure", ("resourceType",), f"unknown resource type {body.get('resourceType')!r}")]
+        return [issue("fatal", "structure", ("resourceType",), f"unknown resource type {resource_type!r}")]
     checker.resource(body, (model.__name__,))
     return _unique([*structural_issues(body, model), *checker.issues])
 
