@@ -66,12 +66,16 @@ class LaunchToken:
     fhir_user: str | None = None  # from the validated id_token, e.g. "Practitioner/123" or an absolute URL
 
 
-def start_authorization(settings: LaunchSettings, *, launch: str | None) -> AuthorizationRequest:
+def start_authorization(
+    settings: LaunchSettings, *, launch: str | None, extra: Mapping[str, str] | None = None
+) -> AuthorizationRequest:
     """The authorization URL with a fresh state and PKCE verifier.
 
     ``launch`` is the opaque value the EHR passed to carebridge's launch URL (None for a
     standalone launch). PKCE is always S256; SMART 2 forbids ``plain``
     (https://hl7.org/fhir/smart-app-launch/app-launch.html#considerations-for-pkce-support).
+    ``extra`` adds server-specific parameters, e.g. ``prompt=consent``, without which an OpenID
+    Connect server may ignore ``offline_access`` (OpenID Connect Core §11).
     """
     endpoint = settings.smart.authorization_endpoint
     if not endpoint:
@@ -81,6 +85,7 @@ def start_authorization(settings: LaunchSettings, *, launch: str | None) -> Auth
     state = secrets.token_urlsafe(32)
     code_verifier = secrets.token_urlsafe(64)  # 86 unreserved characters; RFC 7636 §4.1 allows 43..128
     query = {
+        **(extra or {}),  # first, so it can never replace a parameter the protocol depends on
         "response_type": "code",
         "client_id": settings.client_id,
         "redirect_uri": settings.redirect_uri,

@@ -93,6 +93,17 @@ def test_verifier_and_state_are_fresh_high_entropy_values(settings):
     assert "launch" not in query_of(first.url)  # standalone launch
 
 
+def test_extra_parameters_are_added_but_never_replace_protocol_ones(settings):
+    request = start_authorization(
+        settings, launch="x", extra={"prompt": "consent", "code_challenge_method": "plain", "state": "fixed"}
+    )
+
+    query = query_of(request.url)
+    assert query["prompt"] == "consent"
+    assert query["code_challenge_method"] == "S256"
+    assert query["state"] == request.state != "fixed"
+
+
 def test_existing_query_on_the_authorize_endpoint_is_kept(settings):
     smart = replace(SMART, authorization_endpoint=f"{ISSUER}/authorize?tenant=7")
 
