@@ -9,6 +9,7 @@ from service.models.patients import Patient, PatientIdentifier
 from service.models.plans import CasePlan, Goal
 from service.models.referrals import Referral
 from service.models.stays import Barrier, ReadinessItem, Stay
+from service.models import audit_events, clients, keys  # noqa: F401  (FHIR API tables)
 
 __all__ = [
     "AuditRecord",

@@ -1,0 +1,69 @@
+"""`record_access(...)`: one AccessEvent (rendered as FHIR AuditEvent) per access to patient data.
+
+Every FHIR read, vread, search, write, export and notification delivery calls it, success or
+not: who (subject), which client, for which organisation, which patient, what, when, outcome.
+It never stores resource content or search values other than ids, so the audit trail holds no
+clinical data (issue #5, part 4). The row is added to `session`; the caller commits (reads use
+`record_access_now`, which commits on its own session).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from service import clock
+from service.auth.context import AccessContext
+from service.models.audit_events import AccessEvent
+
+Action = Literal["C", "R", "U", "D", "E"]
+# https://hl7.org/fhir/R4/valueset-audit-event-outcome.html
+OUTCOME_SUCCESS = "0"
+OUTCOME_MINOR = "4"  # the request was refused (bad input, not found, not allowed)
+OUTCOME_SERIOUS = "8"
+
+
+def outcome_for_status(status: int) -> str:
+    if status < 400:
+        return OUTCOME_SUCCESS
+    return OUTCOME_MINOR if status < 500 else OUTCOME_SERIOUS
+
+
+def record_access(
+    session: Session,
+    ctx: AccessContext,
+    *,
+    action: Action,
+    interaction: str,
+    outcome: str = OUTCOME_SUCCESS,
+    resource_type: str | None = None,
+    resource_id: str | None = None,
+    patient_id: str | None = None,
+    query: str | None = None,
+    description: str | None = None,
+) -> AccessEvent:
+    """Add one access event to `session` (the caller's transaction decides when it is written)."""
+    event = AccessEvent(
+        recorded=clock.now(),
+        action=action,
+        interaction=interaction,
+        outcome=outcome,
+        client_id=ctx.client_id,
+        subject=ctx.subject,
+        organization_id=ctx.organization_id,
+        patient_id=patient_id,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        query=query,
+        description=description,
+    )
+    session.add(event)
+    return event
+
+
+def record_access_now(session: Session, ctx: AccessContext, **fields: object) -> AccessEvent:
+    """`record_access` and commit at once (reads and searches, which have no transaction of their own)."""
+    event = record_access(session, ctx, **fields)  # type: ignore[arg-type]
+    session.commit()
+    return event

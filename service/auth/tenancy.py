@@ -1,0 +1,94 @@
+"""What an organisation may see, as SQL filters (so searches page over visible rows only).
+
+Rules (issue #5, part 3):
+- payer: its members (`Patient.payer_id`) and everything about them;
+- receiving facility (or anyone a handoff is addressed to / requested by): the handoffs (Task)
+  addressed to it or requested by it, the referrals (ServiceRequest) those handoffs carry out,
+  and the patients they concern: not the rest of the patient's hospital record;
+- hospital: the patients of its stays and their records;
+- `patient/` scopes: only that patient's compartment
+  (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html#patient-specific-scopes);
+- `organization_id` None: a carebridge-operated client (auditor, internal jobs), no tenant limit.
+
+The org-kind rules are unions of relations, so an organisation only ever matches rows it is a
+party to, whatever its kind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, or_, select, true
+from sqlalchemy.orm import InstrumentedAttribute, object_session
+
+from service.auth.context import AccessContext
+from service.models import CasePlan, Goal, Handoff, Patient, Referral, Stay
+
+# FHIR resource type -> (ORM model, its patient id column).
+MODELS: dict[str, tuple[type[Any], InstrumentedAttribute[str]]] = {
+    "Patient": (Patient, Patient.id),
+    "Encounter": (Stay, Stay.patient_id),
+    "CarePlan": (CasePlan, CasePlan.patient_id),
+    "Goal": (Goal, Goal.patient_id),
+    "ServiceRequest": (Referral, Referral.patient_id),
+    "Task": (Handoff, Handoff.patient_id),
+    # One CareTeam per patient (its id is the patient's id): see service.fhir_bridge.
+    "CareTeam": (Patient, Patient.id),
+}
+
+
+def _patients_of_org(org_id: str, column: Any) -> ColumnElement[bool]:
+    return or_(
+        column.in_(select(Patient.id).where(Patient.payer_id == org_id)),
+        column.in_(select(Stay.patient_id).where(Stay.hospital_id == org_id)),
+        column.in_(
+            select(Handoff.patient_id).where(or_(Handoff.owner_org_id == org_id, Handoff.requester_org_id == org_id))
+        ),
+    )
+
+
+def _full_record_patients(org_id: str, column: Any) -> ColumnElement[bool]:
+    """Patients whose whole record the org may read: its payer members and its hospital patients."""
+    return or_(
+        column.in_(select(Patient.id).where(Patient.payer_id == org_id)),
+        column.in_(select(Stay.patient_id).where(Stay.hospital_id == org_id)),
+    )
+
+
+def visible_patients(ctx: AccessContext, column: Any = Patient.id) -> ColumnElement[bool]:
+    """Filter on a patient id column (default `Patient.id`): the patients `ctx` may know about."""
+    clauses: list[ColumnElement[bool]] = []
+    if ctx.patient_only:
+        clauses.append(column == ctx.patient_id)
+    if ctx.organization_id is not None:
+        clauses.append(_patients_of_org(ctx.organization_id, column))
+    return and_(true(), *clauses)
+
+
+def visible_rows(ctx: AccessContext, resource_type: str) -> ColumnElement[bool]:
+    """Filter on the model of `resource_type`: the rows `ctx` may read."""
+    model, patient_column = MODELS[resource_type]
+    clauses: list[ColumnElement[bool]] = [visible_patients(ctx, patient_column)]
+    org = ctx.organization_id
+    if org is not None and resource_type not in ("Patient", "CareTeam"):
+        whole_record = _full_record_patients(org, patient_column)
+        if resource_type == "Task":
+            clauses.append(or_(whole_record, Handoff.owner_org_id == org, Handoff.requester_org_id == org))
+        elif resource_type == "ServiceRequest":
+            addressed = exists().where(
+                Handoff.referral_id == Referral.id, or_(Handoff.owner_org_id == org, Handoff.requester_org_id == org)
+            )
+            clauses.append(or_(whole_record, addressed))
+        else:
+            clauses.append(whole_record)
+    return and_(*clauses)
+
+
+def can_see(ctx: AccessContext, resource_type: str, row: Any) -> bool:
+    """Whether `ctx` may read this loaded row (same rules as `visible_rows`, asked of the database)."""
+    session = object_session(row)
+    if session is None:
+        raise ValueError("can_see needs a row loaded from a session")
+    model, _ = MODELS[resource_type]
+    query = select(model.id).where(model.id == row.id, visible_rows(ctx, resource_type))
+    return session.scalar(query) is not None

@@ -1,0 +1,67 @@
+"""carebridge's own FHIR R4 API at `/fhir/R4` (JSON only, `application/fhir+json`).
+
+The blueprint `bp` serves metadata, SMART discovery, read/vread/search of CarePlan, Goal,
+ServiceRequest, Task, CareTeam, Encounter and Patient, Task updates, and AuditEvent search.
+Every handler starts with `service.fhir_api.guard.authorize(resource_type, interaction)`, which
+returns the caller's `AccessContext`; every error is an OperationOutcome (`outcome.FhirError`).
+
+Part B (subscriptions, bulk export, messaging) registers its own blueprint with
+`url_prefix="/fhir/R4"`, uses `authorize(...)`, `service.auth.tenancy` and
+`service.auth.audit.record_access(...)`, and raises `FhirError` (rendered app-wide); calling
+`install_error_handlers(its_blueprint)` makes its other errors OperationOutcomes too.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from service.fhir_api.outcome import FhirError, operation_outcome
+
+PREFIX = "/fhir/R4"
+bp = Blueprint("fhir_api", __name__, url_prefix=PREFIX)
+log = logging.getLogger(__name__)
+
+
+def register_fhir_api(app: Flask) -> None:
+    """Mount the FHIR API and carebridge's authorization server on `app`."""
+    from service.auth.endpoints import auth_bp
+    from service.fhir_api import routes  # noqa: F401  (registers the handlers on bp)
+
+    install_error_handlers(bp)
+    app.register_blueprint(bp)
+    app.register_blueprint(auth_bp)
+    # FhirError may come from any blueprint under /fhir/R4 (part B's too): render it everywhere.
+    app.register_error_handler(FhirError, _fhir_error)
+
+
+def install_error_handlers(blueprint: Blueprint) -> None:
+    """Make every error raised in `blueprint`'s views an OperationOutcome (never the REST envelope)."""
+    blueprint.register_error_handler(HTTPException, _http_error)
+    blueprint.register_error_handler(Exception, _unexpected)
+
+
+def _fhir_error(error: FhirError) -> Response:
+    return error.response()
+
+
+def _http_error(error: HTTPException) -> Response:
+    return operation_outcome(error.code or 500, None, error.description or error.name)
+
+
+def _unexpected(error: Exception) -> Response:
+    if isinstance(error, FhirError):
+        return error.response()
+    if isinstance(error, HTTPException):
+        return _http_error(error)
+    # Never echo internals (or patient data) to the caller; the log has the trace.
+    log.exception("unhandled error in the FHIR API")
+    return operation_outcome(500, "exception", "carebridge could not complete the request; it has been logged.")
+
+
+@bp.route("/<path:unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown_path(unknown: str) -> Response:
+    """Paths no FHIR route serves: an OperationOutcome rather than the REST API's error envelope."""
+    raise FhirError(404, f"carebridge does not serve {request.method} [base]/{unknown}", code="not-supported")

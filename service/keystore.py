@@ -1,0 +1,62 @@
+"""carebridge's signing keys, kept in the database (table `signing_keys`).
+
+The newest non-retired key signs access tokens; every key not retired for longer than a token
+lives is published at `/.well-known/jwks.json` so tokens stay verifiable across a rotation.
+`carebridge keys generate` rotates; the first token issued creates a key if none exists, so a
+fresh install works without a manual step. Private JWKs are stored as-is: protect the database
+as you would the key (or keep the database encrypted at rest).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from joserfc.jwk import Key, KeySet
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from connectors.keys import SigningAlg, generate_signing_key, public_jwk, signing_key
+from service import clock
+from service.models.keys import SigningKey
+
+# Tokens live at most 300 s (service.auth.tokens); keep retired keys published a little longer.
+PUBLISH_RETIRED_FOR = timedelta(minutes=10)
+
+
+def generate_key(session: Session, alg: SigningAlg = "RS384") -> SigningKey:
+    """Add a new signing key (it becomes the active one) and retire the previous ones."""
+    now = clock.now()
+    for old in session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None))):
+        old.retired_at = now
+    private = generate_signing_key(alg)
+    row = SigningKey(kid=private["kid"], alg=alg, private_jwk=private, created_at=now)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def active_key(session: Session) -> tuple[str, str, Key]:
+    """(kid, alg, private key) to sign with; creates the first key when there is none."""
+    row = session.scalars(
+        select(SigningKey).where(SigningKey.retired_at.is_(None)).order_by(SigningKey.created_at.desc())
+    ).first()
+    if row is None:
+        row = generate_key(session)
+        session.commit()
+    return row.kid, row.alg, signing_key(row.private_jwk)
+
+
+def _published(session: Session) -> list[SigningKey]:
+    cutoff = clock.now() - PUBLISH_RETIRED_FOR
+    query = select(SigningKey).where(or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > cutoff))
+    return list(session.scalars(query.order_by(SigningKey.created_at)))
+
+
+def public_jwks(session: Session) -> dict[str, list[dict[str, Any]]]:
+    """The JWK Set partners verify carebridge's tokens with (RFC 7517 section 5)."""
+    return {"keys": [public_jwk(row.private_jwk) for row in _published(session)]}
+
+
+def verification_keys(session: Session) -> KeySet:
+    return KeySet.import_key_set(public_jwks(session))  # type: ignore[arg-type]
