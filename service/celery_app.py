@@ -10,6 +10,8 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask
 
+from service.config import INSTANCE_DIR
+
 
 def init_celery(app: Flask) -> Celery:
     settings = app.extensions["carebridge"].settings
@@ -33,6 +35,7 @@ def init_celery(app: Flask) -> Celery:
         broker_connection_retry_on_startup=True,
         imports=("service.tasks",),
         beat_schedule={},
+        beat_schedule_filename=str(INSTANCE_DIR / "celerybeat-schedule"),
     )
     celery.set_default()
     app.extensions["celery"] = celery

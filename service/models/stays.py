@@ -37,7 +37,12 @@ BARRIER_CATEGORIES = (
 class Stay(Base):
     __tablename__ = "stays"
     # The worklist's access path: active stays by expected discharge date (keyset paging on id).
-    __table_args__ = (Index("ix_stays_worklist", "status", "expected_discharge_date", "id"),)
+    __table_args__ = (
+        Index("ix_stays_worklist", "status", "expected_discharge_date", "id"),
+        # The worklist filtered by unit or by planner keeps the same EDD order inside the filter.
+        Index("ix_stays_worklist_unit", "status", "unit", "expected_discharge_date", "id"),
+        Index("ix_stays_worklist_planner", "status", "planner_id", "expected_discharge_date", "id"),
+    )
 
     id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
