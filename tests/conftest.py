@@ -24,7 +24,7 @@ from service import clock
 from service.db import make_engine
 from service.migrate import upgrade
 
-pytest_plugins = ["tests.factories"]
+pytest_plugins = ["tests.peers", "tests.factories"]
 
 PG_ADMIN_URL = os.environ.get("CAREBRIDGE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
