@@ -38,6 +38,7 @@ class _Addresses:
     Conditions."""
 
     name = "addresses"
+    path = ("addresses",)
 
     def read(self, resource: Mapping[str, Any]) -> tuple[AddressedCondition, ...]:
         return self._items(resource, []).read(resource)
@@ -74,7 +75,7 @@ class _Addresses:
             added.append(condition)
             return {"reference": "#" + condition["id"]}
 
-        return Items(self.name, ("addresses",), parse, render)
+        return Items(self.name, self.path, parse, render)
 
 
 def _activity_reference(item: Any) -> str | None:

@@ -112,7 +112,12 @@ def _store(resource: Json, path: Path, value: Any) -> None:
 # --- fields ------------------------------------------------------------------------------------------
 class Field(Protocol):
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:  # the dataclass attribute
+        ...
+
+    @property
+    def path(self) -> Path:  # where in the resource the value lives
+        ...
 
     def read(self, resource: Mapping[str, Any]) -> Any: ...
 
@@ -122,7 +127,7 @@ class Field(Protocol):
 @dataclass(frozen=True)
 class Element:
     """One value at `path`. Absent reads as `default`; a `required` field that reads as None makes
-    the resource unmappable."""
+    the resource unmappable. Writing a value replaces any `other_choices`."""
 
     name: str
     path: Path
@@ -130,6 +135,9 @@ class Element:
     render: Callable[[Any], Any]
     default: Any = None
     required: bool = False
+    # The other types of a choice element [x] at this path ("occurrencePeriod" next to
+    # "occurrenceDateTime"): only one may be present (https://hl7.org/fhir/R4/formats.html#choice).
+    other_choices: tuple[str, ...] = ()
 
     def read(self, resource: Mapping[str, Any]) -> Any:
         raw = get_in(resource, self.path)
@@ -141,6 +149,9 @@ class Element:
 
     def write(self, resource: Json, data: Any) -> None:
         value = getattr(data, self.name)
+        if value is not None:
+            for other in self.other_choices:
+                delete_in(resource, (*self.path[:-1], other))
         _store(resource, self.path, None if value is None else self.render(value))
 
 

@@ -47,8 +47,8 @@ def text(name: str, path: Path) -> Element:
     return Element(name, path, parse_str, identity)
 
 
-def date(name: str, path: Path) -> Element:
-    return Element(name, path, parse_date, render_date)
+def date(name: str, path: Path, *, other_choices: tuple[str, ...] = ()) -> Element:
+    return Element(name, path, parse_date, render_date, other_choices=other_choices)
 
 
 def instant(name: str, path: Path) -> Element:

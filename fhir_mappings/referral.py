@@ -33,7 +33,7 @@ SERVICE_REQUEST: ResourceMap[ReferralData, ServiceRequest] = ResourceMap(
         f.coded("service_code", ("code",), REFERRAL_SERVICES, fallback="other", required=True),
         f.reference_to("patient_id", ("subject",), "Patient"),
         f.reference_to("stay_id", ("encounter",), "Encounter"),
-        f.date("wanted_by", ("occurrenceDateTime",)),
+        f.date("wanted_by", ("occurrenceDateTime",), other_choices=("occurrencePeriod", "occurrenceTiming")),
         f.instant("authored_on", ("authoredOn",)),
         f.any_reference("requester_ref", ("requester",)),
         f.any_references("performer_refs", ("performer",)),
