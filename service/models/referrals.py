@@ -7,11 +7,15 @@ Gravity SDOH referral pattern: https://hl7.org/fhir/us/sdoh-clinicalcare/referra
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import Base, IdType, JSONType, UTCDateTime, new_id, utcnow
+
+if TYPE_CHECKING:
+    from service.models.handoffs import Handoff
 
 REFERRAL_SERVICES = (
     "snf_placement",
@@ -52,6 +56,6 @@ class Referral(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     __mapper_args__ = {"version_id_col": version}
 
-    handoffs: Mapped[list[Handoff]] = relationship(  # noqa: F821
+    handoffs: Mapped[list[Handoff]] = relationship(
         back_populates="referral", order_by="Handoff.authored_on"
     )
