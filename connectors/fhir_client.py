@@ -14,7 +14,6 @@ A 401 triggers one re-authentication, then AuthFailed.
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -31,7 +30,7 @@ from connectors.bundles import (
 )
 from connectors.capabilities import Capabilities, parse_capability_statement
 from connectors.errors import PermanentError
-from connectors.http import Transport, error_for_response
+from connectors.http import Closing, Transport, error_for_response
 from connectors.smart_auth import TokenSource
 
 FHIR_JSON = "application/fhir+json"  # https://hl7.org/fhir/R4/http.html#mime-type
@@ -56,7 +55,7 @@ class WriteResult:
         return self.status == 201
 
 
-class FhirClient:
+class FhirClient(Closing):
     """One partner's FHIR base. Closes its Transport on exit only if it created it."""
 
     def __init__(self, base_url: str, *, auth: TokenSource | None = None, transport: Transport | None = None):
@@ -66,14 +65,6 @@ class FhirClient:
         self._owns_transport = transport is None
         self._transport = transport or Transport()
 
-    def __enter__(self) -> "FhirClient":
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
     def close(self) -> None:
         if self._owns_transport:
             self._transport.close()
@@ -82,17 +73,17 @@ class FhirClient:
 
     def capabilities(self) -> Capabilities:
         """The partner's CapabilityStatement (https://hl7.org/fhir/R4/http.html#capabilities)."""
-        return parse_capability_statement(self._json("GET", f"{self.base_url}/metadata"))
+        return parse_capability_statement(self._get(f"{self.base_url}/metadata"))
 
     def read(self, resource_type: str, resource_id: str) -> dict[str, Any]:
-        return self._json("GET", self._url(resource_type, resource_id))
+        return self._get(self._url(resource_type, resource_id))
 
     def vread(self, resource_type: str, resource_id: str, version_id: str) -> dict[str, Any]:
-        return self._json("GET", self._url(resource_type, resource_id, "_history", version_id))
+        return self._get(self._url(resource_type, resource_id, "_history", version_id))
 
     def search_pages(self, resource_type: str, params: SearchParams | None = None) -> Iterator[dict[str, Any]]:
         """Each searchset Bundle, following ``next`` links until there is none."""
-        bundle = self._json("GET", self._url(resource_type), params=params)
+        bundle = self._get(self._url(resource_type), params=params)
         seen: set[str] = set()
         while True:
             yield bundle
@@ -119,7 +110,7 @@ class FhirClient:
         scheme, netloc = urlsplit(absolute)[:2]
         if (scheme, netloc) != self._origin:
             raise PermanentError(f"page link leaves the partner's server ({scheme}://{netloc})")
-        return self._json("GET", absolute)
+        return self._get(absolute)
 
     # --- writes --------------------------------------------------------------------------------
 
@@ -177,8 +168,8 @@ class FhirClient:
         )
         return entry_responses(orjson.loads(response.content), entries)
 
-    def _json(self, method: str, url: str, *, params: SearchParams | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = orjson.loads(self._send(method, url, params=params, idempotent=True).content)
+    def _get(self, url: str, *, params: SearchParams | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = orjson.loads(self._send("GET", url, params=params, idempotent=True).content)
         return body
 
     def _send(

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
@@ -89,7 +89,7 @@ def backoff_delay(policy: RetryPolicy, retry_number: int, rand: Callable[[], flo
 
 
 def operation_outcome(response: requests.Response) -> dict[str, Any] | None:
-    """The response body when it is an OperationOutcome (https://hl7.org/fhir/R4/http.html#2.21.0.8)."""
+    """The response body when it is an OperationOutcome (https://hl7.org/fhir/R4/operationoutcome.html)."""
     try:
         body = orjson.loads(response.content)
     except orjson.JSONDecodeError:
@@ -123,7 +123,22 @@ def _never_sent(exc: requests.RequestException) -> bool:
     return isinstance(reason, NewConnectionError)
 
 
-class Transport:
+class Closing:
+    """``with`` support for objects that hold connections: ``__exit__`` calls ``close()``."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class Transport(Closing):
     """A pooled `requests.Session` plus the retry policy. Share one per process and partner set.
 
     ``sleep``, ``now`` (wall clock, for HTTP-date Retry-After) and ``rand`` are injectable for tests.
@@ -153,14 +168,6 @@ class Transport:
         session.mount("https://", adapter)
         session.headers["User-Agent"] = settings.user_agent
         return session
-
-    def __enter__(self) -> "Transport":
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self._session.close()

@@ -149,12 +149,9 @@ def request_token(
         body = {}
     where = f"{describe('POST', token_endpoint)} -> {response.status_code}"
     if response.status_code != 200:
-        error = body.get("error")
-        raise AuthFailed(
-            f"{where}: {error}: {body.get('error_description', '')}",
-            status=response.status_code,
-            oauth_error=error if isinstance(error, str) else None,
-        )
+        error = body.get("error") if isinstance(body.get("error"), str) else None
+        detail = f": {error}: {body.get('error_description', '')}" if error else ""
+        raise AuthFailed(where + detail, status=response.status_code, oauth_error=error)
     # token_type is case-insensitive (RFC 6749 §5.1); SMART only issues Bearer tokens.
     if not isinstance(body.get("access_token"), str) or str(body.get("token_type", "")).lower() != "bearer":
         raise AuthFailed(f"{where}: response is not a Bearer token", status=response.status_code)

@@ -90,43 +90,24 @@ def test_every_assertion_has_a_new_jti_even_on_a_retried_request(auth, key, http
     assert len(jtis) == 2 and jtis[0] != jtis[1]
 
 
-def test_token_is_cached_until_shortly_before_it_expires(auth, http_mock, clock):
-    http_mock.post(TOKEN_URL, json=token_body("at-1", expires_in=300))
-    http_mock.post(TOKEN_URL, json=token_body("at-2", expires_in=300))
+@pytest.mark.parametrize(
+    ("expires_in", "renew_at"),
+    [(300, 270), (3600, 3540), (None, 270)],
+    ids=["10%-early", "at-most-a-minute-early", "missing-expires_in-is-5-minutes"],
+)
+def test_token_is_cached_until_shortly_before_it_expires(auth, http_mock, clock, expires_in, renew_at):
+    http_mock.post(TOKEN_URL, json=token_body("at-1", expires_in=expires_in))
+    http_mock.post(TOKEN_URL, json=token_body("at-2"))
     start = clock.time
 
     first = auth.access_token()
-    clock.time = start + 269  # 300 s lifetime, refreshed 30 s (10%) early
+    clock.time = start + renew_at - 1
     cached = auth.access_token()
-    clock.time = start + 270
+    clock.time = start + renew_at
     renewed = auth.access_token()
 
     assert (first, cached, renewed) == ("at-1", "at-1", "at-2")
     assert len(http_mock.calls) == 2
-
-
-def test_long_lived_token_is_refreshed_at_most_a_minute_early(auth, http_mock, clock):
-    http_mock.post(TOKEN_URL, json=token_body("at-1", expires_in=3600))
-    http_mock.post(TOKEN_URL, json=token_body("at-2", expires_in=3600))
-    start = clock.time
-
-    auth.access_token()
-    clock.time = start + 3539
-    assert auth.access_token() == "at-1"
-    clock.time = start + 3540
-    assert auth.access_token() == "at-2"
-
-
-def test_missing_expires_in_is_taken_as_five_minutes(auth, http_mock, clock):
-    http_mock.post(TOKEN_URL, json=token_body("at-1", expires_in=None))
-    http_mock.post(TOKEN_URL, json=token_body("at-2"))
-    start = clock.time
-
-    auth.access_token()
-    clock.time = start + 269
-    assert auth.access_token() == "at-1"
-    clock.time = start + 270
-    assert auth.access_token() == "at-2"
 
 
 def test_invalidate_drops_the_refused_token_but_not_a_newer_one(auth, http_mock):
@@ -177,6 +158,7 @@ def test_refused_token_request_raises_auth_failed(auth, http_mock, status, body,
 
     assert caught.value.status == status
     assert caught.value.oauth_error == oauth_error
+    assert str(caught.value).startswith(f"POST /token -> {status}")
     assert len(http_mock.calls) == 1
 
 
