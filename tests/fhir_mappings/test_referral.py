@@ -1,0 +1,58 @@
+"""Referral <-> ServiceRequest."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from fhir_mappings import ReferralData, from_fhir_service_request, to_fhir_service_request_json, validate
+from tests.fhir_mappings.examples import load
+
+REFERRAL = ReferralData(
+    id="hh-referral",
+    patient_id="mr-b",
+    service_code="home_health",
+    status="active",
+    intent="order",
+    stay_id="stay-2",
+    reason="Heart failure, needs skilled nursing at home",
+    requester_ref="Practitioner/planner",
+    performer_refs=("Organization/hh-1", "Organization/hh-2"),
+    wanted_by=dt.date(2024, 3, 11),
+    authored_on=dt.datetime(2024, 3, 8, 15, 0, tzinfo=dt.UTC),
+)
+
+
+def test_us_core_referral_with_snomed_equivalent() -> None:
+    request = to_fhir_service_request_json(REFERRAL)
+
+    assert [c["code"] for c in request["code"]["coding"]] == ["home_health", "417511005"]
+    assert request["category"][0]["coding"][0]["code"] == "3457005"
+    assert request["performer"] == [{"reference": "Organization/hh-1"}, {"reference": "Organization/hh-2"}]
+    assert request["occurrenceDateTime"] == "2024-03-11"
+    assert request["priority"] == "routine"
+    assert request["reasonCode"] == [{"text": "Heart failure, needs skilled nursing at home"}]
+    assert validate(request, profile="us-core") == []
+
+
+def test_partner_request_with_an_unknown_code_and_no_priority() -> None:
+    source = load("servicerequest-example-di.json")
+
+    imported = from_fhir_service_request(source)
+
+    assert (imported.service_code, imported.priority) == ("other", "routine")
+    assert to_fhir_service_request_json(imported) == source  # no priority or code added
+    recoded = to_fhir_service_request_json(dataclasses.replace(imported, service_code="dme", priority="urgent"))
+    assert recoded["code"]["coding"][0]["code"] == "dme"
+    assert recoded["priority"] == "urgent"
+
+
+def test_removing_a_recipient_keeps_the_others_as_sent() -> None:
+    source = to_fhir_service_request_json(REFERRAL)
+    source["performer"][1]["display"] = "Home Health Two"
+
+    exported = to_fhir_service_request_json(
+        dataclasses.replace(from_fhir_service_request(source), performer_refs=("Organization/hh-2",))
+    )
+
+    assert exported["performer"] == [{"reference": "Organization/hh-2", "display": "Home Health Two"}]
