@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from service.domain.handoff_status import is_open
+from service.domain.handoff_status import OPEN
+
+# A referral recipient's due time is for its answer (Task.restriction.period.end, "respond by" in
+# the Gravity SDOH referral): once it has accepted, the decision is no longer late. Other
+# handoffs (an authorisation, a call, a delivery) are due until they are done.
+DECISION_KINDS = frozenset({"referral_decision"})
+AWAITING_ANSWER = frozenset({"requested", "received"})
 
 
-def is_overdue(status: str, due_at: datetime | None, now: datetime) -> bool:
-    return due_at is not None and is_open(status) and due_at < now
+def counts_against_due(kind: str, status: str) -> bool:
+    """Whether the handoff's due time still applies in this status."""
+    return status in (AWAITING_ANSWER if kind in DECISION_KINDS else OPEN)
 
 
-def is_due_on(status: str, due_at: datetime | None, day: date) -> bool:
-    return due_at is not None and is_open(status) and due_at.date() == day
+def is_overdue(kind: str, status: str, due_at: datetime | None, now: datetime) -> bool:
+    return due_at is not None and counts_against_due(kind, status) and due_at < now
 
 
 def avoidable_days(medically_ready: date | None, discharged_on: date | None, today: date) -> int:

@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from service.domain.handoff_status import OPEN
-from service.domain.timing import avoidable_days
+from service.domain.timing import AWAITING_ANSWER, DECISION_KINDS, avoidable_days
 from service.models import Barrier, Handoff, ReadinessItem, Stay
 from service.usecases.errors import Invalid
 
@@ -76,8 +76,16 @@ def _after_cursor(cursor: str):  # type: ignore[no-untyped-def]
     )
 
 
+def _due_applies():  # type: ignore[no-untyped-def]
+    """SQL twin of ``service.domain.timing.counts_against_due``."""
+    return or_(
+        and_(Handoff.kind.in_(DECISION_KINDS), Handoff.status.in_(AWAITING_ANSWER)),
+        and_(Handoff.kind.not_in(DECISION_KINDS), Handoff.status.in_(OPEN)),
+    )
+
+
 def _overdue(now: datetime):  # type: ignore[no-untyped-def]
-    return and_(Handoff.status.in_(OPEN), Handoff.due_at < now)
+    return and_(_due_applies(), Handoff.due_at < now)
 
 
 def worklist(
@@ -134,9 +142,9 @@ def _enrich(session: Session, stays: list[Stay], *, now: datetime, tz: tzinfo) -
         select(
             Handoff.stay_id,
             func.count(),
-            func.sum(case((Handoff.due_at < now, 1), else_=0)),
+            func.sum(case((_overdue(now), 1), else_=0)),
             # Due today = still to do today; what is already past due counts as overdue instead.
-            func.sum(case((and_(Handoff.due_at >= now, Handoff.due_at < day_end), 1), else_=0)),
+            func.sum(case((and_(_due_applies(), Handoff.due_at >= now, Handoff.due_at < day_end), 1), else_=0)),
         )
         .where(Handoff.stay_id.in_(ids), is_open)
         .group_by(Handoff.stay_id)

@@ -46,7 +46,7 @@ class HandoffSchema(Schema):
         from service import clock
         from service.domain.timing import is_overdue
 
-        return is_overdue(handoff.status, handoff.due_at, clock.now())  # type: ignore[attr-defined]
+        return is_overdue(handoff.kind, handoff.status, handoff.due_at, clock.now())  # type: ignore[attr-defined]
 
 
 class TransitionSchema(Schema):

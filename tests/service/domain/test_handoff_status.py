@@ -34,10 +34,19 @@ def test_overdue_only_when_open_and_past_due() -> None:
     from datetime import UTC, datetime, timedelta
 
     t = datetime(2026, 3, 10, 9, tzinfo=UTC)
-    assert is_overdue("requested", t - timedelta(minutes=1), t)
-    assert not is_overdue("requested", t + timedelta(minutes=1), t)
-    assert not is_overdue("completed", t - timedelta(days=1), t)
-    assert not is_overdue("requested", None, t)
+    assert is_overdue("transport", "requested", t - timedelta(minutes=1), t)
+    assert is_overdue("transport", "in-progress", t - timedelta(minutes=1), t)
+    assert not is_overdue("transport", "requested", t + timedelta(minutes=1), t)
+    assert not is_overdue("transport", "completed", t - timedelta(days=1), t)
+    assert not is_overdue("transport", "requested", None, t)
+
+
+def test_a_referral_decision_is_late_only_until_answered() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    t = datetime(2026, 3, 10, 9, tzinfo=UTC)
+    assert is_overdue("referral_decision", "received", t - timedelta(hours=1), t)
+    assert not is_overdue("referral_decision", "accepted", t - timedelta(hours=1), t)
 
 
 def test_avoidable_days_scenario_one() -> None:

@@ -1,11 +1,13 @@
 from datetime import datetime
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.models import ChangeEvent
 from service.usecases import handoffs
 from service.usecases.dispatch import dispatch_pending
+from service.usecases.errors import Invalid
 from tests.factories import Case
 
 
@@ -29,7 +31,7 @@ def test_changes_write_outbox_events_in_the_same_transaction(session: Session, c
 
 def test_refused_change_leaves_no_event(session: Session, case: Case) -> None:
     before = len(session.scalars(select(ChangeEvent)).all())
-    try:
+    with pytest.raises(Invalid):
         handoffs.create_handoff(
             session,
             actor="p",
@@ -38,8 +40,6 @@ def test_refused_change_leaves_no_event(session: Session, case: Case) -> None:
             owner_org_id=case.hospital.id,
             requester_org_id=case.hospital.id,
         )
-    except Exception:
-        pass
     assert len(session.scalars(select(ChangeEvent)).all()) == before
 
 
