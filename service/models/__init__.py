@@ -10,6 +10,7 @@ from service.models.plans import CasePlan, Goal
 from service.models.referrals import Referral
 from service.models.stays import Barrier, ReadinessItem, Stay
 from service.models import audit_events, clients, keys  # noqa: F401  (FHIR API tables)
+from service.models import bulk, subscriptions  # noqa: F401  (notifications and $export tables)
 
 __all__ = [
     "AuditRecord",

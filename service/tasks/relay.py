@@ -1,0 +1,65 @@
+"""The outbox relay as a Celery task, and the trigger that runs it right after a commit.
+
+Latency comes from the trigger (`install_relay_trigger`: a commit that wrote ChangeEvents sends
+`relay_changes`; one that wrote notifications sends their delivery); the beat entry running
+`relay_changes` every few seconds is the safety net for a lost message or a crashed worker.
+Tasks are sent only after commit, so a worker never looks for rows that are not there yet.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.app import runtime
+from service.models import ChangeEvent
+from service.models.subscriptions import NotificationDelivery
+from service.usecases.consumers import CONSUMERS
+from service.usecases.dispatch import dispatch_pending
+
+_RELAY = "carebridge.relay_pending"
+_NOTIFY = "carebridge.notify_subscriptions"
+
+
+@shared_task(name="service.tasks.relay.relay_changes")
+def relay_changes() -> int:
+    """Relay pending change events to every consumer; loops until the outbox is drained."""
+    total = 0
+    with runtime(current_app).session_factory() as session:
+        while relayed := dispatch_pending(session, CONSUMERS):
+            total += relayed
+    return total
+
+
+def install_relay_trigger(session_factory: sessionmaker[Any]) -> None:
+    """Send the relay (and notification deliveries) after each commit of `session_factory`'s sessions."""
+    event.listen(session_factory, "after_flush", _note_writes)
+    event.listen(session_factory, "after_commit", _send_after_commit)
+    event.listen(session_factory, "after_rollback", _forget)
+
+
+def _note_writes(session: Session, _flush_context: Any) -> None:
+    for obj in session.new:
+        if isinstance(obj, ChangeEvent):
+            session.info[_RELAY] = True
+        elif isinstance(obj, NotificationDelivery):
+            session.info.setdefault(_NOTIFY, set()).add(obj.subscription_id)
+
+
+def _send_after_commit(session: Session) -> None:
+    from service.tasks.notifications import deliver_notifications
+
+    relay = session.info.pop(_RELAY, False)
+    for subscription_id in sorted(session.info.pop(_NOTIFY, set())):
+        deliver_notifications.delay(subscription_id)
+    if relay:
+        relay_changes.delay()
+
+
+def _forget(session: Session) -> None:
+    session.info.pop(_RELAY, None)
+    session.info.pop(_NOTIFY, None)
