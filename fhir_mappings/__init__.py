@@ -32,6 +32,8 @@ in the elements whose domain value carebridge changed. Normalisations, all of th
 - A value the domain type cannot hold reads as None and stays in `source` unchanged: a partial
   date ("2016-03"), a `dateTime` without a time where an instant is expected, a reference that
   is not a relative `Type/id` (absolute, contained, urn:uuid, identifier only).
+- `from_fhir_*` assumes well-formed input: call `validate` first on anything untrusted (the
+  validation-off path exists for resources already checked, e.g. re-reading carebridge's own).
 - Codes carebridge does not know read as the documented fallback ("other" for handoff kind,
   referral service and discharge disposition; "routine" for a missing priority); the partner's
   concept stays as sent unless carebridge changes the value.
@@ -41,6 +43,7 @@ from .bundle import bundle_collection, bundle_collection_json, resources_in
 from .care_plan import from_fhir_care_plan, to_fhir_care_plan, to_fhir_care_plan_json
 from .care_team import from_fhir_care_team, to_fhir_care_team, to_fhir_care_team_json
 from .codec import MappingError
+from .datatypes import business_identifier
 from .domain import (
     CarePlanData,
     CareTeamData,
@@ -81,6 +84,7 @@ __all__ = [
     "ReferralData",
     "StayData",
     "bundle_collection",
+    "business_identifier",
     "bundle_collection_json",
     "from_fhir_care_plan",
     "from_fhir_care_team",

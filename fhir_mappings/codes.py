@@ -290,16 +290,15 @@ CAREBRIDGE_DISCHARGE_DISPOSITION = _carebridge(
 
 # Systems whose codes validation knows completely: a coding with one of these systems and an
 # unknown code is an error whatever the binding strength (https://hl7.org/fhir/R4/datatypes.html#Coding:
-# "the code ... SHALL be a code defined in the system").
+# "the code ... SHALL be a code defined in the system"). HL7 systems that later terminology
+# releases extended (location-physical-type, organization-type...) are left out: a partner on a
+# newer release would be refused for a valid code.
 KNOWN_CODE_SYSTEMS: Mapping[str, CodeSystem] = {
     cs.url: cs
     for cs in (
         GOAL_ACHIEVEMENT,
         DISCHARGE_DISPOSITION,
-        LOCATION_PHYSICAL_TYPE,
-        ORGANIZATION_TYPE,
         US_CORE_CAREPLAN_CATEGORY,
-        PROVENANCE_PARTICIPANT_TYPE,
         HANDOFF_KIND,
         REFERRAL_SERVICE,
         CARE_TEAM_ROLE,

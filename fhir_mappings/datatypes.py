@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .codes import CAREBRIDGE_IDENTIFIER
 from .domain import CodeableConceptData, Identifier
 
 # https://hl7.org/fhir/R4/datatypes.html#date: a full date is YYYY-MM-DD; partial dates
@@ -78,6 +79,12 @@ def parse_versioned_reference(raw: Any) -> str | None:
     """Reference JSON -> "Type/id" or "Type/id/_history/v" when it is a relative literal reference."""
     target = raw.get("reference") if isinstance(raw, Mapping) else None
     return target if isinstance(target, str) and _RELATIVE_REFERENCE.fullmatch(target) else None
+
+
+def business_identifier(kind: str, value: str) -> Identifier:
+    """carebridge's business identifier of a record, e.g. ("referral", id): what partners match on
+    for conditional create (https://hl7.org/fhir/R4/http.html#ccreate)."""
+    return Identifier(CAREBRIDGE_IDENTIFIER + kind, value)
 
 
 def parse_identifier(raw: Any) -> Identifier | None:

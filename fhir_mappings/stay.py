@@ -28,7 +28,7 @@ from .domain import StayData
 from .profiles import US_CORE_ENCOUNTER, meta_claiming
 
 
-def _place(physical_type: str) -> FirstItem:
+def _place(name: str, physical_type: str) -> FirstItem:
     """The Encounter.location entry of one physical type (ward, bed), held as its display name."""
 
     def parse(item: Any) -> str | None:
@@ -44,7 +44,7 @@ def _place(physical_type: str) -> FirstItem:
             "physicalType": {"coding": [LOCATION_PHYSICAL_TYPE.coding(physical_type)]},
         }
 
-    return FirstItem({"wa": "unit", "bd": "bed"}[physical_type], ("location",), parse, render)
+    return FirstItem(name, ("location",), parse, render)
 
 
 ENCOUNTER: ResourceMap[StayData, Encounter] = ResourceMap(
@@ -63,8 +63,8 @@ ENCOUNTER: ResourceMap[StayData, Encounter] = ResourceMap(
             DISCHARGE_DISPOSITIONS,
             fallback="other",
         ),
-        _place("wa"),
-        _place("bd"),
+        _place("unit", "wa"),
+        _place("bed", "bd"),
         f.reference_to("hospital_org_id", ("serviceProvider",), "Organization"),
     ),
     {

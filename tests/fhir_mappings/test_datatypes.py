@@ -6,7 +6,14 @@ import datetime as dt
 
 import pytest
 
-from fhir_mappings.datatypes import parse_date, parse_instant, parse_reference, parse_versioned_reference
+from fhir_mappings import Identifier
+from fhir_mappings.datatypes import (
+    business_identifier,
+    parse_date,
+    parse_instant,
+    parse_reference,
+    parse_versioned_reference,
+)
 
 
 @pytest.mark.parametrize(
@@ -52,3 +59,9 @@ def test_only_relative_references_name_a_carebridge_record(reference: str, plain
     assert parse_reference({"reference": reference}) == plain
     assert parse_versioned_reference({"reference": reference}) == versioned
     assert parse_reference({"identifier": {"value": "x"}}) is None
+
+
+def test_business_identifier_system_is_carebridges_canonical() -> None:
+    assert business_identifier("referral", "r-1") == Identifier(
+        "https://carebridge.dev/fhir/identifier/referral", "r-1"
+    )
