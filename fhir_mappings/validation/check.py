@@ -21,10 +21,9 @@ def profiles_for(resource: Mapping[str, Any], requested: str | None) -> list[Pro
     resource_type = resource.get("resourceType")
     claimed = (resource.get("meta") or {}).get("profile") or ()
     urls = [url.split("|")[0] for url in claimed if isinstance(url, str)]
-    if requested in PROFILE_SETS:
-        urls += [p.url for p in PROFILE_SETS[requested].values() if p.resource_type == resource_type]
-    elif requested is not None:
-        urls.append(requested)
+    if requested is not None:
+        named = PROFILE_SETS.get(requested)
+        urls += [p.url for p in named.values() if p.resource_type == resource_type] if named else [requested]
     found = {url: PROFILES[url] for url in urls if url in PROFILES}  # each once, in order
     return [p for p in found.values() if p.resource_type == resource_type]
 
