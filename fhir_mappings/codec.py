@@ -85,7 +85,9 @@ def set_in(node: Json, path: Path, value: Any) -> None:
 
 
 def delete_in(node: Json, path: Path) -> None:
-    """Remove the value at `path`, then every object or list that this leaves empty."""
+    """Remove the value at `path`, then every object or list that this leaves empty (FHIR JSON
+    has no empty elements). An emptied list item goes too, so in ("name", 0, "family") the next
+    name becomes the first: fields that model "the first X" then read the partner's next one."""
     parents: list[Any] = [node]
     for step in path[:-1]:
         child = get_in(parents[-1], (step,))
