@@ -69,5 +69,9 @@ def _redact(url: str) -> str:
     return f"{scheme}://***@{rest.split('@', 1)[1]}"
 
 
+from service.cli_fhir import fhir  # noqa: E402  (feature groups are added after the core commands)
+
+main.add_command(fhir)
+
 if __name__ == "__main__":
     main()
