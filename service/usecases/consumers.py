@@ -6,9 +6,11 @@ Other features append their consumer here.
 
 from __future__ import annotations
 
+from service.sync import outbox as partner_outbox
 from service.usecases import subscriptions
 from service.usecases.dispatch import FanOut
 
 CONSUMERS: list[FanOut] = [
     subscriptions.fan_out,
+    partner_outbox.fan_out,
 ]

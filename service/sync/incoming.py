@@ -1,0 +1,280 @@
+"""Apply one pulled resource to carebridge, idempotently, through the use cases.
+
+A resource is found again by the partner's id (its `PartnerLink`) or, failing that, by business
+identifiers (patient identifiers, carebridge's own identifier on resources carebridge pushed, the
+Encounter id kept on the stay). Nothing is written when the partner's version is the one already
+seen, or when no field carebridge keeps has changed: a page fetched twice makes no new versions
+and no new events. The partner's JSON is kept on the link (and in the record's ``source``
+where the record has one), so nothing it sent is lost.
+
+Each function returns what happened: "created", "updated", "unchanged", "observed" or "ignored";
+use-case errors (an illegal Task move, a duplicate identifier) propagate for the caller to record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import fhir_mappings as fm
+from service import clock
+from service.models import Handoff, Partner, PartnerLink, Patient, Stay
+from service.sync.resource_types import ENTITY_TYPE, carebridge_id
+from service.usecases import discharge, handoffs, patients, stays
+from service.usecases.patients import find_by_identifier
+
+Json = Mapping[str, Any]
+Fetch = Callable[[str, str], dict[str, Any]]  # (resource type, id) -> the partner's resource
+# https://hl7.org/fhir/R4/v3/ActEncounterCode/vs.html: IMP = inpatient encounter.
+INPATIENT = "IMP"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    partner: Partner
+    fetch: Fetch
+
+    @property
+    def actor(self) -> str:
+        return f"partner:{self.partner.name}"
+
+
+def remote_version(resource: Json) -> str | None:
+    version = (resource.get("meta") or {}).get("versionId")
+    return str(version) if version is not None else None
+
+
+def find_link(session: Session, partner_id: str, resource_type: str, remote_id: str) -> PartnerLink | None:
+    return session.scalar(
+        select(PartnerLink).where(
+            PartnerLink.partner_id == partner_id,
+            PartnerLink.resource_type == resource_type,
+            PartnerLink.remote_id == remote_id,
+        )
+    )
+
+
+def link_of(session: Session, partner_id: str, entity_type: str, entity_id: str) -> PartnerLink | None:
+    return session.scalar(
+        select(PartnerLink).where(
+            PartnerLink.partner_id == partner_id,
+            PartnerLink.entity_type == entity_type,
+            PartnerLink.entity_id == entity_id,
+        )
+    )
+
+
+def save_link(
+    session: Session,
+    partner_id: str,
+    entity_id: str,
+    resource: Json,
+    *,
+    synced_version: int | None = None,
+    link: PartnerLink | None = None,
+) -> PartnerLink:
+    """Record that the partner's ``resource`` (as returned or read) stands for carebridge's record."""
+    resource_type = str(resource["resourceType"])
+    if link is None:
+        link = link_of(session, partner_id, ENTITY_TYPE[resource_type], entity_id)
+    if link is None:
+        link = PartnerLink(
+            partner_id=partner_id,
+            entity_type=ENTITY_TYPE[resource_type],
+            entity_id=entity_id,
+            resource_type=resource_type,
+        )
+        session.add(link)
+    link.remote_id = str(resource["id"])
+    link.remote_version = remote_version(resource)
+    link.remote_json = dict(resource)
+    if synced_version is not None:
+        link.synced_version = synced_version
+    link.updated_at = clock.now()
+    return link
+
+
+def _unchanged(link: PartnerLink | None, resource: Json) -> bool:
+    return link is not None and link.remote_version is not None and link.remote_version == remote_version(resource)
+
+
+def partner_identifier(partner: Partner, resource_type: str, remote_id: str) -> dict[str, str]:
+    """The partner's resource id as an identifier, so a record is found again even without a link."""
+    return {"kind": "partner", "system": f"{partner.fhir_base}/{resource_type}", "value": remote_id}
+
+
+# --- Patient ---------------------------------------------------------------------------------------
+
+
+def upsert_patient(session: Session, ctx: Incoming, resource: Json) -> tuple[str, Patient]:
+    link = find_link(session, ctx.partner.id, "Patient", str(resource["id"]))
+    if link is not None and _unchanged(link, resource):
+        return "unchanged", session.get_one(Patient, link.entity_id)
+    data = fm.from_fhir_patient(resource)
+    own = partner_identifier(ctx.partner, "Patient", str(resource["id"]))
+    identifiers = [{"kind": "partner", "system": i.system, "value": i.value} for i in data.identifiers] + [own]
+    patient = session.get(Patient, link.entity_id) if link is not None else _match_patient(session, identifiers)
+    fields: dict[str, Any] = {
+        "family_name": data.family or "",
+        "given_name": " ".join(data.given),
+        "birth_date": data.birth_date,
+        "gender": data.gender,
+    }
+    if patient is None:
+        payer_id = ctx.partner.organization_id if ctx.partner.kind == "payer" else None
+        patient = patients.register_patient(
+            session, actor=ctx.actor, identifiers=identifiers, payer_id=payer_id, **fields
+        )
+        outcome = "created"
+    else:
+        changes = {key: value for key, value in fields.items() if getattr(patient, key) != value}
+        if changes:
+            patients.update_patient(session, patient.id, changes, actor=ctx.actor)
+        outcome = "updated" if changes else "unchanged"
+    save_link(session, ctx.partner.id, patient.id, resource, link=link)
+    return outcome, patient
+
+
+def _match_patient(session: Session, identifiers: list[dict[str, str]]) -> Patient | None:
+    for identifier in identifiers:
+        found = find_by_identifier(session, identifier["system"], identifier["value"])
+        if found is not None:
+            return found
+    return None
+
+
+def _known_patient(session: Session, ctx: Incoming, remote_patient_id: str) -> Patient:
+    """The carebridge patient for the partner's Patient id, pulling that Patient when it is new."""
+    link = find_link(session, ctx.partner.id, "Patient", remote_patient_id)
+    if link is not None:
+        return session.get_one(Patient, link.entity_id)
+    return upsert_patient(session, ctx, ctx.fetch("Patient", remote_patient_id))[1]
+
+
+# --- Encounter -------------------------------------------------------------------------------------
+
+
+def upsert_encounter(session: Session, ctx: Incoming, resource: Json) -> str:
+    """An inpatient Encounter opens or re-plans the stay; finished with a disposition, it discharges it."""
+    if (resource.get("class") or {}).get("code") != INPATIENT:
+        return "ignored"
+    remote_id = str(resource["id"])
+    link = find_link(session, ctx.partner.id, "Encounter", remote_id)
+    if _unchanged(link, resource):
+        return "unchanged"
+    data = fm.from_fhir_encounter(resource)
+    if data.patient_id is None or data.admitted_at is None:
+        raise fm.MappingError("an inpatient Encounter needs subject Patient/id and period.start")
+    stay = session.get(Stay, link.entity_id) if link is not None else _stay_by_source(session, ctx, remote_id)
+    outcome = "unchanged"
+    if stay is None:
+        patient = _known_patient(session, ctx, data.patient_id)
+        stay = stays.admit(
+            session,
+            patient_id=patient.id,
+            hospital_id=ctx.partner.organization_id,
+            admitted_at=data.admitted_at,
+            actor=ctx.actor,
+            unit=data.unit,
+            bed=data.bed,
+            source_system=ctx.partner.fhir_base,
+            source_id=remote_id,
+        )
+        outcome = "created"
+    elif stay.status == "in-progress":
+        changes = {key: value for key, value in (("unit", data.unit), ("bed", data.bed)) if getattr(stay, key) != value}
+        if changes:
+            stays.update_stay(session, stay.id, changes, actor=ctx.actor)
+            outcome = "updated"
+    if data.status == "finished" and data.discharged_at and data.discharge_disposition and stay.status != "finished":
+        discharge.record_discharge(
+            session,
+            stay.id,
+            discharged_at=data.discharged_at,
+            disposition=data.discharge_disposition,
+            actor=ctx.actor,
+        )
+        outcome = "updated" if outcome == "unchanged" else outcome
+    save_link(session, ctx.partner.id, stay.id, resource, link=link)
+    return outcome
+
+
+def _stay_by_source(session: Session, ctx: Incoming, remote_id: str) -> Stay | None:
+    return session.scalar(select(Stay).where(Stay.source_system == ctx.partner.fhir_base, Stay.source_id == remote_id))
+
+
+# --- Task ------------------------------------------------------------------------------------------
+
+
+def _text(concept: Any) -> str | None:
+    if not isinstance(concept, Mapping):
+        return None
+    if concept.get("text"):
+        return str(concept["text"])
+    codings = concept.get("coding") or [{}]
+    found = codings[0].get("display") or codings[0].get("code")
+    return str(found) if found else None
+
+
+def upsert_task(session: Session, ctx: Incoming, resource: Json) -> str:
+    """A partner's move of a carebridge handoff (a SNF accepts, declines...) goes through the state machine.
+
+    The partner acts as its organisation, so the Gravity SDOH party rules apply; a move the state
+    machine or those rules refuse raises (the caller records it as a sync error, not applied).
+    """
+    link = find_link(session, ctx.partner.id, "Task", str(resource["id"]))
+    if _unchanged(link, resource):
+        return "unchanged"
+    handoff_id = link.entity_id if link is not None else carebridge_id(dict(resource))
+    handoff = session.get(Handoff, handoff_id) if handoff_id else None
+    if handoff is None:
+        return "ignored"  # not a carebridge handoff: the partner's own work
+    in_step = link is not None and link.synced_version == handoff.version
+    status, business_status = str(resource.get("status")), _text(resource.get("businessStatus"))
+    outcome = "unchanged"
+    if status != handoff.status:
+        handoffs.transition_handoff(
+            session,
+            handoff.id,
+            status,
+            actor=ctx.actor,
+            reason=_text(resource.get("statusReason")),
+            business_status=business_status,
+            acting_org_id=ctx.partner.organization_id,
+        )
+        outcome = "updated"
+    elif business_status != handoff.business_status:
+        handoffs.set_business_status(session, handoff.id, business_status, actor=ctx.actor)
+        outcome = "updated"
+    # When the partner had carebridge's latest version before its edit, it now has the result
+    # too: no echo is pushed back. Otherwise carebridge's own pending changes still go out.
+    synced = handoff.version if in_step else None
+    save_link(session, ctx.partner.id, handoff.id, resource, link=link, synced_version=synced)
+    return outcome
+
+
+# --- CarePlan, Goal, ServiceRequest ----------------------------------------------------------------
+
+
+def observe(session: Session, ctx: Incoming, resource: Json) -> str:
+    """Plans, goals and referrals are carebridge's records; a partner's edit of one carebridge pushed
+    is merged at the next push (If-Match fails, three-way merge or a conflict for a person)."""
+    link = find_link(session, ctx.partner.id, str(resource["resourceType"]), str(resource["id"]))
+    if link is None:
+        return "ignored"
+    return "unchanged" if _unchanged(link, resource) else "observed"
+
+
+def apply(session: Session, ctx: Incoming, resource: Json) -> str:
+    kind = resource.get("resourceType")
+    if kind == "Patient":
+        return upsert_patient(session, ctx, resource)[0]
+    if kind == "Encounter":
+        return upsert_encounter(session, ctx, resource)
+    if kind == "Task":
+        return upsert_task(session, ctx, resource)
+    return observe(session, ctx, resource)

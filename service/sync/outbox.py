@@ -1,0 +1,141 @@
+"""The partner outbox: delivery rows written from change events, claimed by workers under a lease.
+
+`fan_out` is the consumer the outbox relay (`service.usecases.dispatch`) calls for each
+ChangeEvent: one pending Delivery per partner that pushes that type. A record that already has a
+pending row for a partner gets no second one, only the newer version: the delivery sends the
+record as it is when it runs, never an older state.
+
+`claim` hands a worker up to ``limit`` due rows of one partner and marks them in-flight with a
+lease, in one transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so workers never share a
+row; SQLite serialises writers). A record that is in flight under a live lease is never claimed
+again, so the same resource is never sent twice at once. A worker that dies leaves its rows to
+expire; they become due again (acks_late redelivers its task too) and resending is safe because
+every write is conditional.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from service import clock
+from service.models import ChangeEvent, Delivery, Partner
+from service.sync.outgoing import PUSHABLE
+from service.sync.resource_types import RESOURCE_TYPE
+from service.usecases.unit_of_work import unit_of_work
+
+DEFAULT_LEASE = timedelta(minutes=5)
+OPEN_STATES = ("pending", "in-flight")
+
+
+def fan_out(session: Session, event: ChangeEvent) -> None:
+    """Queue the changed record for every partner that pushes its type (inside the relay's transaction)."""
+    resource_type = RESOURCE_TYPE.get(event.entity_type)
+    if resource_type not in PUSHABLE:
+        return
+    now = clock.now()
+    for partner in session.scalars(select(Partner)):
+        if resource_type not in partner.push_types:
+            continue
+        pending = session.scalar(
+            select(Delivery)
+            .where(
+                Delivery.partner_id == partner.id,
+                Delivery.entity_type == event.entity_type,
+                Delivery.entity_id == event.entity_id,
+                Delivery.state == "pending",
+            )
+            .with_for_update()
+        )
+        if pending is not None:
+            pending.version = max(pending.version or 0, event.version or 0) or None
+            pending.updated_at = now
+            continue
+        session.add(
+            Delivery(
+                partner_id=partner.id,
+                entity_type=event.entity_type,
+                entity_id=event.entity_id,
+                resource_type=resource_type,
+                version=event.version,
+                state="pending",
+                attempts=0,
+                due_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+
+def _due(now: datetime) -> object:
+    return or_(
+        and_(Delivery.state == "pending", Delivery.due_at <= now),
+        and_(Delivery.state == "in-flight", Delivery.lease_until < now),  # its worker died
+    )
+
+
+def claim(session: Session, partner_id: str, *, limit: int, lease: timedelta = DEFAULT_LEASE) -> list[int]:
+    """Mark up to ``limit`` due rows in-flight for this worker; their ids, oldest first."""
+    with unit_of_work(session):
+        now = clock.now()
+        rows = list(
+            session.scalars(
+                select(Delivery)
+                .where(Delivery.partner_id == partner_id, _due(now))  # type: ignore[arg-type]
+                .order_by(Delivery.id)
+                .limit(limit * 2)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        busy = _in_flight_elsewhere(session, partner_id, rows, now)
+        claimed: list[Delivery] = []
+        taken: set[tuple[str, str]] = set()
+        for row in rows:
+            key = (row.entity_type, row.entity_id)
+            if key in busy or key in taken or len(claimed) >= limit:
+                continue
+            taken.add(key)
+            row.state, row.lease_until, row.updated_at = "in-flight", now + lease, now
+            row.attempts += 1
+            claimed.append(row)
+        return [row.id for row in claimed]
+
+
+def _in_flight_elsewhere(
+    session: Session, partner_id: str, rows: list[Delivery], now: datetime
+) -> set[tuple[str, str]]:
+    """Records of ``rows`` another worker is sending right now (live lease on another row)."""
+    ids = [row.entity_id for row in rows]
+    if not ids:
+        return set()
+    live = session.execute(
+        select(Delivery.entity_type, Delivery.entity_id).where(
+            Delivery.partner_id == partner_id,
+            Delivery.state == "in-flight",
+            Delivery.lease_until >= now,
+            Delivery.entity_id.in_(ids),
+            Delivery.id.not_in([row.id for row in rows]),
+        )
+    )
+    return {(kind, ident) for kind, ident in live}
+
+
+def pending_partners(session: Session) -> list[str]:
+    """Partners with due deliveries (what the beat's push task visits)."""
+    now = clock.now()
+    return list(session.scalars(select(Delivery.partner_id).where(_due(now)).distinct()))  # type: ignore[arg-type]
+
+
+def retry_dead(session: Session, partner_id: str | None = None) -> int:
+    """Put dead rows back in the queue (after someone fixed the cause); how many."""
+    with unit_of_work(session):
+        query = update(Delivery).where(Delivery.state == "dead")
+        if partner_id is not None:
+            query = query.where(Delivery.partner_id == partner_id)
+        now = clock.now()
+        result = session.execute(
+            query.values(state="pending", due_at=now, attempts=0, lease_until=None, updated_at=now)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
