@@ -30,3 +30,4 @@ __all__ = [
     "Stay",
     "User",
 ]
+from service.models import web  # noqa: F401  (web app sessions, EHR registrations)

@@ -1,0 +1,50 @@
+"""Web app state kept server side: signed-in sessions (with EHR tokens) and the EHRs that may launch carebridge."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db import Base, JSONType, UTCDateTime
+
+
+class WebSession(Base):
+    """One browser session. The cookie carries only ``id``; tokens never leave the server.
+
+    An anonymous session (no user yet) holds the CSRF token of the sign-in form or the PKCE
+    verifier of a launch in progress.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # {"iss", "state", "code_verifier"} between /app/launch and its callback.
+    pending_launch: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # The EHR user's tokens and launch context (access_token, refresh_token, expires_at, patient, encounter, iss).
+    ehr_token: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class EhrRegistration(Base):
+    """An EHR whose users may launch carebridge (SMART App Launch), keyed by its FHIR base (``iss``).
+
+    carebridge is a confidential asymmetric client there (private_key_jwt), always with PKCE:
+    https://hl7.org/fhir/smart-app-launch/client-confidential-asymmetric.html
+    """
+
+    __tablename__ = "ehr_registrations"
+
+    iss: Mapped[str] = mapped_column(String(500), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(200))
+    redirect_uri: Mapped[str] = mapped_column(String(500))
+    private_jwk: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    scope: Mapped[str] = mapped_column(Text)
+    # The hospital the EHR belongs to: launched users and pulled stays belong to it.
+    hospital_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,9 @@
+"""Server-rendered pages for discharge planners, case managers and receiving facilities (Flask + Jinja + htmx).
+
+Every asset is served from ``static/`` (htmx is a pinned copy), so the pages work offline.
+"""
+
+from service.web import analytics, case, handoff_actions, launch, queue, session, worklist  # noqa: F401  (routes)
+from service.web.blueprint import blueprint
+
+__all__ = ["blueprint"]

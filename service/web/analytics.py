@@ -1,0 +1,32 @@
+"""Placement analytics page for a hospital: response times, acceptance, avoidable days, overdue work."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+
+from service import clock
+from service.app import request_session
+from service.usecases.analytics import placement_analytics
+from service.web.blueprint import blueprint
+from service.web.charts import bar_chart
+from service.web.session import current_user, hospital_only
+
+WINDOWS = (7, 30, 90)
+
+
+@blueprint.get("/analytics")
+@hospital_only
+def analytics() -> str:
+    days = request.args.get("days", "30")
+    window = int(days) if days.isdigit() and int(days) in WINDOWS else 30
+    report = placement_analytics(request_session(), current_user().organization_id, now=clock.now(), days=window)
+    charts = {
+        "acceptance": bar_chart(
+            "Acceptance rate per facility (of referrals answered)",
+            [(f.name, 100 * f.rate) for f in report.facilities if f.rate is not None],
+            unit=" %",
+        ),
+        "avoidable": bar_chart("Avoidable days per unit", [(u, float(n)) for u, n in report.avoidable_days_by_unit]),
+        "overdue": bar_chart("Overdue handoffs by owner", [(o, float(n)) for o, n in report.overdue_by_owner]),
+    }
+    return render_template("analytics.html", report=report, charts=charts, window=window, windows=WINDOWS)

@@ -1,0 +1,280 @@
+"""The patient case page: plan and goals, referrals, handoffs, timeline, readiness, barriers, discharge, notes."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import abort, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from service import clock
+from service.app import request_session
+from service.models import Barrier, CasePlan, Goal, Organization, Referral, Stay
+from service.models.plans import GOAL_ACHIEVEMENT, GOAL_LIFECYCLE, PLAN_STATUSES
+from service.models.referrals import PLACEMENT_SERVICES, PRIORITIES, REFERRAL_SERVICES
+from service.models.stays import BARRIER_CATEGORIES, DISCHARGE_DISPOSITIONS
+from service.usecases import discharge, plans, referrals, stays
+from service.usecases import signin as accounts
+from service.usecases.case_view import load_case
+from service.usecases.errors import Invalid
+from service.usecases.unit_of_work import get_or_404
+from service.web.blueprint import blueprint
+from service.web.formatting import local_input, parse_local
+from service.web.handoff_actions import BUSINESS_STATUSES, actions_for
+from service.web.session import current_user, hospital_only
+
+# Organisations a hospital refers patients to.
+RECIPIENT_KINDS = ("snf", "home_health", "inpatient_rehab", "hospice", "community", "primary_care", "payer")
+
+
+def _visible_stay(stay_id: str) -> Stay:
+    stay = get_or_404(request_session(), Stay, stay_id)
+    if not accounts.can_see_stay(current_user(), stay):
+        abort(403)
+    return stay
+
+
+def _to_case(stay_id: str, anchor: str) -> Response:
+    return redirect(url_for("web.case", stay_id=stay_id, _anchor=anchor), code=303)
+
+
+def _actor() -> str:
+    return current_user().username
+
+
+def _optional_date(name: str) -> date | None:
+    raw = request.form.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise Invalid("a date is not valid", fields={name: ["use YYYY-MM-DD"]}) from exc
+
+
+def _version() -> int | None:
+    raw = request.form.get("version", "")
+    return int(raw) if raw.isdigit() else None
+
+
+@blueprint.get("/stays/<stay_id>")
+@hospital_only
+def case(stay_id: str) -> str:
+    stay = _visible_stay(stay_id)
+    db = request_session()
+    view = load_case(db, stay.id)
+    recipients = db.scalars(
+        select(Organization)
+        .where(Organization.kind.in_(RECIPIENT_KINDS))
+        .order_by(Organization.kind, Organization.name)
+    )
+    return render_template(
+        "case.html",
+        view=view,
+        stay=view.stay,
+        patient=view.stay.patient,
+        recipients=list(recipients),
+        actions_for=lambda handoff: actions_for(handoff, current_user().organization_id),
+        services=REFERRAL_SERVICES,
+        placement_services=PLACEMENT_SERVICES,
+        priorities=PRIORITIES,
+        barrier_categories=BARRIER_CATEGORIES,
+        dispositions=DISCHARGE_DISPOSITIONS,
+        plan_statuses=PLAN_STATUSES,
+        goal_lifecycle=GOAL_LIFECYCLE,
+        goal_achievement=GOAL_ACHIEVEMENT,
+        business_statuses=BUSINESS_STATUSES,
+        now_utc=clock.now(),
+        now_local=local_input(clock.now(), _zone()),
+    )
+
+
+def _zone() -> ZoneInfo:
+    zone: ZoneInfo = g.zone
+    return zone
+
+
+@blueprint.post("/stays/<stay_id>/dates")
+@hospital_only
+def stay_dates(stay_id: str) -> Response:
+    stay = _visible_stay(stay_id)
+    changes: dict[str, Any] = {
+        "expected_discharge_date": _optional_date("expected_discharge_date"),
+        "medically_ready_date": _optional_date("medically_ready_date"),
+        "unit": request.form.get("unit", "").strip() or None,
+        "bed": request.form.get("bed", "").strip() or None,
+    }
+    stays.update_stay(request_session(), stay.id, changes, actor=_actor())
+    return _to_case(stay.id, "summary")
+
+
+@blueprint.post("/stays/<stay_id>/readiness")
+@hospital_only
+def readiness(stay_id: str) -> Response:
+    stay = _visible_stay(stay_id)
+    met = request.form.get("met") == "1"
+    stays.set_readiness(request_session(), stay.id, request.form.get("code", ""), met=met, actor=_actor())
+    return _to_case(stay.id, "readiness")
+
+
+@blueprint.post("/stays/<stay_id>/barriers")
+@hospital_only
+def add_barrier(stay_id: str) -> Response:
+    stay = _visible_stay(stay_id)
+    stays.open_barrier(
+        request_session(),
+        stay.id,
+        category=request.form.get("category", ""),
+        note=request.form.get("note", "").strip(),
+        actor=_actor(),
+    )
+    return _to_case(stay.id, "barriers")
+
+
+@blueprint.post("/barriers/<barrier_id>/resolve")
+@hospital_only
+def resolve_barrier(barrier_id: str) -> Response:
+    barrier = get_or_404(request_session(), Barrier, barrier_id)
+    stay = _visible_stay(barrier.stay_id)
+    stays.resolve_barrier(request_session(), barrier.id, note=request.form.get("note") or None, actor=_actor())
+    return _to_case(stay.id, "barriers")
+
+
+@blueprint.post("/stays/<stay_id>/discharge")
+@hospital_only
+def record_discharge(stay_id: str) -> Response:
+    stay = _visible_stay(stay_id)
+    try:
+        discharged_at = parse_local(request.form.get("discharged_at", ""), _zone())
+    except ValueError as exc:
+        raise Invalid("the discharge time is not valid", fields={"discharged_at": ["pick a date and time"]}) from exc
+    discharge.record_discharge(
+        request_session(),
+        stay.id,
+        discharged_at=discharged_at,
+        disposition=request.form.get("disposition", ""),
+        actor=_actor(),
+    )
+    return _to_case(stay.id, "handoffs")
+
+
+@blueprint.post("/stays/<stay_id>/plans")
+@hospital_only
+def create_plan(stay_id: str) -> Response:
+    stay = _visible_stay(stay_id)
+    plans.create_case_plan(
+        request_session(),
+        patient_id=stay.patient_id,
+        stay_id=stay.id,
+        title=request.form.get("title", "").strip() or "Discharge and transition plan",
+        author_ref=f"Organization/{stay.hospital_id}",
+        actor=_actor(),
+    )
+    return _to_case(stay.id, "plan")
+
+
+def _plan(plan_id: str) -> CasePlan:
+    plan = get_or_404(request_session(), CasePlan, plan_id)
+    if plan.stay_id is None:
+        abort(404)
+    _visible_stay(plan.stay_id)
+    return plan
+
+
+@blueprint.post("/plans/<plan_id>")
+@hospital_only
+def update_plan(plan_id: str) -> Response:
+    plan = _plan(plan_id)
+    changes = {
+        "title": request.form.get("title", "").strip() or plan.title,
+        "description": request.form.get("description", "").strip() or None,
+        "status": request.form.get("status", plan.status),
+    }
+    plans.update_case_plan(request_session(), plan.id, changes, actor=_actor(), expected_version=_version())
+    return _to_case(str(plan.stay_id), "plan")
+
+
+@blueprint.post("/plans/<plan_id>/notes")
+@hospital_only
+def plan_note(plan_id: str) -> Response:
+    plan = _plan(plan_id)
+    text = request.form.get("text", "").strip()
+    if not text:
+        raise Invalid("a note needs text", fields={"text": ["must not be blank"]})
+    stamp = clock.now().strftime("%Y-%m-%d %H:%M UTC")
+    note = f"{text} — {current_user().display_name}, {stamp}"
+    plans.update_case_plan(request_session(), plan.id, {"notes": [*plan.notes, note]}, actor=_actor())
+    return _to_case(str(plan.stay_id), "notes")
+
+
+@blueprint.post("/plans/<plan_id>/goals")
+@hospital_only
+def add_goal(plan_id: str) -> Response:
+    plan = _plan(plan_id)
+    description = request.form.get("description", "").strip()
+    if not description:
+        raise Invalid("a goal needs a description", fields={"description": ["must not be blank"]})
+    plans.add_goal(
+        request_session(),
+        plan.id,
+        description=description,
+        lifecycle_status="active",
+        achievement_status="in-progress",
+        start_date=clock.now().date(),
+        target_due_date=_optional_date("target_due_date"),
+        actor=_actor(),
+    )
+    return _to_case(str(plan.stay_id), "plan")
+
+
+@blueprint.post("/goals/<goal_id>")
+@hospital_only
+def update_goal(goal_id: str) -> Response:
+    goal = get_or_404(request_session(), Goal, goal_id)
+    plan = _plan(str(goal.case_plan_id))
+    changes = {
+        "lifecycle_status": request.form.get("lifecycle_status", goal.lifecycle_status),
+        "achievement_status": request.form.get("achievement_status") or None,
+    }
+    plans.update_goal(request_session(), goal.id, changes, actor=_actor(), expected_version=_version())
+    return _to_case(str(plan.stay_id), "plan")
+
+
+@blueprint.post("/stays/<stay_id>/referrals")
+@hospital_only
+def send_referral(stay_id: str) -> Response:
+    stay = _visible_stay(stay_id)
+    plan_id = request_session().scalar(select(CasePlan.id).where(CasePlan.stay_id == stay.id).limit(1))
+    referrals.send_referral(
+        request_session(),
+        patient_id=stay.patient_id,
+        stay_id=stay.id,
+        case_plan_id=plan_id,
+        service=request.form.get("service", ""),
+        recipient_org_ids=request.form.getlist("recipient"),
+        requester_org_id=current_user().organization_id,
+        reason=request.form.get("reason", "").strip() or None,
+        priority=request.form.get("priority", "routine"),
+        actor=_actor(),
+    )
+    return _to_case(stay.id, "referrals")
+
+
+@blueprint.post("/referrals/<referral_id>/confirm")
+@hospital_only
+def confirm_placement(referral_id: str) -> Response:
+    referral = get_or_404(request_session(), Referral, referral_id)
+    if referral.stay_id is None:
+        abort(404)
+    stay = _visible_stay(referral.stay_id)
+    referrals.confirm_placement(
+        request_session(),
+        referral.id,
+        request.form.get("handoff_id", ""),
+        reason=request.form.get("reason", "").strip() or "Placement confirmed with another facility",
+        actor=_actor(),
+    )
+    return _to_case(stay.id, "referrals")

@@ -1,0 +1,116 @@
+"""Moving a handoff (accept, decline, cancel...), its business status and notes: for planners and facilities.
+
+Only the moves the FHIR Task state machine allows next *and* that the user's side owns are
+offered (Gravity SDOH: the requester owns draft/requested, the recipient owns accepted..completed,
+either side may cancel): https://hl7.org/fhir/us/sdoh-clinicalcare/referral_workflow.html
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from flask import abort, redirect, request, url_for
+from werkzeug.wrappers import Response
+
+from service.app import request_session
+from service.domain.handoff_status import allowed_next, party_for
+from service.models import Handoff
+from service.usecases import handoffs
+from service.usecases import signin as accounts
+from service.usecases.unit_of_work import get_or_404
+from service.web.blueprint import blueprint
+from service.web.session import current_user, safe_next
+
+LABELS = {
+    "received": "Mark received",
+    "accepted": "Accept",
+    "rejected": "Decline",
+    "in-progress": "Start",
+    "on-hold": "Put on hold",
+    "completed": "Mark completed",
+    "failed": "Mark failed",
+    "cancelled": "Cancel",
+    "requested": "Send",
+    "ready": "Mark ready",
+    "entered-in-error": "Entered in error",
+}
+# Saying no, or giving up, needs a reason the other side can read (Task.statusReason).
+NEEDS_REASON = frozenset({"rejected", "cancelled", "failed", "on-hold"})
+# Common intake answers; the field also takes free text.
+BUSINESS_STATUSES = ("reviewing clinicals", "bed offered", "awaiting auth", "awaiting family decision", "bed held")
+
+
+class Action(NamedTuple):
+    target: str
+    label: str
+    needs_reason: bool
+
+
+def actions_for(handoff: Handoff, org_id: str) -> list[Action]:
+    """The transitions ``org_id`` may make now, in the order the state machine lists them."""
+    sides = {"either"}
+    if org_id == handoff.owner_org_id:
+        sides.add("owner")
+    if org_id == handoff.requester_org_id:
+        sides.add("requester")
+    return [
+        Action(target, LABELS.get(target, target), target in NEEDS_REASON)
+        for target in sorted(allowed_next(handoff.status), key=list(LABELS).index)
+        if party_for(target) in sides
+    ]
+
+
+def _handoff(handoff_id: str) -> Handoff:
+    handoff = get_or_404(request_session(), Handoff, handoff_id)
+    if not accounts.can_act_on_handoff(current_user(), handoff):
+        abort(403)
+    return handoff
+
+
+def _back(handoff: Handoff) -> Response:
+    default = url_for("web.queue")
+    if handoff.stay_id and accounts.is_hospital_user(current_user()):
+        default = url_for("web.case", stay_id=handoff.stay_id)
+    return redirect(safe_next(request.form.get("back"), default), code=303)
+
+
+def _version() -> int | None:
+    raw = request.form.get("version", "")
+    return int(raw) if raw.isdigit() else None
+
+
+@blueprint.post("/handoffs/<handoff_id>/transition")
+def transition(handoff_id: str) -> Response:
+    handoff = _handoff(handoff_id)
+    user = current_user()
+    handoffs.transition_handoff(
+        request_session(),
+        handoff.id,
+        request.form.get("target", ""),
+        actor=user.username,
+        reason=request.form.get("reason") or None,
+        business_status=request.form.get("business_status") or None,
+        expected_version=_version(),
+        acting_org_id=user.organization_id,
+    )
+    return _back(handoff)
+
+
+@blueprint.post("/handoffs/<handoff_id>/business-status")
+def business_status(handoff_id: str) -> Response:
+    handoff = _handoff(handoff_id)
+    handoffs.set_business_status(
+        request_session(),
+        handoff.id,
+        request.form.get("business_status", "").strip() or None,
+        actor=current_user().username,
+        expected_version=_version(),
+    )
+    return _back(handoff)
+
+
+@blueprint.post("/handoffs/<handoff_id>/notes")
+def handoff_note(handoff_id: str) -> Response:
+    handoff = _handoff(handoff_id)
+    handoffs.add_note(request_session(), handoff.id, request.form.get("text", ""), actor=current_user().username)
+    return _back(handoff)

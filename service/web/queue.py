@@ -1,0 +1,34 @@
+"""A receiving organisation's queue: referrals and other handoffs addressed to it, to accept or decline."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from sqlalchemy import select
+
+from service import clock
+from service.app import request_session
+from service.models import Patient, Referral
+from service.usecases.handoffs import owner_queue
+from service.web.blueprint import blueprint
+from service.web.handoff_actions import BUSINESS_STATUSES, actions_for
+from service.web.session import current_user
+
+
+@blueprint.get("/queue")
+def queue() -> str:
+    db, user = request_session(), current_user()
+    include_closed = request.args.get("closed") == "1"
+    items = owner_queue(db, user.organization_id, include_closed=include_closed)
+    patients = {p.id: p for p in db.scalars(select(Patient).where(Patient.id.in_({h.patient_id for h in items})))}
+    referral_ids = {h.referral_id for h in items if h.referral_id}
+    referral_by_id = {r.id: r for r in db.scalars(select(Referral).where(Referral.id.in_(referral_ids)))}
+    return render_template(
+        "queue.html",
+        items=items,
+        patients=patients,
+        referrals=referral_by_id,
+        include_closed=include_closed,
+        actions_for=lambda handoff: actions_for(handoff, user.organization_id),
+        business_statuses=BUSINESS_STATUSES,
+        now=clock.now(),
+    )

@@ -1,0 +1,188 @@
+"""Who is signed in, CSRF protection on every POST, sign-in/out pages and the error pages.
+
+Every POST must carry the session's CSRF token (form field ``csrf_token`` or header
+``X-CSRF-Token``, which htmx sends): the synchronizer-token pattern of the OWASP CSRF Prevention
+Cheat Sheet. The cookie is HttpOnly and SameSite=Lax as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+from flask import Response, abort, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from service.app import request_session
+from service.models import Organization, User
+from service.models.web import WebSession
+from service.usecases import signin as accounts
+from service.usecases.errors import Invalid, UseCaseError
+from service.web import formatting
+from service.web.blueprint import blueprint
+
+COOKIE = "carebridge_session"
+# Pages anyone may open: signing in, the EHR launch (its own OAuth state protects it), assets.
+PUBLIC = frozenset({"web.signin", "web.launch", "web.launch_callback", "web.static"})
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@blueprint.before_request
+def load_session() -> BaseResponse | None:
+    db = request_session()
+    g.web = accounts.find_session(db, request.cookies.get(COOKIE))
+    g.user = db.get(User, g.web.user_id) if g.web is not None and g.web.user_id else None
+    g.zone = formatting.user_zone(g.user.time_zone if g.user else None)
+    if request.method == "POST" and not _csrf_ok(g.web):
+        return _error_page(403, "This form has expired or did not come from carebridge. Reload the page and try again.")
+    if g.user is None and request.endpoint not in PUBLIC:
+        return redirect(url_for("web.signin", next=request.full_path.rstrip("?")))
+    return None
+
+
+def _csrf_ok(web: WebSession | None) -> bool:
+    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
+    return web is not None and secrets.compare_digest(sent, web.csrf_token)
+
+
+@blueprint.after_request
+def set_cookie(response: Response) -> Response:
+    web: WebSession | None = g.get("new_web")
+    if web is not None:
+        response.set_cookie(
+            COOKIE, web.id, httponly=True, samesite="Lax", secure=request.is_secure, path="/app", max_age=36000
+        )
+    # Pages show patient data: no caching by shared or browser caches.
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def start_session(user: User | None = None, **state: Any) -> WebSession:
+    """Replace the current session (rotating its id) and send the new cookie with this response."""
+    db = request_session()
+    web = accounts.sign_in(db, g.web, user, **state) if user is not None else accounts.open_session(db, **state)
+    if user is None:
+        accounts.close_session(db, g.web)
+    g.web, g.user, g.new_web = web, user, web
+    return web
+
+
+def current_user() -> User:
+    user: User = g.user
+    return user
+
+
+def hospital_only(view: F) -> F:
+    """Whole cases and the worklist are for hospital staff; facilities work from their queue."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not accounts.is_hospital_user(current_user()):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only same-site paths under /app, so a crafted link cannot bounce a user to another site."""
+    if target and target.startswith("/app") and not urlsplit(target).netloc and "\\" not in target:
+        return target
+    return default
+
+
+@blueprint.app_template_global()
+def csrf_token() -> str:
+    web: WebSession | None = g.get("web")
+    return web.csrf_token if web is not None else ""
+
+
+@blueprint.context_processor
+def page_context() -> dict[str, Any]:
+    user: User | None = g.get("user")
+    zone = g.get("zone") or formatting.user_zone(None)
+    return {
+        "user": user,
+        "zone": zone,
+        "is_hospital": user is not None and accounts.is_hospital_user(user),
+        "user_roles": accounts.roles(request_session(), user) if user is not None else [],
+        "when": lambda moment: formatting.when(moment, zone),
+        "day": formatting.day,
+        "humanize": formatting.humanize,
+    }
+
+
+@blueprint.route("/")
+def home() -> BaseResponse:
+    target = "web.worklist" if accounts.is_hospital_user(current_user()) else "web.queue"
+    return redirect(url_for(target))
+
+
+@blueprint.route("/signin", methods=["GET", "POST"])
+def signin() -> Any:
+    next_url = safe_next(request.values.get("next"), url_for("web.home"))
+    if request.method == "GET":
+        if g.web is None:
+            start_session()
+        return render_template("signin.html", next_url=next_url, error=None)
+    try:
+        user = accounts.authenticate(
+            request_session(), request.form.get("username", ""), request.form.get("password", "")
+        )
+    except Invalid as exc:
+        return render_template("signin.html", next_url=next_url, error=exc.message), 401
+    start_session(user)
+    return redirect(next_url, code=303)
+
+
+@blueprint.post("/signout")
+def signout() -> BaseResponse:
+    accounts.close_session(request_session(), g.web)
+    response = redirect(url_for("web.signin"), code=303)
+    response.delete_cookie(COOKIE, path="/app")
+    return response
+
+
+def organization_name(org_id: str) -> str:
+    org = request_session().get(Organization, org_id)
+    return org.name if org is not None else org_id
+
+
+@blueprint.app_template_global()
+def org_name(org_id: str) -> str:
+    return organization_name(org_id)
+
+
+def _error_page(status: int, message: str) -> BaseResponse:
+    back = safe_next(request.form.get("back") or _referrer_path(), url_for("web.home"))
+    response = Response(render_template("error.html", status=status, message=message, back=back), status=status)
+    return response
+
+
+def _referrer_path() -> str | None:
+    if not request.referrer:
+        return None
+    parts = urlsplit(request.referrer)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+@blueprint.errorhandler(UseCaseError)
+def use_case_error(exc: UseCaseError) -> BaseResponse:
+    """A refused action is shown plainly: what happened, that nothing changed, and the way back."""
+    fields = exc.details.get("fields")
+    pairs = fields.items() if isinstance(fields, dict) else ()
+    detail = "; ".join(f"{name.replace('_', ' ')}: {', '.join(msgs)}" for name, msgs in pairs)
+    return _error_page(exc.status, exc.message + (f" ({detail})" if detail else ""))
+
+
+@blueprint.errorhandler(403)
+def forbidden(_exc: Exception) -> BaseResponse:
+    return _error_page(403, "This page belongs to another organisation's patients.")
+
+
+@blueprint.errorhandler(404)
+def not_found(_exc: Exception) -> BaseResponse:
+    return _error_page(404, "There is no such page or record.")

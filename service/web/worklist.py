@@ -1,0 +1,149 @@
+"""The discharge planner's worklist page and its self-refreshing table fragment (htmx polling)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask import current_app, render_template, request
+from sqlalchemy import select
+
+from service import clock
+from service.app import request_session, runtime
+from service.models import CareTeamMember, Stay, User
+from service.usecases.errors import Invalid
+from service.usecases.worklist import WorklistFilter, WorklistRow, worklist
+from service.web.blueprint import blueprint
+from service.web.formatting import user_zone
+from service.web.session import current_user, hospital_only
+
+# Worklist rows the use case can return in one call when a sort other than its own is asked for.
+SORT_ALL_LIMIT = 5000
+REFRESH_SECONDS = 30
+
+SORTS: dict[str, tuple[str, Callable[[WorklistRow], Any]]] = {
+    "edd": ("Expected discharge", lambda r: (r.stay.expected_discharge_date or date.max, r.stay.id)),
+    "patient": ("Patient", lambda r: (r.stay.patient.family_name.lower(), r.stay.patient.given_name.lower())),
+    "unit": ("Unit / bed", lambda r: (r.stay.unit or "", r.stay.bed or "")),
+    "ready": ("Medically ready", lambda r: r.stay.medically_ready_date or date.max),
+    "overdue": ("Overdue", lambda r: r.overdue_handoffs),
+    "avoidable": ("Avoidable days", lambda r: r.avoidable_days),
+}
+
+
+@dataclass(frozen=True)
+class Query:
+    """The worklist's query string, parsed: filters, sort and page."""
+
+    filters: WorklistFilter
+    sort: str
+    descending: bool
+    cursor: str | None
+    page: int
+
+    @property
+    def keyset(self) -> bool:
+        """The use case's own order (EDD ascending) pages by cursor; other sorts by page number."""
+        return self.sort == "edd" and not self.descending
+
+
+def _date(name: str) -> date | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise Invalid("a date filter is not a date", fields={name: ["use YYYY-MM-DD"]}) from exc
+
+
+def parse_query(hospital_id: str) -> Query:
+    sort = request.args.get("sort", "edd")
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    return Query(
+        filters=WorklistFilter(
+            unit=request.args.get("unit") or None,
+            planner_id=request.args.get("planner") or None,
+            hospital_id=hospital_id,
+            edd_from=_date("from"),
+            edd_to=_date("to"),
+            has_overdue=request.args.get("overdue") == "1",
+        ),
+        sort=sort if sort in SORTS else "edd",
+        descending=request.args.get("dir") == "desc",
+        cursor=request.args.get("cursor") or None,
+        page=page,
+    )
+
+
+def load_rows(query: Query, page_size: int) -> tuple[list[WorklistRow], str | None, bool]:
+    """(rows, next cursor, has next page)."""
+    db, user = request_session(), current_user()
+    if query.keyset:
+        page = worklist(
+            db,
+            now=clock.now(),
+            tz=user_zone(user.time_zone),
+            filters=query.filters,
+            limit=page_size,
+            cursor=query.cursor,
+        )
+        return page.rows, page.next_cursor, page.next_cursor is not None
+    every = worklist(
+        db, now=clock.now(), tz=user_zone(user.time_zone), filters=query.filters, limit=SORT_ALL_LIMIT
+    ).rows
+    every.sort(key=SORTS[query.sort][1], reverse=query.descending)
+    start = (query.page - 1) * page_size
+    return every[start : start + page_size], None, len(every) > start + page_size
+
+
+def _table_context() -> dict[str, Any]:
+    user = current_user()
+    query = parse_query(user.organization_id)
+    rows, next_cursor, has_next = load_rows(query, runtime_page_size())
+    args = {k: v for k, v in request.args.items() if k not in ("cursor", "page")}
+    return {
+        "rows": rows,
+        "query": query,
+        "args": args,
+        "next_cursor": next_cursor,
+        "has_next": has_next,
+        "sorts": SORTS,
+        "refresh_seconds": REFRESH_SECONDS,
+        "refreshed_at": clock.now(),
+    }
+
+
+def runtime_page_size() -> int:
+    return runtime(current_app).settings.worklist_page_size
+
+
+@blueprint.get("/worklist")
+@hospital_only
+def worklist_page() -> str:
+    db, user = request_session(), current_user()
+    units = db.scalars(
+        select(Stay.unit)
+        .where(Stay.hospital_id == user.organization_id, Stay.status == "in-progress", Stay.unit.is_not(None))
+        .distinct()
+        .order_by(Stay.unit)
+    )
+    planners = db.scalars(
+        select(User)
+        .join(CareTeamMember, CareTeamMember.user_id == User.id)
+        .where(User.organization_id == user.organization_id, CareTeamMember.role == "discharge_planner")
+        .distinct()
+        .order_by(User.display_name)
+    )
+    return render_template("worklist.html", units=list(units), planners=list(planners), **_table_context())
+
+
+@blueprint.get("/worklist/table")
+@hospital_only
+def worklist_table() -> str:
+    return render_template("_worklist_table.html", **_table_context())
