@@ -1,1 +1,204 @@
-"""The FHIR interactions served on `bp` (imported by `register_fhir_api`)."""
+"""The FHIR interactions served on `bp`: metadata, SMART discovery, read, vread, search,
+Task update and AuditEvent search. Every interaction on patient data is audited
+(service.auth.audit), whatever its outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import orjson
+from flask import Response, current_app, request
+from werkzeug.http import http_date
+
+from service import clock
+from service.app import request_session, runtime
+from service.auth import tokens
+from service.auth.audit import OUTCOME_MINOR, Action, record_access_now
+from service.auth.context import AccessContext
+from service.auth.tenancy import can_see, visible_rows
+from service.fhir_api import bp
+from service.fhir_api.capability import capability_statement, smart_configuration
+from service.fhir_api.guard import authorize
+from service.fhir_api.history import render_version
+from service.fhir_api.outcome import FhirError, fhir_response
+from service.fhir_api.resources import AUDIT_EVENT, CARE_TEAM_EXISTS, KINDS, ResourceKind
+from service.fhir_api.search import SearchRequest, execute, page_link, parse
+from service.fhir_api.task_update import update_task
+from service.fhir_bridge import audit_event_json, render, searchset, version_of
+from service.models.audit_events import AccessEvent
+
+TYPES = "any(" + ", ".join(sorted(KINDS)) + "):resource_type"
+SOFTWARE_VERSION = "0.1.0"
+
+
+def _base() -> str:
+    return tokens.fhir_base(runtime(current_app).settings)
+
+
+def _audit(ctx: AccessContext, action: Action, interaction: str, resource_type: str, **fields: Any) -> None:
+    record_access_now(
+        request_session(), ctx, action=action, interaction=interaction, resource_type=resource_type, **fields
+    )
+
+
+@bp.get("/metadata")
+def metadata() -> Response:
+    settings = runtime(current_app).settings
+    body = capability_statement(_base(), tokens.token_endpoint(settings), SOFTWARE_VERSION, clock.now().isoformat())
+    return fhir_response(body)
+
+
+@bp.get("/.well-known/smart-configuration")
+def smart_config() -> Response:
+    settings = runtime(current_app).settings
+    body = smart_configuration(
+        issuer=tokens.issuer(settings),
+        token_url=tokens.token_endpoint(settings),
+        jwks_url=settings.public_url.rstrip("/") + "/.well-known/jwks.json",
+    )
+    # SMART discovery is plain JSON (https://hl7.org/fhir/smart-app-launch/conformance.html#using-well-known).
+    return Response(orjson.dumps(body), mimetype="application/json")
+
+
+def _visible_row(ctx: AccessContext, kind: ResourceKind, ident: str, interaction: str) -> Any:
+    """The row, or 404 when it does not exist or `ctx` may not see it (never leak existence)."""
+    session = request_session()
+    row = session.get(kind.model, ident)
+    if row is not None and kind.name == "CareTeam":
+        row = row if session.scalar(CARE_TEAM_EXISTS.select().where(kind.model.id == ident)) else None
+    if row is None or not can_see(ctx, kind.name, row):
+        _audit(ctx, "R", interaction, kind.name, resource_id=ident, outcome=OUTCOME_MINOR, description="not found")
+        raise FhirError(404, f"{kind.name}/{ident} is not known")
+    return row
+
+
+def _resource_response(resource: dict[str, Any], status: int = 200) -> Response:
+    meta = resource["meta"]
+    headers = {
+        "ETag": f'W/"{meta["versionId"]}"',
+        "Last-Modified": http_date(_instant(meta["lastUpdated"])),
+        "Location": f"{_base()}/{resource['resourceType']}/{resource['id']}/_history/{meta['versionId']}",
+    }
+    return fhir_response(resource, status, headers)
+
+
+def _instant(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _patient_of(kind: ResourceKind, row: Any) -> str | None:
+    value = getattr(row, kind.patient_column.key, None)
+    return str(value) if value is not None else None
+
+
+@bp.get(f"/<{TYPES}>/<ident>")
+def read(resource_type: str, ident: str) -> Response:
+    kind = KINDS[resource_type]
+    ctx = authorize(resource_type, "r")
+    row = _visible_row(ctx, kind, ident, "read")
+    [resource] = render(request_session(), resource_type, [row])
+    _audit(ctx, "R", "read", resource_type, resource_id=ident, patient_id=_patient_of(kind, row))
+    return _resource_response(resource)
+
+
+@bp.get(f"/<{TYPES}>/<ident>/_history/<vid>")
+def vread(resource_type: str, ident: str, vid: str) -> Response:
+    kind = KINDS[resource_type]
+    ctx = authorize(resource_type, "r")
+    row = _visible_row(ctx, kind, ident, "vread")
+    session = request_session()
+    resource = None
+    if vid.isdigit():
+        current = version_of(session, resource_type, row)
+        if int(vid) == current:
+            [resource] = render(session, resource_type, [row])
+        elif 0 < int(vid) < current and resource_type != "CareTeam":
+            resource = render_version(session, resource_type, kind.model, row, int(vid))
+    if resource is None:
+        _audit(ctx, "R", "vread", resource_type, resource_id=ident, outcome=OUTCOME_MINOR, description="no version")
+        raise FhirError(404, f"{resource_type}/{ident} has no version '{vid}'")
+    _audit(ctx, "R", "vread", resource_type, resource_id=f"{ident}/_history/{vid}", patient_id=_patient_of(kind, row))
+    return _resource_response(resource)
+
+
+def _lenient() -> bool:
+    # https://hl7.org/fhir/R4/http.html#Prefer handling=strict|lenient
+    return any(
+        part.strip() == "handling=lenient" for part in request.headers.get("Prefer", "").replace(";", ",").split(",")
+    )
+
+
+def _bundle(kind: ResourceKind, search: SearchRequest, result: Any, matches: list[Any], included: list[Any]) -> Any:
+    base = _base()
+    return searchset(
+        matches,
+        included,
+        base_url=base,
+        self_link=page_link(base, kind.name, search, search.cursor),
+        next_link=page_link(base, kind.name, search, result.next_cursor) if result.next_cursor else None,
+        total=result.total,
+    )
+
+
+@bp.get(f"/<{TYPES}>")
+def search(resource_type: str) -> Response:
+    kind = KINDS[resource_type]
+    ctx = authorize(resource_type, "s")
+    session = request_session()
+    query = parse(kind, request.args, base_url=_base(), lenient=_lenient())
+    result = execute(session, ctx, query, visible_rows(ctx, resource_type))
+    matches = render(session, resource_type, result.matches)
+    included = [r for t, rows in result.included.items() for r in render(session, t, rows)]
+    patients = {_patient_of(kind, row) for row in result.matches} | {
+        _patient_of(KINDS[t], row) for t, rows in result.included.items() for row in rows
+    }
+    names = "&".join(dict.fromkeys(name for name, _ in query.applied))  # names only: no data in the audit
+    touched: list[str | None] = [*sorted(p for p in patients if p)]
+    for patient_id in touched or [None]:
+        _audit(ctx, "E", "search-type", resource_type, patient_id=patient_id, query=names or None)
+    return fhir_response(_bundle(kind, query, result, matches, included))
+
+
+@bp.put("/Task/<ident>")
+def update(ident: str) -> Response:
+    kind = KINDS["Task"]
+    ctx = authorize("Task", "u")
+    proposed = request.get_json(silent=True, force=True)
+    if not isinstance(proposed, dict) or proposed.get("resourceType") != "Task":
+        raise FhirError(400, "the body must be a Task resource in JSON", code="structure")
+    if proposed.get("id") != ident:
+        raise FhirError(400, "the Task's id must match the URL (https://hl7.org/fhir/R4/http.html#update)")
+    if_match = request.headers.get("If-Match")
+    if if_match is None:
+        # Version-aware updates only (CapabilityStatement versioning = versioned-update).
+        raise FhirError(428, 'If-Match is required: send the ETag you read, e.g. W/"3"', code="required")
+    expected = if_match.strip().removeprefix("W/").strip('"')
+    row = _visible_row(ctx, kind, ident, "update")
+    session = request_session()
+    if not expected.isdigit() or int(expected) != row.version:
+        raise FhirError(412, f"Task/{ident} is at version {row.version}, not {if_match}", code="conflict")
+    [current] = render(session, "Task", [row])
+    try:
+        updated = update_task(session, ctx, row, current, proposed, int(expected))
+    except FhirError as refused:
+        _audit(ctx, "U", "update", "Task", resource_id=ident, patient_id=row.patient_id, outcome=OUTCOME_MINOR)
+        raise refused
+    [resource] = render(session, "Task", [updated])
+    _audit(ctx, "U", "update", "Task", resource_id=ident, patient_id=updated.patient_id)
+    return _resource_response(resource)
+
+
+@bp.get("/AuditEvent")
+def audit_events() -> Response:
+    ctx = authorize("AuditEvent", "s")
+    session = request_session()
+    query = parse(AUDIT_EVENT, request.args, base_url=_base(), lenient=_lenient())
+    # An organisation's auditor sees the accesses made on its behalf; carebridge's sees all.
+    visible = AccessEvent.organization_id == ctx.organization_id if ctx.organization_id else AccessEvent.id.is_not(None)
+    result = execute(session, ctx, query, visible)
+    base = _base()
+    events = [audit_event_json(event, base_url=base) for event in result.matches]
+    _audit(ctx, "E", "search-type", "AuditEvent", query="&".join(dict.fromkeys(n for n, _ in query.applied)) or None)
+    return fhir_response(_bundle(AUDIT_EVENT, query, result, events, []))

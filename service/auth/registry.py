@@ -1,0 +1,112 @@
+"""Registering the partners allowed to call the FHIR API (used by `carebridge clients ...`).
+
+A SMART backend client is registered out of band with its public keys (inline JWKS or a JWKS
+URL), the scopes it may ask for and the organisation it acts for
+(https://hl7.org/fhir/smart-app-launch/backend-services.html#registering-a-smart-backend-service).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import clock
+from service.auth.jwts import ASYMMETRIC_ALGS
+from service.auth.scopes import parse_resource_scope, parse_scopes
+from service.models import Organization
+from service.models.clients import PartnerClient, TrustedIssuer
+from service.usecases.errors import ConflictError, Invalid, NotFound
+from service.usecases.unit_of_work import get_or_404, unit_of_work
+
+
+def _check_scopes(scopes: str) -> None:
+    parsed = parse_scopes(scopes)
+    unusable = [s for s in parsed.raw if parse_resource_scope(s) is None]
+    if not parsed.resource_scopes or unusable:
+        raise Invalid(
+            "scopes must be SMART resource scopes such as system/Task.rs",
+            fields={"scopes": [f"not a resource scope: {s}" for s in unusable] or ["no scope given"]},
+        )
+
+
+def register_client(
+    session: Session,
+    *,
+    name: str,
+    scopes: str,
+    organization_id: str | None,
+    jwks: dict[str, Any] | None = None,
+    jwks_url: str | None = None,
+    client_id: str | None = None,
+) -> PartnerClient:
+    """Add a partner client; exactly one of `jwks` / `jwks_url` carries its public keys."""
+    if (jwks is None) == (jwks_url is None):
+        raise Invalid("give the client's public keys as a JWKS or a JWKS URL", fields={"jwks": ["exactly one"]})
+    if jwks is not None:
+        try:
+            KeySet.import_key_set(jwks)  # type: ignore[arg-type]
+        except (JoseError, ValueError, TypeError, KeyError) as bad:
+            raise Invalid("the JWKS cannot be read", fields={"jwks": [str(bad)]}) from None
+        if any(key.get("d") for key in jwks.get("keys", [])):
+            raise Invalid("register public keys only", fields={"jwks": ["contains a private key"]})
+    _check_scopes(scopes)
+    with unit_of_work(session):
+        if organization_id is not None:
+            get_or_404(session, Organization, organization_id)
+        client_id = client_id or secrets.token_urlsafe(16)
+        if session.get(PartnerClient, client_id) is not None:
+            raise ConflictError(f"client {client_id} is already registered")
+        client = PartnerClient(
+            client_id=client_id,
+            name=name,
+            organization_id=organization_id,
+            allowed_scopes=" ".join(parse_scopes(scopes).raw),
+            jwks=jwks,
+            jwks_url=jwks_url,
+            created_at=clock.now(),
+        )
+        session.add(client)
+        return client
+
+
+def list_clients(session: Session) -> list[PartnerClient]:
+    return list(session.scalars(select(PartnerClient).order_by(PartnerClient.created_at, PartnerClient.client_id)))
+
+
+def revoke_client(session: Session, client_id: str) -> PartnerClient:
+    """Refuse the client's assertions and its unexpired tokens from now on."""
+    with unit_of_work(session):
+        client = session.get(PartnerClient, client_id)
+        if client is None:
+            raise NotFound("PartnerClient", client_id)
+        if client.revoked_at is None:
+            client.revoked_at = clock.now()
+        return client
+
+
+def trust_issuer(
+    session: Session,
+    *,
+    issuer: str,
+    jwks_url: str,
+    organization_id: str | None,
+    algorithms: str = "RS256 RS384 ES256 ES384",
+) -> TrustedIssuer:
+    """Accept access tokens from an external authorization server (e.g. a hospital's)."""
+    refused = [alg for alg in algorithms.split() if alg not in ASYMMETRIC_ALGS]
+    if refused or not algorithms.split():
+        raise Invalid("only asymmetric JWS algorithms", fields={"algorithms": [f"refused: {', '.join(refused)}"]})
+    with unit_of_work(session):
+        if organization_id is not None:
+            get_or_404(session, Organization, organization_id)
+        row = session.get(TrustedIssuer, issuer) or TrustedIssuer(issuer=issuer, created_at=clock.now())
+        row.jwks_url = jwks_url
+        row.organization_id = organization_id
+        row.algorithms = " ".join(algorithms.split())
+        session.add(row)
+        return row

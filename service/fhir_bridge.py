@@ -1,0 +1,329 @@
+"""carebridge's rows as FHIR R4 JSON: ORM rows -> `fhir_mappings` dataclasses -> resource JSON.
+
+`render(session, resource_type, rows)` renders a page of rows of one type, loading the related
+data the resources need with one query per relation (never one per row), and stamps
+`meta.versionId` / `meta.lastUpdated` (https://hl7.org/fhir/R4/resource.html#Meta) so they agree
+with the ETag and Last-Modified headers (`version_of`, `last_updated_of`).
+
+Versions: CasePlan, Goal, Referral and Handoff carry an optimistic-lock `version` column (the
+number their use cases check). Patient and Stay have none; their version is the number of audit
+entries written for them (every change goes through `usecases.changes`, which audits in the same
+transaction), so it grows by one per change. A CareTeam is derived from the patient's care-team
+members and is named by the patient's id.
+
+Also here, because `fhir_mappings` does not cover them: searchset Bundles and AuditEvent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import fhir_mappings as fm
+from service.models import (
+    AuditRecord,
+    CareTeamMember,
+    CasePlan,
+    Goal,
+    Handoff,
+    Patient,
+    Referral,
+    Stay,
+    User,
+)
+from service.models.audit_events import AccessEvent
+
+Json = dict[str, Any]
+# Resource types whose version is counted in the audit trail rather than kept in a column.
+AUDIT_VERSIONED = {"Patient": "Patient", "Encounter": "Stay"}
+
+
+def _concept(text: str | None) -> fm.CodeableConceptData | None:
+    return fm.CodeableConceptData(text=text) if text else None
+
+
+def _identifiers(rows: Iterable[Any]) -> tuple[fm.Identifier, ...]:
+    return tuple(fm.Identifier(system=i.system, value=i.value) for i in rows)
+
+
+def patient_data(row: Patient) -> fm.PatientData:
+    return fm.PatientData(
+        id=row.id,
+        identifiers=_identifiers(row.identifiers),
+        family=row.family_name,
+        given=(row.given_name,) if row.given_name else (),
+        birth_date=row.birth_date,
+        gender=row.gender,
+    )
+
+
+def stay_data(row: Stay) -> fm.StayData:
+    identifiers = (fm.Identifier(row.source_system, row.source_id),) if row.source_system and row.source_id else ()
+    return fm.StayData(
+        id=row.id,
+        patient_id=row.patient_id,
+        status=row.status,
+        hospital_org_id=row.hospital_id,
+        admitted_at=row.admitted_at,
+        discharged_at=row.discharged_at,
+        discharge_disposition=row.discharge_disposition,
+        unit=row.unit,
+        bed=row.bed,
+        identifiers=identifiers,
+    )
+
+
+def care_plan_data(row: CasePlan, goal_ids: Sequence[str], activity_refs: Sequence[str]) -> fm.CarePlanData:
+    return fm.CarePlanData(
+        id=row.id,
+        patient_id=row.patient_id,
+        status=row.status,
+        intent=row.intent,
+        title=row.title,
+        description=row.description,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        author_ref=row.author_ref,
+        addresses=tuple(fm.CodeableConceptData(**coding) for coding in row.addresses),
+        goal_ids=tuple(goal_ids),
+        care_team_ids=(row.patient_id,),
+        activity_refs=tuple(activity_refs),
+        notes=tuple(row.notes),
+        stay_id=row.stay_id,
+        created=row.created_at,
+        source=row.source,
+    )
+
+
+def goal_data(row: Goal) -> fm.GoalData:
+    return fm.GoalData(
+        id=row.id,
+        patient_id=row.patient_id,
+        description=row.description,
+        lifecycle_status=row.lifecycle_status,
+        achievement_status=row.achievement_status,
+        start_date=row.start_date,
+        target_measure=row.target_measure,
+        target_due_date=row.target_due_date,
+        expressed_by_ref=row.expressed_by_ref,
+        notes=tuple(row.notes),
+        source=row.source,
+    )
+
+
+def referral_data(row: Referral, recipient_org_ids: Sequence[str]) -> fm.ReferralData:
+    return fm.ReferralData(
+        id=row.id,
+        patient_id=row.patient_id,
+        service_code=row.service,
+        status=row.status,
+        intent=row.intent,
+        priority=row.priority,
+        stay_id=row.stay_id,
+        reason=row.reason,
+        requester_ref=row.requester_ref,
+        performer_refs=tuple(f"Organization/{org}" for org in recipient_org_ids),
+        wanted_by=row.wanted_by,
+        authored_on=row.authored_on,
+        notes=tuple(row.notes),
+        source=row.source,
+    )
+
+
+def handoff_data(row: Handoff) -> fm.HandoffData:
+    return fm.HandoffData(
+        id=row.id,
+        patient_id=row.patient_id,
+        kind=row.kind,
+        status=row.status,
+        owner_ref=f"Organization/{row.owner_org_id}",
+        requester_ref=f"Organization/{row.requester_org_id}",
+        referral_id=row.referral_id,
+        stay_id=row.stay_id,
+        business_status=_concept(row.business_status),
+        status_reason=_concept(row.status_reason),
+        description=row.description,
+        due_at=row.due_at,
+        execution_start=row.execution_start,
+        execution_end=row.execution_end,
+        authored_on=row.authored_on,
+        last_modified=row.status_changed_at,
+        notes=tuple(note["text"] for note in row.notes),
+        source=row.source,
+    )
+
+
+def care_team_data(patient_id: str, members: Sequence[tuple[str | None, str, str]]) -> fm.CareTeamData:
+    """members: (practitioner id, organisation id, role) of each care-team member."""
+    return fm.CareTeamData(
+        id=patient_id,
+        patient_id=patient_id,
+        members=tuple(
+            fm.CareTeamMember(f"Practitioner/{practitioner}" if practitioner else f"Organization/{org}", role)
+            for practitioner, org, role in members
+        ),
+    )
+
+
+def _grouped(session: Session, key: Any, value: Any, ids: Sequence[str], *order: Any) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = defaultdict(list)
+    for k, v in session.execute(select(key, value).where(key.in_(ids)).order_by(key, *order)):
+        out[k].append(v)
+    return out
+
+
+def audit_versions(session: Session, entity_type: str, ids: Sequence[str]) -> dict[str, int]:
+    query = (
+        select(AuditRecord.entity_id, func.count())
+        .where(AuditRecord.entity_type == entity_type, AuditRecord.entity_id.in_(ids))
+        .group_by(AuditRecord.entity_id)
+    )
+    return {entity_id: count for entity_id, count in session.execute(query)}
+
+
+def version_of(session: Session, resource_type: str, row: Any) -> int:
+    if resource_type in AUDIT_VERSIONED:
+        return max(1, audit_versions(session, AUDIT_VERSIONED[resource_type], [row.id]).get(row.id, 1))
+    return int(getattr(row, "version", 1))
+
+
+def last_updated_of(row: Any) -> dt.datetime:
+    stamp: dt.datetime = row.updated_at
+    return stamp
+
+
+def stamp(resource: Json, version: int, updated: dt.datetime) -> Json:
+    meta = dict(resource.get("meta") or {})
+    meta["versionId"] = str(version)
+    meta["lastUpdated"] = updated.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    return {**resource, "meta": meta}
+
+
+def render(session: Session, resource_type: str, rows: Sequence[Any]) -> list[Json]:
+    """FHIR JSON of `rows` (ORM rows of the model behind `resource_type`), in order."""
+    if not rows:
+        return []
+    ids = [row.id for row in rows]
+    if resource_type == "Patient":
+        data: list[Any] = [fm.to_fhir_patient_json(patient_data(r)) for r in rows]
+    elif resource_type == "Encounter":
+        data = [fm.to_fhir_encounter_json(stay_data(r)) for r in rows]
+    elif resource_type == "Goal":
+        data = [fm.to_fhir_goal_json(goal_data(r)) for r in rows]
+    elif resource_type == "Task":
+        data = [fm.to_fhir_task_json(handoff_data(r)) for r in rows]
+    elif resource_type == "ServiceRequest":
+        recipients = _grouped(session, Handoff.referral_id, Handoff.owner_org_id, ids, Handoff.authored_on)
+        data = [fm.to_fhir_service_request_json(referral_data(r, recipients.get(r.id, []))) for r in rows]
+    elif resource_type == "CarePlan":
+        goals = _grouped(session, Goal.case_plan_id, Goal.id, ids, Goal.created_at)
+        referrals = _grouped(session, Referral.case_plan_id, Referral.id, ids, Referral.authored_on)
+        data = [
+            fm.to_fhir_care_plan_json(
+                care_plan_data(r, goals.get(r.id, []), [f"ServiceRequest/{x}" for x in referrals.get(r.id, [])])
+            )
+            for r in rows
+        ]
+    elif resource_type == "CareTeam":
+        members = _care_team_members(session, ids)
+        data = [fm.to_fhir_care_team_json(care_team_data(r.id, members.get(r.id, []))) for r in rows]
+    else:
+        raise ValueError(f"carebridge does not render {resource_type}")
+    versions = audit_versions(session, AUDIT_VERSIONED[resource_type], ids) if resource_type in AUDIT_VERSIONED else {}
+    return [
+        stamp(resource, versions.get(row.id, 1) if versions else int(getattr(row, "version", 1)), row.updated_at)
+        for resource, row in zip(data, rows, strict=True)
+    ]
+
+
+def _care_team_members(session: Session, patient_ids: Sequence[str]) -> dict[str, list[tuple[str | None, str, str]]]:
+    query = (
+        select(CareTeamMember.patient_id, User.practitioner_id, User.organization_id, CareTeamMember.role)
+        .join(User, User.id == CareTeamMember.user_id)
+        .where(CareTeamMember.patient_id.in_(patient_ids))
+        .order_by(CareTeamMember.patient_id, CareTeamMember.role, User.id)
+    )
+    out: dict[str, list[tuple[str | None, str, str]]] = defaultdict(list)
+    for patient_id, practitioner_id, org_id, role in session.execute(query):
+        out[patient_id].append((practitioner_id, org_id, role))
+    return out
+
+
+def searchset(
+    matches: Sequence[Json],
+    included: Sequence[Json],
+    *,
+    base_url: str,
+    self_link: str,
+    next_link: str | None,
+    total: int | None,
+) -> Json:
+    """A `searchset` Bundle (https://hl7.org/fhir/R4/bundle.html#searchset): matches, then includes."""
+
+    def entry(resource: Mapping[str, Any], mode: str) -> Json:
+        return {
+            "fullUrl": f"{base_url}/{resource['resourceType']}/{resource['id']}",
+            "resource": resource,
+            "search": {"mode": mode},
+        }
+
+    links = [{"relation": "self", "url": self_link}]
+    if next_link is not None:
+        links.append({"relation": "next", "url": next_link})
+    bundle: Json = {"resourceType": "Bundle", "type": "searchset"}
+    if total is not None:
+        bundle["total"] = total
+    bundle["link"] = links
+    bundle["entry"] = [entry(r, "match") for r in matches] + [entry(r, "include") for r in included]
+    return bundle
+
+
+_REST = "http://terminology.hl7.org/CodeSystem/audit-event-type"
+_RESTFUL_INTERACTION = "http://hl7.org/fhir/restful-interaction"
+
+
+def audit_event_json(event: AccessEvent, *, base_url: str) -> Json:
+    """An AccessEvent as AuditEvent (https://hl7.org/fhir/R4/auditevent.html), no patient data but ids."""
+    entities: list[Json] = []
+    if event.patient_id:
+        entities.append(
+            {
+                "what": {"reference": f"Patient/{event.patient_id}"},
+                "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "1"},
+                "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "1"},
+            }
+        )
+    if event.resource_type:
+        what = f"{event.resource_type}/{event.resource_id}" if event.resource_id else event.resource_type
+        entity: Json = {"what": {"reference": what} if event.resource_id else {"display": what}}
+        if event.query:
+            entity["description"] = event.query
+        entities.append(entity)
+    agent: Json = {
+        "type": {"text": "client"},
+        "who": {"identifier": {"system": f"{base_url}/clients", "value": event.client_id}},
+        "altId": event.subject,
+        "requestor": True,
+    }
+    if event.organization_id:
+        agent["who"]["display"] = f"on behalf of Organization/{event.organization_id}"
+    resource: Json = {
+        "resourceType": "AuditEvent",
+        "id": event.id,
+        "type": {"system": _REST, "code": "rest", "display": "RESTful Operation"},
+        "subtype": [{"system": _RESTFUL_INTERACTION, "code": event.interaction}],
+        "action": event.action,
+        "recorded": event.recorded.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "outcome": event.outcome,
+        "agent": [agent],
+        "source": {"observer": {"display": "carebridge FHIR API"}},
+        "entity": entities,
+    }
+    if event.description:
+        resource["outcomeDesc"] = event.description
+    return resource
