@@ -72,6 +72,11 @@ def _redact(url: str) -> str:
 from service.cli_fhir import fhir  # noqa: E402  (feature groups are added after the core commands)
 
 main.add_command(fhir)
+__import__("service.cli_clients", fromlist=["add_to"]).add_to(main)  # FHIR API: clients, keys
+
+from service.cli_sync import add_to as add_sync_commands  # noqa: E402
+
+add_sync_commands(main)
 
 if __name__ == "__main__":
     main()
