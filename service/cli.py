@@ -73,6 +73,7 @@ from service.cli_fhir import fhir  # noqa: E402  (feature groups are added after
 
 main.add_command(fhir)
 __import__("service.cli_clients", fromlist=["add_to"]).add_to(main)  # FHIR API: clients, keys
+__import__("service.cli_clients", fromlist=["add_to"]).add_to(main)  # FHIR API: clients, keys
 
 from service.cli_sync import add_to as add_sync_commands  # noqa: E402
 

@@ -47,7 +47,7 @@ def active_key(session: Session) -> tuple[str, str, Key]:
     return row.kid, row.alg, signing_key(row.private_jwk)
 
 
-def _published(session: Session) -> list[SigningKey]:
+def published_keys(session: Session) -> list[SigningKey]:
     cutoff = clock.now() - PUBLISH_RETIRED_FOR
     query = select(SigningKey).where(or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > cutoff))
     return list(session.scalars(query.order_by(SigningKey.created_at)))
@@ -55,7 +55,7 @@ def _published(session: Session) -> list[SigningKey]:
 
 def public_jwks(session: Session) -> dict[str, list[dict[str, Any]]]:
     """The JWK Set partners verify carebridge's tokens with (RFC 7517 section 5)."""
-    return {"keys": [public_jwk(row.private_jwk) for row in _published(session)]}
+    return {"keys": [public_jwk(row.private_jwk) for row in published_keys(session)]}
 
 
 def verification_keys(session: Session) -> KeySet:
