@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.models import Handoff
+from service.usecases import handoffs, plans
+from tests.service.web.conftest import WebCase, sign_in
+
+
+def _send_to_three(client: Any, token: str, web_case: WebCase) -> None:
+    stay = web_case.case.stay
+    response = client.post(
+        f"/app/stays/{stay.id}/referrals",
+        data={
+            "csrf_token": token,
+            "service": "snf_placement",
+            "priority": "routine",
+            "reason": "Rehab after hip fracture",
+            "recipient": [snf.id for snf in web_case.case.snfs],
+        },
+    )
+    assert response.status_code == 303 and response.location.endswith("#referrals")
+
+
+def test_send_a_referral_to_three_facilities_and_see_each_recipient(
+    client: Any, session: Session, web_case: WebCase
+) -> None:
+    token = sign_in(client, web_case.planner.username)
+    _send_to_three(client, token, web_case)
+    sent = session.scalars(select(Handoff).where(Handoff.stay_id == web_case.case.stay.id)).all()
+    assert sorted(h.owner_org_id for h in sent) == sorted(s.id for s in web_case.case.snfs)
+    page = client.get(f"/app/stays/{web_case.case.stay.id}").text
+    for snf in web_case.case.snfs:
+        assert snf.name in page
+    assert page.count('<span class="status status-requested">requested</span>') == 3
+    # The requester may cancel its own request but never accept on the facility's behalf.
+    assert ">Cancel</button>" in page and ">Accept</button>" not in page
+    assert "created as requested" in page  # timeline
+
+
+def test_an_illegal_or_stale_move_is_shown_plainly_and_changes_nothing(
+    client: Any, session: Session, web_case: WebCase
+) -> None:
+    token = sign_in(client, web_case.planner.username)
+    _send_to_three(client, token, web_case)
+    handoff = session.scalars(select(Handoff).where(Handoff.stay_id == web_case.case.stay.id)).first()
+    assert handoff is not None
+    refused = client.post(
+        f"/app/handoffs/{handoff.id}/transition", data={"csrf_token": token, "target": "accepted", "version": "1"}
+    )
+    assert refused.status_code == 409
+    assert "only the owner" in refused.text and "Nothing was changed" in refused.text
+    handoffs.transition_handoff(session, handoff.id, "received", actor="facility")
+    stale = client.post(
+        f"/app/handoffs/{handoff.id}/transition",
+        data={"csrf_token": token, "target": "cancelled", "reason": "patient went home", "version": "1"},
+    )
+    assert stale.status_code == 409 and "changed by someone else" in stale.text
+    session.refresh(handoff)
+    assert handoff.status == "received"
+
+
+def test_readiness_barriers_plan_goals_and_notes_are_editable(client: Any, session: Session, web_case: WebCase) -> None:
+    stay = web_case.case.stay
+    plan = plans.create_case_plan(session, patient_id=stay.patient_id, stay_id=stay.id, title="Plan A", actor="t")
+    token = sign_in(client, web_case.planner.username)
+    posts = [
+        (f"/app/stays/{stay.id}/readiness", {"code": "transport", "met": "1"}),
+        (f"/app/stays/{stay.id}/barriers", {"category": "equipment", "note": "Hospital bed needed at home"}),
+        (f"/app/plans/{plan.id}", {"title": "Home with services", "status": "active", "version": "1"}),
+        (f"/app/plans/{plan.id}/goals", {"description": "Climb 12 stairs", "target_due_date": "2026-03-12"}),
+        (f"/app/plans/{plan.id}/notes", {"text": "Daughter can stay the first week"}),
+    ]
+    for url, data in posts:
+        response = client.post(url, data={"csrf_token": token, **data})
+        assert response.status_code == 303, (url, response.text)
+    page = client.get(f"/app/stays/{stay.id}").text
+    assert "☑ Done</span>\n        <span>transport" in page
+    assert "Hospital bed needed at home" in page and "Barrier opened: equipment" in page
+    assert 'value="Home with services"' in page and "Climb 12 stairs" in page
+    assert "Daughter can stay the first week — Pat Planner" in page
+    barrier_id = re.search(r"/app/barriers/([^/]+)/resolve", page)
+    assert barrier_id
+    client.post(f"/app/barriers/{barrier_id.group(1)}/resolve", data={"csrf_token": token, "note": "Delivered"})
+    assert "Barrier resolved: equipment" in client.get(f"/app/stays/{stay.id}").text
+
+
+def test_a_stale_plan_edit_is_refused_with_the_reason(client: Any, session: Session, web_case: WebCase) -> None:
+    stay = web_case.case.stay
+    plan = plans.create_case_plan(session, patient_id=stay.patient_id, stay_id=stay.id, title="Plan A", actor="t")
+    plans.update_case_plan(session, plan.id, {"title": "Plan B"}, actor="colleague")
+    token = sign_in(client, web_case.planner.username)
+    response = client.post(f"/app/plans/{plan.id}", data={"csrf_token": token, "title": "Mine", "version": "1"})
+    assert response.status_code == 409
+    assert "was changed by someone else" in response.text
+
+
+def test_recording_a_discharge_starts_the_follow_ups_in_the_users_time_zone(
+    client: Any, session: Session, web_case: WebCase, now: datetime
+) -> None:
+    stay = web_case.case.stay
+    token = sign_in(client, web_case.planner.username)
+    page = client.get(f"/app/stays/{stay.id}").text
+    assert 'value="2026-03-10T05:00"' in page  # 09:00 UTC is 05:00 in New York (EDT)
+    response = client.post(
+        f"/app/stays/{stay.id}/discharge",
+        data={"csrf_token": token, "discharged_at": "2026-03-10T05:00", "disposition": "snf"},
+    )
+    assert response.status_code == 303
+    session.refresh(stay)
+    assert stay.status == "finished" and stay.discharged_at == now
+    page = client.get(f"/app/stays/{stay.id}").text
+    assert "Post-discharge phone call within 48 hours" in page
+    assert "Primary-care follow-up visit within 7 days" in page
+    assert "Thu 12 Mar 05:00 EDT" in page  # the 48-hour call, shown in the planner's zone
+
+
+def test_bad_input_is_explained(client: Any, web_case: WebCase) -> None:
+    token = sign_in(client, web_case.planner.username)
+    response = client.post(
+        f"/app/stays/{web_case.case.stay.id}/referrals",
+        data={"csrf_token": token, "service": "snf_placement", "priority": "routine"},
+    )
+    assert response.status_code == 422
+    assert "name at least one recipient organisation" in response.text

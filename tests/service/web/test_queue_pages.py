@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service.usecases import referrals
+from tests.service.web.conftest import WebCase, sign_in
+
+
+def _refer(session: Session, web_case: WebCase) -> list[str]:
+    case = web_case.case
+    referral = referrals.send_referral(
+        session,
+        patient_id=case.patient.id,
+        stay_id=case.stay.id,
+        service="snf_placement",
+        recipient_org_ids=[s.id for s in case.snfs],
+        requester_org_id=case.hospital.id,
+        reason="Rehab after hip fracture",
+        actor="planner",
+    )
+    return [h.id for h in referral.handoffs]
+
+
+def test_a_facility_sees_only_what_is_addressed_to_it_and_can_accept(
+    client: Any, session: Session, web_case: WebCase
+) -> None:
+    handoff_ids = _refer(session, web_case)
+    token = sign_in(client, web_case.intakes[2].username)
+    page = client.get("/app/queue").text
+    assert page.count('class="card') == 1 and handoff_ids[2] in page and handoff_ids[0] not in page
+    assert "Rehab after hip fracture" in page and "snf placement" in page
+    assert ">Accept</button>" in page and ">Decline</button>" in page and ">Cancel</button>" in page
+    response = client.post(
+        f"/app/handoffs/{handoff_ids[2]}/transition",
+        data={"csrf_token": token, "target": "accepted", "business_status": "bed offered", "back": "/app/queue"},
+    )
+    assert response.status_code == 303 and response.location == "/app/queue"
+    assert "“bed offered”" in client.get("/app/queue").text
+    # Another facility's handoff is out of reach.
+    assert client.post(f"/app/handoffs/{handoff_ids[0]}/transition", data={"csrf_token": token}).status_code == 403
+
+
+def test_declining_needs_a_reason_and_the_planner_sees_it(client: Any, session: Session, web_case: WebCase) -> None:
+    handoff_ids = _refer(session, web_case)
+    token = sign_in(client, web_case.intakes[0].username)
+    page = client.get("/app/queue").text
+    assert 'name="reason" required' in page
+    client.post(
+        f"/app/handoffs/{handoff_ids[0]}/transition",
+        data={"csrf_token": token, "target": "rejected", "reason": "No bed available"},
+    )
+    sign_in(client, web_case.planner.username)
+    case_page = client.get(f"/app/stays/{web_case.case.stay.id}").text
+    assert "No bed available" in case_page
+    assert "requested → rejected" in case_page
+
+
+def test_business_status_can_be_set_while_deciding(client: Any, session: Session, web_case: WebCase) -> None:
+    handoff_ids = _refer(session, web_case)
+    token = sign_in(client, web_case.intakes[1].username)
+    client.post(
+        f"/app/handoffs/{handoff_ids[1]}/business-status",
+        data={"csrf_token": token, "business_status": "awaiting auth"},
+    )
+    assert "“awaiting auth”" in client.get("/app/queue").text

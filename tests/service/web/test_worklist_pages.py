@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service.app import runtime
+from service.usecases import handoffs, stays
+from tests.factories import build_case
+from tests.service.web.conftest import WebCase, sign_in
+
+
+def _overdue_transport(session: Session, web_case: WebCase, now: datetime) -> None:
+    case = web_case.case
+    handoffs.create_handoff(
+        session,
+        actor="test",
+        patient_id=case.patient.id,
+        stay_id=case.stay.id,
+        kind="transport",
+        owner_org_id=case.hospital.id,
+        requester_org_id=case.hospital.id,
+        due_at=now - timedelta(hours=2),
+        description="Wheelchair van",
+    )
+
+
+def test_worklist_shows_the_columns_and_marks_overdue_work_in_words(
+    client: Any, session: Session, web_case: WebCase, now: datetime
+) -> None:
+    _overdue_transport(session, web_case, now)
+    sign_in(client, web_case.planner.username)
+    page = client.get("/app/worklist").text
+    for column in ("Patient", "Unit / bed", "Expected discharge", "Medically ready", "Days to EDD", "Readiness"):
+        assert column in page
+    assert "Anders, Agnes" in page and "4 West / 12A" in page
+    assert "1 overdue" in page  # in words, not by colour alone
+    assert "0/6" in page  # readiness progress
+    assert 'hx-trigger="every 30s"' in page
+
+
+def test_the_table_fragment_refreshes_with_the_same_filters(client: Any, web_case: WebCase) -> None:
+    sign_in(client, web_case.planner.username)
+    fragment = client.get("/app/worklist/table?unit=5+East").text
+    assert fragment.lstrip().startswith('<section id="worklist"')
+    assert "<html" not in fragment
+    assert "No patients match" in fragment
+    assert "Anders, Agnes" in client.get("/app/worklist/table?unit=4+West").text
+
+
+def test_filters_sorting_and_paging(client: Any, app: Any, session: Session, web_case: WebCase, now: datetime) -> None:
+    second = build_case(session, now, mrn="MRN-2002")
+    stays.update_stay(session, second.stay.id, {"planner_id": web_case.planner.id}, actor="test")
+    # The second case has its own hospital; move its stay into the planner's hospital to share the list.
+    second.stay.hospital_id = web_case.case.hospital.id
+    second.patient.family_name = "Zeller"
+    session.commit()
+    _overdue_transport(session, web_case, now)
+    sign_in(client, web_case.planner.username)
+    overdue_only = client.get("/app/worklist?overdue=1").text
+    assert "Anders, Agnes" in overdue_only and "Zeller" not in overdue_only
+    by_name_desc = client.get("/app/worklist?sort=patient&dir=desc").text
+    assert by_name_desc.index("Zeller") < by_name_desc.index("Anders")
+    assert 'aria-sort="descending"' in by_name_desc
+    runtime(app).settings = replace(runtime(app).settings, worklist_page_size=1)
+    first = client.get("/app/worklist").text
+    assert first.count('<th scope="row">') == 1
+    next_link = re.search(r'<a href="([^"]+)">Next page</a>', first)
+    assert next_link and "cursor=" in next_link.group(1)
+    second_page = client.get(html.unescape(next_link.group(1))).text
+    assert second_page.count('<th scope="row">') == 1
+    assert ("Zeller" in first) != ("Zeller" in second_page)
+
+
+def test_facility_users_have_no_worklist(client: Any, web_case: WebCase) -> None:
+    sign_in(client, web_case.intakes[0].username)
+    assert client.get("/app/worklist").status_code == 403
+    assert client.get(f"/app/stays/{web_case.case.stay.id}").status_code == 403
+    assert client.get("/app/").location == "/app/queue"
+
+
+def test_another_hospitals_planner_sees_neither_the_stay_nor_the_case(
+    client: Any, session: Session, web_case: WebCase, now: datetime
+) -> None:
+    other = build_case(session, now, mrn="MRN-3003")
+    other.planner.password_hash = web_case.planner.password_hash
+    session.commit()
+    sign_in(client, other.planner.username)
+    assert "Anders, Agnes" in client.get("/app/worklist").text  # their own patient (same name, other stay)
+    assert web_case.case.stay.id not in client.get("/app/worklist").text
+    assert client.get(f"/app/stays/{web_case.case.stay.id}").status_code == 403
