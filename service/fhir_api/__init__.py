@@ -38,7 +38,12 @@ def register_fhir_api(app: Flask) -> None:
 
 
 def install_error_handlers(blueprint: Blueprint) -> None:
-    """Make every error raised in `blueprint`'s views an OperationOutcome (never the REST envelope)."""
+    """Make every error raised in `blueprint`'s views an OperationOutcome (never the REST envelope).
+
+    Idempotent: apps are created many times (tests), a blueprint is set up once.
+    """
+    if HTTPException in blueprint.error_handler_spec[None][None]:
+        return
     blueprint.register_error_handler(HTTPException, _http_error)
     blueprint.register_error_handler(Exception, _unexpected)
 

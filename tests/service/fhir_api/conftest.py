@@ -3,42 +3,21 @@
 from __future__ import annotations
 
 import secrets
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pytest
-from joserfc import jwt
 from joserfc.jwk import RSAKey
 from sqlalchemy.orm import Session
 
-from service import clock
 from service.auth import registry
-from service.auth.tokens import token_endpoint
+from service.auth.scopes import parse_scopes
+from service.auth.tokens import issue_access_token, token_endpoint
 from service.config import Settings
-
-ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-FHIR_JSON = "application/fhir+json"
-
-
-@dataclass
-class Partner:
-    client_id: str
-    key: RSAKey
-
-    def assertion(self, audience: str, *, lifetime: int = 240, jti: str | None = None, **overrides: Any) -> str:
-        now = int(clock.now().timestamp())
-        claims = {
-            "iss": self.client_id,
-            "sub": self.client_id,
-            "aud": audience,
-            "iat": now,
-            "exp": now + lifetime,
-            "jti": jti or str(uuid.uuid4()),
-            **overrides,
-        }
-        return jwt.encode({"alg": "RS384", "kid": self.key.kid, "typ": "JWT"}, claims, self.key, algorithms=["RS384"])
+from service.models.clients import PartnerClient
+from tests.factories import build_case
+from tests.service.fhir_api.support import ASSERTION_TYPE, Partner, World, populate
 
 
 @pytest.fixture(scope="session")
@@ -88,3 +67,24 @@ def get_token(client: Any, settings: Settings) -> Callable[[Partner, str], str]:
         return token
 
     return fetch
+
+
+@pytest.fixture
+def world(session: Session, now: datetime) -> World:
+    a = build_case(session, now, mrn="MRN-A")
+    b = build_case(session, now, mrn="MRN-B")
+    return World(a, b, populate(session, a), populate(session, b))
+
+
+@pytest.fixture
+def mint(session: Session, settings: Settings, make_partner: Callable[..., Partner]) -> Callable[..., str]:
+    """An access token for a new client of `organization_id`, issued directly (no assertion)."""
+
+    def issue(organization_id: str | None, scope: str, *, patient_id: str | None = None) -> str:
+        partner = make_partner(organization_id, scope)
+        client = session.get(PartnerClient, partner.client_id)
+        assert client is not None
+        token, _ = issue_access_token(session, settings, client, parse_scopes(scope), patient_id=patient_id)
+        return token
+
+    return issue

@@ -1,0 +1,100 @@
+"""Helpers for the FHIR API tests: partner clients, forged tokens, a two-patient world."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+from sqlalchemy.orm import Session
+
+from service import clock, keystore
+from service.auth.jwts import unverified_claims
+from service.models import CareTeamMember
+from service.usecases import plans, referrals
+from tests.factories import Case
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+FHIR_JSON = "application/fhir+json"
+
+
+@dataclass
+class Partner:
+    client_id: str
+    key: RSAKey
+
+    def assertion(self, audience: str, *, lifetime: int = 240, jti: str | None = None, **overrides: Any) -> str:
+        now = int(clock.now().timestamp())
+        claims = {
+            "iss": self.client_id,
+            "sub": self.client_id,
+            "aud": audience,
+            "iat": now,
+            "exp": now + lifetime,
+            "jti": jti or str(uuid.uuid4()),
+            **overrides,
+        }
+        return jwt.encode({"alg": "RS384", "kid": self.key.kid, "typ": "JWT"}, claims, self.key, algorithms=["RS384"])
+
+
+@dataclass
+class World:
+    """Two unrelated patients (A and B), each with a hospital, SNFs, a payer, a plan, a goal, a
+    referral to two SNFs with their Tasks, and a care team; ids by FHIR type."""
+
+    a: Case
+    b: Case
+    ids_a: dict[str, str]
+    ids_b: dict[str, str]
+
+
+def populate(session: Session, case: Case) -> dict[str, str]:
+    plan = plans.create_case_plan(session, patient_id=case.patient.id, title="Discharge plan", actor="test")
+    goal = plans.add_goal(session, plan.id, description="Home with support", actor="test")
+    referral = referrals.send_referral(
+        session,
+        patient_id=case.patient.id,
+        stay_id=case.stay.id,
+        case_plan_id=plan.id,
+        service="snf_placement",
+        recipient_org_ids=[case.snfs[0].id, case.snfs[1].id],
+        requester_org_id=case.hospital.id,
+        actor="test",
+    )
+    session.add(CareTeamMember(patient_id=case.patient.id, user_id=case.planner.id, role="discharge_planner"))
+    session.commit()
+    task = next(h for h in referral.handoffs if h.owner_org_id == case.snfs[0].id)
+    return {
+        "Patient": case.patient.id,
+        "Encounter": case.stay.id,
+        "CarePlan": plan.id,
+        "Goal": goal.id,
+        "ServiceRequest": referral.id,
+        "Task": task.id,
+        "CareTeam": case.patient.id,
+    }
+
+
+def resign(session: Session, token: str, *, header: dict[str, Any] | None = None, **claims: Any) -> str:
+    """`token` with some claims changed, signed again with carebridge's own key."""
+    kid, alg, key = keystore.active_key(session)
+    payload = {**unverified_claims(token), **claims}
+    return jwt.encode({"alg": alg, "kid": kid, "typ": "at+jwt", **(header or {})}, payload, key, algorithms=[alg])
+
+
+def b64url(data: dict[str, Any] | bytes) -> str:
+    raw = data if isinstance(data, bytes) else json.dumps(data).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def unsigned(token: str) -> str:
+    """`token` re-encoded with `alg: none` and no signature (RFC 7519 section 6)."""
+    return f"{b64url({'alg': 'none', 'typ': 'JWT'})}.{b64url(unverified_claims(token))}."
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Accept": FHIR_JSON}
