@@ -24,10 +24,12 @@ def when(moment: datetime | None, zone: ZoneInfo) -> Markup:
     return Markup('<time datetime="{}">{}</time>').format(moment.isoformat(), text)
 
 
-def day(value: date | None) -> Markup:
+def day(value: date | None, *, with_year: bool = False) -> Markup:
+    """A planning date ("Tue 10 Mar"); ``with_year`` for dates far from today, such as a birth date."""
     if value is None:
         return Markup("—")
-    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), escape(value.strftime("%a %d %b")))
+    text = value.strftime("%d %b %Y" if with_year else "%a %d %b")
+    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), escape(text))
 
 
 def local_input(moment: datetime, zone: ZoneInfo) -> str:

@@ -117,7 +117,7 @@ def page_context() -> dict[str, Any]:
 
 @blueprint.route("/")
 def home() -> BaseResponse:
-    target = "web.worklist" if accounts.is_hospital_user(current_user()) else "web.queue"
+    target = "web.worklist_page" if accounts.is_hospital_user(current_user()) else "web.queue"
     return redirect(url_for(target))
 
 
