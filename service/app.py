@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
     register_error_handlers(app)
     _register_docs_assets(app)
     __import__("service.fhir_api", fromlist=["register_fhir_api"]).register_fhir_api(app)  # FHIR R4 API + SMART auth
+    __import__("service.fhir_api.subscriptions_http", fromlist=["init_app"]).init_app(app)  # Subscription, $export, messages
     app.register_blueprint(__import__("service.web", fromlist=["blueprint"]).blueprint, url_prefix="/app")
     from service.celery_app import init_celery
 

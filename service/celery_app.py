@@ -34,7 +34,12 @@ def init_celery(app: Flask) -> Celery:
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         imports=("service.tasks",),
-        beat_schedule={},
+        beat_schedule={
+            # Safety nets behind the after-commit trigger (service.tasks.relay) and the retry backoff.
+            "relay-changes": {"task": "service.tasks.relay.relay_changes", "schedule": 5.0},
+            "deliver-due-notifications": {"task": "service.tasks.notifications.deliver_due", "schedule": 10.0},
+            "subscription-heartbeats": {"task": "service.tasks.notifications.send_heartbeats", "schedule": 30.0},
+        },
         beat_schedule_filename=str(INSTANCE_DIR / "celerybeat-schedule"),
     )
     celery.set_default()

@@ -1,0 +1,72 @@
+"""`/fhir/R4/Subscription`: create, read, delete and `$status` of rest-hook subscriptions
+(https://hl7.org/fhir/uv/subscriptions-backport/STU1.1/), each scoped to the caller's organisation.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, Response
+
+from service.app import request_session
+from service.auth.audit import record_access, record_access_now
+from service.fhir_api import install_error_handlers
+from service.fhir_api.guard import authorize
+from service.fhir_api.outcome import FhirError, fhir_response
+from service.fhir_api.subscriptions_fhir import parse_subscription, status_bundle, subscription_json
+from service.fhir_api.subscriptions_http import fhir_base, json_body, use_case_errors
+from service.usecases import subscriptions
+
+bp = Blueprint("fhir_subscriptions", __name__, url_prefix="/fhir/R4")
+install_error_handlers(bp)
+
+
+@bp.post("/Subscription")
+def create() -> Response:
+    ctx = authorize("Subscription", "c")
+    with use_case_errors():
+        spec = parse_subscription(json_body())
+    # A subscriber only hears about what it may read: no read scope on the topic's type, no topic.
+    if not ctx.allows(spec.topic.resource_type, "r"):
+        raise FhirError(403, f"subscribing to '{spec.topic.title}' needs read access to {spec.topic.resource_type}")
+    session = request_session()
+    sub = subscriptions.create_subscription(session, ctx, spec)
+    record_access(session, ctx, action="C", interaction="create", resource_type="Subscription", resource_id=sub.id)
+    session.commit()
+    location = f"{fhir_base()}/Subscription/{sub.id}"
+    return fhir_response(subscription_json(sub, fhir_base()), 201, {"Location": location})
+
+
+@bp.get("/Subscription/<subscription_id>")
+def read(subscription_id: str) -> Response:
+    ctx = authorize("Subscription", "r")
+    session = request_session()
+    with use_case_errors():
+        sub = subscriptions.get_subscription(session, ctx, subscription_id)
+    body = subscription_json(sub, fhir_base())
+    record_access_now(session, ctx, action="R", interaction="read", resource_type="Subscription", resource_id=sub.id)
+    return fhir_response(body)
+
+
+@bp.delete("/Subscription/<subscription_id>")
+def delete(subscription_id: str) -> Response:
+    ctx = authorize("Subscription", "d")
+    session = request_session()
+    with use_case_errors():
+        subscriptions.delete_subscription(session, ctx, subscription_id)
+    record_access_now(
+        session, ctx, action="D", interaction="delete", resource_type="Subscription", resource_id=subscription_id
+    )
+    return Response(status=204)
+
+
+@bp.get("/Subscription/<subscription_id>/$status")
+def status(subscription_id: str) -> Response:
+    """https://hl7.org/fhir/uv/subscriptions-backport/STU1.1/OperationDefinition-backport-subscription-status.html"""
+    ctx = authorize("Subscription", "r")
+    session = request_session()
+    with use_case_errors():
+        sub = subscriptions.get_subscription(session, ctx, subscription_id)
+    body = status_bundle(sub, fhir_base(), bundle_id=str(uuid.uuid4()))
+    record_access_now(session, ctx, action="E", interaction="status", resource_type="Subscription", resource_id=sub.id)
+    return fhir_response(body)

@@ -1,0 +1,174 @@
+"""Da Vinci Unsolicited Notifications (http://hl7.org/fhir/us/davinci-alerts/): admit, transfer
+and discharge message Bundles from a hospital, applied to the stay.
+
+A discharge records the discharge exactly as a pulled Encounter does (`record_discharge`, which
+starts the follow-up handoffs); an admit opens the stay (`stays.admit`) or re-plans it when the
+hospital repeats itself; a transfer moves the ward and bed. Each message ends in one use-case
+call, so a refused message leaves nothing half-written. The Encounter is read with
+`fhir_mappings.from_fhir_encounter`, the same mapping the EHR pull uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import fhir_mappings as fm
+from service.models import Organization, Patient, Stay
+from service.usecases import discharge, patients, stays
+from service.usecases.errors import Invalid, UseCaseError
+
+EVENT_SYSTEM = "http://hl7.org/fhir/us/davinci-alerts/CodeSystem/notification-event"
+EVENTS = {"notification-admit": "admit", "notification-transfer": "transfer", "notification-discharge": "discharge"}
+Json = Mapping[str, Any]
+
+
+class BadMessage(UseCaseError):
+    """A message carebridge cannot read (400), as opposed to one it understood and refused (422)."""
+
+    status = 400
+    code = "bad_message"
+
+
+@dataclass(frozen=True)
+class AdtMessage:
+    message_id: str
+    event: str  # admit | transfer | discharge
+    event_code: str
+    source_endpoint: str | None
+    encounter_id: str
+    encounter: fm.StayData
+    patient_identifiers: tuple[tuple[str, str], ...]
+
+
+def parse_message(bundle: Json) -> AdtMessage:
+    """Read the message Bundle: MessageHeader first, its focus the Encounter, whose subject is in the Bundle
+    (https://hl7.org/fhir/R4/messaging.html#content)."""
+    if bundle.get("resourceType") != "Bundle" or bundle.get("type") != "message":
+        raise BadMessage("expected a Bundle of type 'message'")
+    resources = [e.get("resource") for e in bundle.get("entry") or [] if isinstance(e, Mapping)]
+    if not resources or not isinstance(resources[0], Mapping) or resources[0].get("resourceType") != "MessageHeader":
+        raise BadMessage("the first entry of a message must be its MessageHeader")
+    header = resources[0]
+    coding = header.get("eventCoding") or {}
+    event = EVENTS.get(coding.get("code", "")) if coding.get("system") == EVENT_SYSTEM else None
+    if event is None or not header.get("id"):
+        raise BadMessage(f"carebridge accepts Da Vinci {', '.join(EVENTS)} messages with a MessageHeader id")
+    focus = header.get("focus") or []
+    encounter = _resolve(bundle, focus[0] if focus else None, "Encounter")
+    patient = _resolve(bundle, encounter.get("subject"), "Patient")
+    try:
+        data = fm.from_fhir_encounter(encounter)
+    except fm.MappingError as unusable:
+        raise BadMessage(f"the Encounter cannot be read: {unusable}") from None
+    identifiers = tuple(
+        (str(i["system"]), str(i["value"]))
+        for i in patient.get("identifier") or []
+        if isinstance(i, Mapping) and i.get("system") and i.get("value")
+    )
+    if not identifiers:
+        raise Invalid("the patient cannot be matched", fields={"Patient.identifier": ["needs a system and value"]})
+    return AdtMessage(
+        message_id=str(header["id"]),
+        event=event,
+        event_code=str(coding["code"]),
+        source_endpoint=(header.get("source") or {}).get("endpoint"),
+        encounter_id=str(encounter.get("id") or ""),
+        encounter=data,
+        patient_identifiers=identifiers,
+    )
+
+
+def _resolve(bundle: Json, reference: Any, resource_type: str) -> Json:
+    """The Bundle entry a reference points at, by fullUrl or by `Type/id`
+    (https://hl7.org/fhir/R4/bundle.html#references)."""
+    ref = reference.get("reference") if isinstance(reference, Mapping) else None
+    for entry in bundle.get("entry") or []:
+        resource = entry.get("resource") or {}
+        local = f"{resource.get('resourceType')}/{resource.get('id')}"
+        full_url = entry.get("fullUrl") or ""
+        if ref and (ref in (full_url, local) or full_url.endswith(f"/{ref}")):
+            if resource.get("resourceType") != resource_type:
+                raise BadMessage(f"{ref} is a {resource.get('resourceType')}, expected {resource_type}")
+            return dict(resource)
+    raise BadMessage(f"the message does not contain the {resource_type} it refers to ({ref or 'no reference'})")
+
+
+def process(session: Session, message: AdtMessage, *, hospital_id: str | None, actor: str) -> Stay:
+    """Apply one message; `hospital_id` is the sending hospital (from the caller's token), else the
+    Encounter's serviceProvider when that names a carebridge organisation."""
+    patient = _matched_patient(session, message)
+    hospital = _hospital(session, hospital_id or message.encounter.hospital_org_id)
+    stay = _stay_for(session, message, hospital.id, patient.id)
+    data = message.encounter
+    if stay is not None and stay.patient_id != patient.id:
+        raise Invalid("the Encounter belongs to another patient", fields={"Encounter.subject": ["does not match"]})
+    if message.event == "discharge":
+        if stay is None:
+            raise Invalid("no stay is known for this Encounter", fields={"Encounter": ["admit it first"]})
+        if data.discharged_at is None:
+            raise Invalid("a discharge needs its time", fields={"Encounter.period.end": ["is required"]})
+        discharge.record_discharge(
+            session,
+            stay.id,
+            discharged_at=data.discharged_at,
+            disposition=data.discharge_disposition or "other",
+            actor=actor,
+        )
+        return stay
+    if stay is None:
+        if message.event == "transfer" or data.admitted_at is None:
+            raise Invalid("no stay is known for this Encounter", fields={"Encounter.period.start": ["is required"]})
+        return stays.admit(
+            session,
+            patient_id=patient.id,
+            hospital_id=hospital.id,
+            admitted_at=data.admitted_at,
+            actor=actor,
+            unit=data.unit,
+            bed=data.bed,
+            source_system=message.source_endpoint,
+            source_id=message.encounter_id,
+        )
+    changes = {
+        key: value for key, value in (("unit", data.unit), ("bed", data.bed)) if value and getattr(stay, key) != value
+    }
+    return stays.update_stay(session, stay.id, changes, actor=actor) if changes else stay
+
+
+def _stay_for(session: Session, message: AdtMessage, hospital_id: str, patient_id: str) -> Stay | None:
+    """The stay this Encounter is: by the Encounter id carebridge keeps (as a pull or an earlier
+    message stored it), else the patient's latest stay at the hospital when it is still open, or
+    when a discharge is repeated (record_discharge then treats a repeat as a no-op)."""
+    by_source = select(Stay).where(Stay.hospital_id == hospital_id, Stay.source_id == message.encounter_id)
+    stay = session.scalar(by_source)
+    if stay is not None:
+        return stay
+    latest = session.scalar(
+        select(Stay)
+        .where(Stay.hospital_id == hospital_id, Stay.patient_id == patient_id)
+        .order_by(Stay.admitted_at.desc())
+        .limit(1)
+    )
+    if latest is not None and (latest.status == "in-progress" or message.event == "discharge"):
+        return latest
+    return None
+
+
+def _matched_patient(session: Session, message: AdtMessage) -> Patient:
+    for system, value in message.patient_identifiers:
+        patient = patients.find_by_identifier(session, system, value)
+        if patient is not None:
+            return patient
+    raise Invalid("no carebridge patient has these identifiers", fields={"Patient.identifier": ["unknown patient"]})
+
+
+def _hospital(session: Session, org_id: str | None) -> Organization:
+    org = session.get(Organization, org_id) if org_id else None
+    if org is None or org.kind != "hospital":
+        raise Invalid("the sending hospital is not known", fields={"Encounter.serviceProvider": ["not a hospital"]})
+    return org

@@ -1,0 +1,183 @@
+"""Bulk Data `$export`: a payer's Group export holds its members' resources only, every line
+validates, and only the kick-off's client can poll, download or cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+import pytest
+from click.testing import CliRunner
+from sqlalchemy.orm import Session, sessionmaker
+
+from fhir_mappings import has_errors, validate
+from service.cli import main
+from service.usecases import handoffs, patients
+from tests.factories import Case
+
+TYPES = ("Patient", "Encounter", "CarePlan", "Goal", "ServiceRequest", "Task")
+PAYER_SCOPES = " ".join(f"system/{t}.rs" for t in TYPES) + " system/Group.r"
+ASYNC = {"Prefer": "respond-async"}
+MEMBERS = 1_000
+
+
+@pytest.fixture
+def app(session_factory: sessionmaker[Any], database_url: str) -> Any:
+    """The shared app fixture, with an in-memory result backend: the eager export task needs one."""
+    from service.app import create_app
+    from service.config import Settings
+
+    settings = Settings(database_url=database_url, celery_eager=True, celery_result_backend="cache+memory://")
+    return create_app(settings, session_factory=session_factory)
+
+
+@pytest.fixture(autouse=True)
+def export_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CAREBRIDGE_EXPORT_DIR", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
+def payer_token(case: Case, make_partner: Callable[..., Any], get_token: Callable[..., str]) -> str:
+    return get_token(make_partner(case.payer.id, PAYER_SCOPES), PAYER_SCOPES)
+
+
+def auth(token: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **extra}
+
+
+def add_members(session: Session, case: Case, count: int) -> set[str]:
+    """`count` more members of the case's payer, every tenth with a payer-authorisation Task."""
+    ids = {case.patient.id}
+    for i in range(count - 1):
+        member = patients.register_patient(
+            session, family_name=f"Member{i}", given_name="Max", gender="male", actor="test", payer_id=case.payer.id,
+            identifiers=[{"kind": "member_id", "system": "urn:example:acme-member", "value": f"M{i:05}"}],
+        )  # fmt: skip
+        ids.add(member.id)
+        if i % 10 == 0:
+            task(session, case, member.id, case.payer.id)
+    return ids
+
+
+def task(session: Session, case: Case, patient_id: str, owner: str) -> str:
+    return handoffs.create_handoff(
+        session, actor="planner", patient_id=patient_id, kind="payer_authorization",
+        owner_org_id=owner, requester_org_id=case.hospital.id,
+    ).id  # fmt: skip
+
+
+def export(client: Any, token: str, url: str) -> dict[str, Any]:
+    kick_off = client.get(url, headers=auth(token, **ASYNC))
+    assert kick_off.status_code == 202, kick_off.get_json()
+    status_url = kick_off.headers["Content-Location"].removeprefix("http://127.0.0.1:5000")
+    done = client.get(status_url, headers=auth(token))
+    assert done.status_code == 200, done.get_data(as_text=True)
+    manifest: dict[str, Any] = done.get_json()
+    return manifest | {"status_url": status_url}
+
+
+def lines(client: Any, token: str, manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for item in manifest["output"]:
+        answer = client.get(item["url"].removeprefix("http://127.0.0.1:5000"), headers=auth(token))
+        assert answer.status_code == 200 and answer.mimetype == "application/fhir+ndjson"
+        body = answer.get_data().splitlines()
+        assert len(body) == item["count"]
+        out += [orjson.loads(line) for line in body]
+    return out
+
+
+def patient_of(resource: dict[str, Any]) -> str:
+    if resource["resourceType"] == "Patient":
+        return str(resource["id"])
+    ref = (resource.get("for") or resource.get("subject"))["reference"]
+    return str(ref.removeprefix("Patient/"))
+
+
+def test_group_export_of_a_thousand_members_holds_only_members_and_validates(
+    client: Any, session: Session, case: Case, payer_token: str, export_dir: Path
+) -> None:
+    members = add_members(session, case, MEMBERS)
+    stranger = patients.register_patient(session, family_name="Else", given_name="Ed", actor="test")
+    # Addressed to the payer, so a search would show it; but Ed is not a member of the Group.
+    task(session, case, stranger.id, case.payer.id)
+
+    manifest = export(client, payer_token, f"/fhir/R4/Group/{case.payer.id}/$export")
+    assert manifest["requiresAccessToken"] is True and manifest["error"] == []
+    assert {o["type"] for o in manifest["output"]} == {"Patient", "Encounter", "Task"}
+    resources = lines(client, payer_token, manifest)
+    by_type: dict[str, int] = {}
+    for resource in resources:
+        by_type[resource["resourceType"]] = by_type.get(resource["resourceType"], 0) + 1
+        assert patient_of(resource) in members
+        issues = validate(resource)
+        assert not has_errors(issues), (resource["resourceType"], [str(i) for i in issues])
+    assert by_type == {"Patient": MEMBERS, "Encounter": 1, "Task": 100}
+
+    # The CLI validates one resource (or Bundle) per file: give it a line of the export as a file.
+    one_line = next(export_dir.rglob("Task-1.ndjson")).read_bytes().splitlines()[0]
+    (export_dir / "task.json").write_bytes(one_line)
+    result = CliRunner().invoke(main, ["fhir", "validate", str(export_dir / "task.json")])
+    assert result.exit_code == 0, result.output
+
+
+def test_type_and_since_narrow_the_export(client: Any, session: Session, case: Case, payer_token: str) -> None:
+    task(session, case, case.patient.id, case.payer.id)
+    # Rows stamp updated_at with the wall clock (service.db.utcnow), not the frozen test clock.
+    recently = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    manifest = export(client, payer_token, f"/fhir/R4/Patient/$export?_type=Task,Patient&_since={quote(recently)}")
+    assert sorted(o["type"] for o in manifest["output"]) == ["Patient", "Task"]
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    assert export(client, payer_token, f"/fhir/R4/$export?_type=Task&_since={quote(later)}")["output"] == []
+
+
+def test_files_need_the_same_client_and_delete_cancels(
+    client: Any, case: Case, payer_token: str, make_partner: Callable[..., Any], get_token: Callable[..., str]
+) -> None:
+    manifest = export(client, payer_token, "/fhir/R4/Patient/$export?_type=Patient")
+    file_url = manifest["output"][0]["url"].removeprefix("http://127.0.0.1:5000")
+    colleague = get_token(make_partner(case.payer.id, PAYER_SCOPES), PAYER_SCOPES)
+    assert client.get(file_url, headers=auth(colleague)).status_code == 404
+    assert client.get(manifest["status_url"], headers=auth(colleague)).status_code == 404
+    assert client.get(file_url).status_code == 401
+    assert client.delete(manifest["status_url"], headers=auth(payer_token)).status_code == 202
+    assert client.get(manifest["status_url"], headers=auth(payer_token)).status_code == 404
+    assert client.get(file_url, headers=auth(payer_token)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("url", "headers", "status"),
+    [
+        ("/fhir/R4/$export", {}, 400),  # no Prefer: respond-async
+        ("/fhir/R4/$export?_outputFormat=text/csv", ASYNC, 400),
+        ("/fhir/R4/$export?_type=Observation", ASYNC, 400),
+        ("/fhir/R4/$export?_since=yesterday", ASYNC, 400),
+        ("/fhir/R4/Group/not-a-payer/$export", ASYNC, 404),
+    ],
+)
+def test_refused_kick_offs(client: Any, payer_token: str, url: str, headers: dict[str, str], status: int) -> None:
+    answer = client.get(url, headers=auth(payer_token, **headers))
+    assert answer.status_code == status and answer.get_json()["resourceType"] == "OperationOutcome"
+
+
+def test_another_payer_cannot_export_or_read_the_group(
+    client: Any, session: Session, case: Case, make_partner: Callable[..., Any], get_token: Callable[..., str]
+) -> None:
+    from service.usecases import parties
+
+    other = parties.add_organization(session, name="Other Plan", kind="payer", actor="test")
+    token = get_token(make_partner(other.id, PAYER_SCOPES), PAYER_SCOPES)
+    assert client.get(f"/fhir/R4/Group/{case.payer.id}/$export", headers=auth(token, **ASYNC)).status_code == 404
+    assert client.get(f"/fhir/R4/Group/{case.payer.id}", headers=auth(token)).status_code == 404
+
+
+def test_group_read_lists_the_members(client: Any, case: Case, payer_token: str) -> None:
+    group = client.get(f"/fhir/R4/Group/{case.payer.id}", headers=auth(payer_token)).get_json()
+    assert group["type"] == "person" and group["actual"] is True and group["quantity"] == 1
+    assert group["member"] == [{"entity": {"reference": f"Patient/{case.patient.id}"}}]
+    assert not has_errors(validate(group))

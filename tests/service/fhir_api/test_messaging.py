@@ -1,0 +1,188 @@
+"""`$process-message`: Da Vinci admit/transfer/discharge notifications applied to the stay, all or nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.models import ChangeEvent, Handoff, Stay
+from service.usecases import patients
+from service.usecases.adt_messages import EVENT_SYSTEM
+from tests.factories import Case
+
+HOSPITAL_SCOPES = "system/Encounter.cru system/Patient.rs"
+EHR = "https://ehr.example.org/fhir"
+
+
+def message(event: str, *, mrn: str = "MRN-1001", encounter_id: str = "enc-1", **encounter: Any) -> dict[str, Any]:
+    """A Da Vinci notification Bundle: MessageHeader -> Encounter -> Patient, referenced by urn:uuid."""
+    resource = {
+        "resourceType": "Encounter",
+        "id": encounter_id,
+        "status": "in-progress",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+        "subject": {"reference": "urn:uuid:patient-1"},
+    } | encounter
+    return {
+        "resourceType": "Bundle",
+        "id": "message-1",
+        "type": "message",
+        "timestamp": "2026-03-10T09:00:00Z",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:header-1",
+                "resource": {
+                    "resourceType": "MessageHeader",
+                    "id": "header-1",
+                    "eventCoding": {"system": EVENT_SYSTEM, "code": f"notification-{event}"},
+                    "source": {"endpoint": EHR},
+                    "focus": [{"reference": "urn:uuid:encounter-1"}],
+                },
+            },
+            {"fullUrl": "urn:uuid:encounter-1", "resource": resource},
+            {
+                "fullUrl": "urn:uuid:patient-1",
+                "resource": {
+                    "resourceType": "Patient",
+                    "id": "p-1",
+                    "identifier": [{"system": "urn:example:mrn", "value": mrn}],
+                },
+            },
+        ],
+    }
+
+
+def instant(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def discharged(now: datetime, code: str = "snf", **extra: Any) -> dict[str, Any]:
+    return {
+        "status": "finished",
+        "period": {"start": instant(now - timedelta(days=1)), "end": instant(now)},
+        "hospitalization": {
+            "dischargeDisposition": {
+                "coding": [{"system": "http://terminology.hl7.org/CodeSystem/discharge-disposition", "code": code}]
+            }
+        },
+    } | extra
+
+
+@pytest.fixture
+def hospital_token(case: Case, make_partner: Callable[..., Any], get_token: Callable[..., str]) -> str:
+    return get_token(make_partner(case.hospital.id, HOSPITAL_SCOPES), HOSPITAL_SCOPES)
+
+
+def post(client: Any, token: str, body: dict[str, Any]) -> Any:
+    return client.post("/fhir/R4/$process-message", json=body, headers={"Authorization": f"Bearer {token}"})
+
+
+def follow_ups(session: Session, stay_id: str) -> list[str]:
+    return sorted(session.scalars(select(Handoff.kind).where(Handoff.stay_id == stay_id)))
+
+
+def test_discharge_records_it_and_starts_the_follow_ups_once(
+    client: Any, session: Session, case: Case, now: datetime, hospital_token: str
+) -> None:
+    answer = post(client, hospital_token, message("discharge", **discharged(now)))
+    assert answer.status_code == 200, answer.get_json()
+    header = answer.get_json()["entry"][0]["resource"]
+    assert header["response"] == {"identifier": "header-1", "code": "ok"}
+    assert header["focus"] == [{"reference": f"Encounter/{case.stay.id}"}]
+    session.expire_all()
+    stay = session.get_one(Stay, case.stay.id)
+    assert (stay.status, stay.discharge_disposition, stay.discharged_at) == ("finished", "snf", now)
+    assert follow_ups(session, stay.id) == ["followup_call_48h", "pcp_visit_7d"]
+    # The hospital repeats itself: nothing new.
+    assert post(client, hospital_token, message("discharge", **discharged(now))).status_code == 200
+    assert follow_ups(session, stay.id) == ["followup_call_48h", "pcp_visit_7d"]
+
+
+def test_admit_opens_a_stay_for_the_patient_matched_by_identifier_and_transfer_moves_it(
+    client: Any, session: Session, case: Case, now: datetime, hospital_token: str
+) -> None:
+    patient = patients.register_patient(
+        session, family_name="Berg", given_name="Bo", actor="test",
+        identifiers=[{"kind": "mrn", "system": "urn:example:mrn", "value": "MRN-2002"}],
+    )  # fmt: skip
+    ward_type = {"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": "wa"}
+    ward = {"location": {"display": "5 East"}, "physicalType": {"coding": [ward_type]}}
+    admitted = {"period": {"start": instant(now)}, "location": [ward]}
+    answer = post(client, hospital_token, message("admit", mrn="MRN-2002", encounter_id="enc-2", **admitted))
+    assert answer.status_code == 200, answer.get_json()
+    stay = session.scalars(select(Stay).where(Stay.patient_id == patient.id)).one()
+    assert (stay.source_system, stay.source_id, stay.unit, stay.hospital_id) == (
+        EHR,
+        "enc-2",
+        "5 East",
+        case.hospital.id,
+    )
+    moved = {"period": {"start": instant(now)}, "location": [ward | {"location": {"display": "ICU"}}]}
+    assert (
+        post(client, hospital_token, message("transfer", mrn="MRN-2002", encounter_id="enc-2", **moved)).status_code
+        == 200
+    )
+    session.expire_all()
+    assert session.get_one(Stay, stay.id).unit == "ICU"
+    assert session.scalar(select(func.count()).select_from(Stay).where(Stay.patient_id == patient.id)) == 1
+
+
+def _bad_event(body: dict[str, Any]) -> None:
+    body["entry"][0]["resource"]["eventCoding"]["code"] = "notification-birthday"
+
+
+def _no_header(body: dict[str, Any]) -> None:
+    body["entry"].pop(0)
+
+
+def _dangling_focus(body: dict[str, Any]) -> None:
+    body["entry"][0]["resource"]["focus"] = [{"reference": "urn:uuid:nowhere"}]
+
+
+def _not_a_message(body: dict[str, Any]) -> None:
+    body["type"] = "collection"
+
+
+@pytest.mark.parametrize(
+    ("spoil", "mrn", "status"),
+    [
+        (_bad_event, "MRN-1001", 400),
+        (_no_header, "MRN-1001", 400),
+        (_dangling_focus, "MRN-1001", 400),
+        (_not_a_message, "MRN-1001", 400),
+        (None, "MRN-UNKNOWN", 422),
+    ],
+)
+def test_bad_messages_are_refused_and_write_nothing(
+    client: Any, session: Session, case: Case, now: datetime, hospital_token: str, spoil: Any, mrn: str, status: int
+) -> None:
+    events_before = session.scalar(select(func.count()).select_from(ChangeEvent))
+    body = message("discharge", mrn=mrn, **discharged(now))
+    if spoil is not None:
+        spoil(body)
+    answer = post(client, hospital_token, body)
+    assert answer.status_code == status and answer.get_json()["resourceType"] == "OperationOutcome"
+    assert session.scalar(select(func.count()).select_from(ChangeEvent)) == events_before
+    session.expire_all()
+    assert session.get_one(Stay, case.stay.id).status == "in-progress"
+
+
+def test_discharge_before_admission_is_refused(
+    client: Any, session: Session, case: Case, now: datetime, hospital_token: str
+) -> None:
+    early = discharged(now, period={"start": instant(now - timedelta(days=9)), "end": instant(now - timedelta(days=5))})
+    answer = post(client, hospital_token, message("discharge", **early))
+    assert answer.status_code == 422
+    assert follow_ups(session, case.stay.id) == []
+
+
+def test_only_a_hospital_can_send_them(
+    client: Any, case: Case, now: datetime, make_partner: Callable[..., Any], get_token: Callable[..., str]
+) -> None:
+    snf_token = get_token(make_partner(case.snfs[0].id, HOSPITAL_SCOPES), HOSPITAL_SCOPES)
+    assert post(client, snf_token, message("discharge", **discharged(now))).status_code == 422

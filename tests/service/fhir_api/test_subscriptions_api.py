@@ -1,0 +1,88 @@
+"""`/fhir/R4/Subscription`: create, read, `$status`, delete, scoped to the caller's organisation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from service.fhir_api.subscriptions_fhir import FILTER_CRITERIA, TOPIC_BASE
+from tests.factories import Case
+
+PAYER_SCOPES = "system/Subscription.crud system/Task.rs"
+
+
+def subscription(topic: str = f"{TOPIC_BASE}/task-changed", **channel: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Subscription",
+        "status": "requested",
+        "reason": "member tasks",
+        "criteria": topic,
+        "_criteria": {"extension": [{"url": FILTER_CRITERIA, "valueString": "Task?status=requested,completed"}]},
+        "channel": {"type": "rest-hook", "endpoint": "http://127.0.0.1:9/hook", "payload": "application/fhir+json"}
+        | channel,
+    }
+
+
+@pytest.fixture
+def payer_token(case: Case, make_partner: Callable[..., Any], get_token: Callable[..., str]) -> str:
+    return get_token(make_partner(case.payer.id, PAYER_SCOPES), PAYER_SCOPES)
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_create_read_status_delete(client: Any, payer_token: str) -> None:
+    created = client.post("/fhir/R4/Subscription", json=subscription(), headers=auth(payer_token))
+    assert created.status_code == 201, created.get_json()
+    body = created.get_json()
+    assert body["status"] == "requested" and created.headers["Location"].endswith(f"/Subscription/{body['id']}")
+    assert body["_criteria"]["extension"][0]["valueString"] == "Task?status=requested,completed"
+    read = client.get(f"/fhir/R4/Subscription/{body['id']}", headers=auth(payer_token))
+    assert read.status_code == 200 and read.get_json()["criteria"] == f"{TOPIC_BASE}/task-changed"
+    status = client.get(f"/fhir/R4/Subscription/{body['id']}/$status", headers=auth(payer_token)).get_json()
+    parameters = status["entry"][0]["resource"]["parameter"]
+    assert {p["name"]: next(iter(v for k, v in p.items() if k.startswith("value"))) for p in parameters} == {
+        "subscription": {"reference": f"http://127.0.0.1:5000/fhir/R4/Subscription/{body['id']}"},
+        "topic": f"{TOPIC_BASE}/task-changed",
+        "status": "requested",
+        "type": "query-status",
+        "events-since-subscription-start": "0",
+    }
+    assert client.delete(f"/fhir/R4/Subscription/{body['id']}", headers=auth(payer_token)).status_code == 204
+    assert client.get(f"/fhir/R4/Subscription/{body['id']}", headers=auth(payer_token)).status_code == 404
+
+
+def test_another_organisation_cannot_see_it(
+    client: Any, case: Case, payer_token: str, make_partner: Callable[..., Any], get_token: Callable[..., str]
+) -> None:
+    sub_id = client.post("/fhir/R4/Subscription", json=subscription(), headers=auth(payer_token)).get_json()["id"]
+    snf_token = get_token(make_partner(case.snfs[0].id, PAYER_SCOPES), PAYER_SCOPES)
+    for method in (client.get, client.delete):
+        answer = method(f"/fhir/R4/Subscription/{sub_id}", headers=auth(snf_token))
+        assert answer.status_code == 404 and answer.get_json()["resourceType"] == "OperationOutcome"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "expression"),
+    [
+        (subscription(topic="https://example.org/SubscriptionTopic/anything"), 422, "criteria"),
+        (subscription(type="websocket"), 422, "channel.type"),
+        (subscription(endpoint="mailto:payer@example.org"), 422, "channel.endpoint"),
+        (subscription(topic=f"{TOPIC_BASE}/careplan-changed"), 403, None),
+    ],
+)
+def test_refused_subscriptions(client: Any, payer_token: str, body: Any, status: int, expression: str | None) -> None:
+    if body["criteria"].endswith("careplan-changed"):
+        body.pop("_criteria")  # valid for CarePlan, but the token cannot read CarePlans
+    answer = client.post("/fhir/R4/Subscription", json=body, headers=auth(payer_token))
+    assert answer.status_code == status
+    issue = answer.get_json()["issue"][0]
+    assert expression is None or issue["expression"] == [expression]
+
+
+def test_a_token_is_required(client: Any) -> None:
+    answer = client.post("/fhir/R4/Subscription", json=subscription())
+    assert answer.status_code == 401 and "Bearer" in answer.headers["WWW-Authenticate"]
