@@ -28,6 +28,7 @@ class Partner:
     key: RSAKey
 
     def assertion(self, audience: str, *, lifetime: int = 240, jti: str | None = None, **overrides: Any) -> str:
+        """A client assertion (RFC 7523) for `audience`, valid for `lifetime` seconds from now."""
         now = int(clock.now().timestamp())
         claims = {
             "iss": self.client_id,

@@ -1,0 +1,3 @@
+"""The FHIR API's partner and token fixtures (see tests/service/fhir_api/fixtures.py)."""
+
+from tests.service.fhir_api.fixtures import get_token, make_partner, mint, rsa_key, settings, world  # noqa: F401
