@@ -48,11 +48,13 @@ class Action(NamedTuple):
 
 def actions_for(handoff: Handoff, org_id: str) -> list[Action]:
     """The transitions ``org_id`` may make now, in the order the state machine lists them."""
-    sides = {"either"}
-    if org_id == handoff.owner_org_id:
-        sides.add("owner")
-    if org_id == handoff.requester_org_id:
-        sides.add("requester")
+    sides = {
+        side
+        for side, org in (("owner", handoff.owner_org_id), ("requester", handoff.requester_org_id))
+        if org == org_id
+    }
+    if sides:
+        sides.add("either")
     return [
         Action(target, LABELS.get(target, target), target in NEEDS_REASON)
         for target in sorted(allowed_next(handoff.status), key=list(LABELS).index)

@@ -48,7 +48,10 @@ class LiveApp:
 @pytest.fixture(scope="module")
 def live_app() -> Iterator[LiveApp]:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(database_url=f"sqlite:///{Path(tmp) / 'demo.db'}", secret_key=secrets.token_hex(16))
+        # Eager Celery: the outbox relay runs inline after each commit, no broker needed.
+        settings = Settings(
+            database_url=f"sqlite:///{Path(tmp) / 'demo.db'}", secret_key=secrets.token_hex(16), celery_eager=True
+        )
         load_demo(settings)
         app = create_app(settings)
         server = make_server("127.0.0.1", 0, app, threaded=True)
