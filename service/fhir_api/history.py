@@ -42,14 +42,17 @@ def _restore(model: type[Any], snapshot: dict[str, Any], current: Any) -> Any:
 def version_snapshots(
     session: Session, resource_type: str, model: type[Any], ident: str
 ) -> list[dict[str, Any] | None]:
-    """The record's audit snapshots ('after'; None for a delete), oldest first."""
+    """The record's audit snapshots ('after'; None for a delete), oldest first.
+
+    Ordered by audit time, then by the record's own `updated_at` (set on every write), because
+    several changes can share one audit instant (a frozen clock, one transaction).
+    """
     entity_type = AUDIT_VERSIONED.get(resource_type, model.__name__)
-    query = (
-        select(AuditRecord.after)
-        .where(AuditRecord.entity_type == entity_type, AuditRecord.entity_id == ident)
-        .order_by(AuditRecord.at, AuditRecord.id)
+    query = select(AuditRecord.at, AuditRecord.after).where(
+        AuditRecord.entity_type == entity_type, AuditRecord.entity_id == ident
     )
-    return list(session.scalars(query))
+    rows = sorted(session.execute(query), key=lambda r: (r.at, str((r.after or {}).get("updated_at") or "")))
+    return [row.after for row in rows]
 
 
 def render_version(session: Session, resource_type: str, model: type[Any], current: Any, version: int) -> Json | None:
