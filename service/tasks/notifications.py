@@ -6,6 +6,7 @@ from celery import shared_task
 from flask import current_app
 
 from service.app import runtime
+from service.tasks.relay import DB_RETRY
 from service.usecases import subscriptions
 from service.usecases.subscriptions import RetryPolicy
 
@@ -14,7 +15,7 @@ def fhir_base() -> str:
     return runtime(current_app).settings.public_url.rstrip("/") + "/fhir/R4"
 
 
-@shared_task(name="service.tasks.notifications.deliver_notifications")
+@shared_task(name="service.tasks.notifications.deliver_notifications", **DB_RETRY)
 def deliver_notifications(subscription_id: str) -> int:
     """Deliver what is due for one subscription; re-sends itself for the next batch or retry."""
     with runtime(current_app).session_factory() as session:

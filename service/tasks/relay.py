@@ -13,6 +13,7 @@ from typing import Any
 from celery import shared_task
 from flask import current_app
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.app import runtime
@@ -21,11 +22,18 @@ from service.models.subscriptions import NotificationDelivery
 from service.usecases.consumers import CONSUMERS
 from service.usecases.dispatch import dispatch_pending
 
+# A lost race for the database (SQLite's single writer, a PostgreSQL deadlock) is temporary: retry soon.
+DB_RETRY: dict[str, Any] = {
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": 1,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
 _RELAY = "carebridge.relay_pending"
 _NOTIFY = "carebridge.notify_subscriptions"
 
 
-@shared_task(name="service.tasks.relay.relay_changes")
+@shared_task(name="service.tasks.relay.relay_changes", **DB_RETRY)
 def relay_changes() -> int:
     """Relay pending change events to every consumer; loops until the outbox is drained."""
     total = 0

@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from service import clock
@@ -45,6 +45,7 @@ from service.usecases.errors import NotFound
 from service.usecases.unit_of_work import unit_of_work
 
 LIVE = ("requested", "active", "error")
+LOCKED_RETRY = timedelta(seconds=2)
 # Send = (url, body, headers, timeout seconds) -> HTTP status; raises requests.RequestException.
 Send = Callable[[str, bytes, Mapping[str, str], float], int]
 
@@ -218,12 +219,22 @@ def deliver_pending(
     """Post the subscription's due notifications in order, stopping at the first failure.
 
     The subscription row is locked (`FOR UPDATE SKIP LOCKED`) so two workers never deliver the
-    same queue at once; the other worker simply returns.
+    same queue at once; the other worker looks again shortly. Delivery is at least once: a
+    receiver dedupes by event number should a commit fail after its endpoint answered.
     """
     with unit_of_work(session):
+        if session.get_bind().dialect.name == "sqlite":
+            # SQLite has no row locks: take its write lock first, so two workers never post the same
+            # queue and the final commit cannot lose a race this transaction began as a reader.
+            claim = update(Subscription).where(Subscription.id == subscription_id)
+            session.execute(claim.values(status=Subscription.status))
         query = select(Subscription).where(Subscription.id == subscription_id).with_for_update(skip_locked=True)
         sub = session.scalar(query)
-        if sub is None or sub.status == "off":
+        if sub is None:
+            # Another worker holds the queue; look again shortly in case it missed newer rows.
+            busy = session.get(Subscription, subscription_id) is not None
+            return DeliveryOutcome(0, LOCKED_RETRY if busy else None, False)
+        if sub.status == "off":
             return DeliveryOutcome(0, None, False)
         queue = list(
             session.scalars(
