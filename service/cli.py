@@ -78,6 +78,7 @@ __import__("service.cli_clients", fromlist=["add_to"]).add_to(main)  # FHIR API:
 from service.cli_sync import add_to as add_sync_commands  # noqa: E402
 
 add_sync_commands(main)
+main.add_command(__import__("service.web.cli", fromlist=["web"]).web)  # web app: register-ehr
 
 if __name__ == "__main__":
     main()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,6 +22,7 @@ from service.usecases.errors import Invalid
 from service.usecases.unit_of_work import get_or_404
 from service.web.blueprint import blueprint
 from service.web.formatting import local_input, parse_local
+from service.web.forms import expected_version, optional_date, required_text
 from service.web.handoff_actions import BUSINESS_STATUSES, actions_for
 from service.web.session import current_user, hospital_only
 
@@ -43,21 +43,6 @@ def _to_case(stay_id: str, anchor: str) -> Response:
 
 def _actor() -> str:
     return current_user().username
-
-
-def _optional_date(name: str) -> date | None:
-    raw = request.form.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise Invalid("a date is not valid", fields={name: ["use YYYY-MM-DD"]}) from exc
-
-
-def _version() -> int | None:
-    raw = request.form.get("version", "")
-    return int(raw) if raw.isdigit() else None
 
 
 @blueprint.get("/stays/<stay_id>")
@@ -102,8 +87,8 @@ def _zone() -> ZoneInfo:
 def stay_dates(stay_id: str) -> Response:
     stay = _visible_stay(stay_id)
     changes: dict[str, Any] = {
-        "expected_discharge_date": _optional_date("expected_discharge_date"),
-        "medically_ready_date": _optional_date("medically_ready_date"),
+        "expected_discharge_date": optional_date(request.form, "expected_discharge_date"),
+        "medically_ready_date": optional_date(request.form, "medically_ready_date"),
         "unit": request.form.get("unit", "").strip() or None,
         "bed": request.form.get("bed", "").strip() or None,
     }
@@ -193,7 +178,7 @@ def update_plan(plan_id: str) -> Response:
         "description": request.form.get("description", "").strip() or None,
         "status": request.form.get("status", plan.status),
     }
-    plans.update_case_plan(request_session(), plan.id, changes, actor=_actor(), expected_version=_version())
+    plans.update_case_plan(request_session(), plan.id, changes, actor=_actor(), expected_version=expected_version())
     return _to_case(str(plan.stay_id), "plan")
 
 
@@ -201,9 +186,7 @@ def update_plan(plan_id: str) -> Response:
 @hospital_only
 def plan_note(plan_id: str) -> Response:
     plan = _plan(plan_id)
-    text = request.form.get("text", "").strip()
-    if not text:
-        raise Invalid("a note needs text", fields={"text": ["must not be blank"]})
+    text = required_text("text", "a note")
     stamp = clock.now().strftime("%Y-%m-%d %H:%M UTC")
     note = f"{text} — {current_user().display_name}, {stamp}"
     plans.update_case_plan(request_session(), plan.id, {"notes": [*plan.notes, note]}, actor=_actor())
@@ -214,9 +197,7 @@ def plan_note(plan_id: str) -> Response:
 @hospital_only
 def add_goal(plan_id: str) -> Response:
     plan = _plan(plan_id)
-    description = request.form.get("description", "").strip()
-    if not description:
-        raise Invalid("a goal needs a description", fields={"description": ["must not be blank"]})
+    description = required_text("description", "a goal")
     plans.add_goal(
         request_session(),
         plan.id,
@@ -224,7 +205,7 @@ def add_goal(plan_id: str) -> Response:
         lifecycle_status="active",
         achievement_status="in-progress",
         start_date=clock.now().date(),
-        target_due_date=_optional_date("target_due_date"),
+        target_due_date=optional_date(request.form, "target_due_date"),
         actor=_actor(),
     )
     return _to_case(str(plan.stay_id), "plan")
@@ -239,7 +220,7 @@ def update_goal(goal_id: str) -> Response:
         "lifecycle_status": request.form.get("lifecycle_status", goal.lifecycle_status),
         "achievement_status": request.form.get("achievement_status") or None,
     }
-    plans.update_goal(request_session(), goal.id, changes, actor=_actor(), expected_version=_version())
+    plans.update_goal(request_session(), goal.id, changes, actor=_actor(), expected_version=expected_version())
     return _to_case(str(plan.stay_id), "plan")
 
 

@@ -19,6 +19,7 @@ from service.usecases import handoffs
 from service.usecases import signin as accounts
 from service.usecases.unit_of_work import get_or_404
 from service.web.blueprint import blueprint
+from service.web.forms import expected_version
 from service.web.session import current_user, safe_next
 
 LABELS = {
@@ -76,11 +77,6 @@ def _back(handoff: Handoff) -> Response:
     return redirect(safe_next(request.form.get("back"), default), code=303)
 
 
-def _version() -> int | None:
-    raw = request.form.get("version", "")
-    return int(raw) if raw.isdigit() else None
-
-
 @blueprint.post("/handoffs/<handoff_id>/transition")
 def transition(handoff_id: str) -> Response:
     handoff = _handoff(handoff_id)
@@ -92,7 +88,7 @@ def transition(handoff_id: str) -> Response:
         actor=user.username,
         reason=request.form.get("reason") or None,
         business_status=request.form.get("business_status") or None,
-        expected_version=_version(),
+        expected_version=expected_version(),
         acting_org_id=user.organization_id,
     )
     return _back(handoff)
@@ -106,7 +102,7 @@ def business_status(handoff_id: str) -> Response:
         handoff.id,
         request.form.get("business_status", "").strip() or None,
         actor=current_user().username,
-        expected_version=_version(),
+        expected_version=expected_version(),
     )
     return _back(handoff)
 

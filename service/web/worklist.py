@@ -13,10 +13,10 @@ from sqlalchemy import select
 from service import clock
 from service.app import request_session, runtime
 from service.models import CareTeamMember, Stay, User
-from service.usecases.errors import Invalid
 from service.usecases.worklist import WorklistFilter, WorklistRow, worklist
 from service.web.blueprint import blueprint
 from service.web.formatting import user_zone
+from service.web.forms import optional_date
 from service.web.session import current_user, hospital_only
 
 # Worklist rows the use case can return in one call when a sort other than its own is asked for.
@@ -49,16 +49,6 @@ class Query:
         return self.sort == "edd" and not self.descending
 
 
-def _date(name: str) -> date | None:
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise Invalid("a date filter is not a date", fields={name: ["use YYYY-MM-DD"]}) from exc
-
-
 def parse_query(hospital_id: str) -> Query:
     sort = request.args.get("sort", "edd")
     try:
@@ -70,8 +60,8 @@ def parse_query(hospital_id: str) -> Query:
             unit=request.args.get("unit") or None,
             planner_id=request.args.get("planner") or None,
             hospital_id=hospital_id,
-            edd_from=_date("from"),
-            edd_to=_date("to"),
+            edd_from=optional_date(request.args, "from"),
+            edd_to=optional_date(request.args, "to"),
             has_overdue=request.args.get("overdue") == "1",
         ),
         sort=sort if sort in SORTS else "edd",

@@ -134,3 +134,28 @@ def test_tablet_width_keeps_the_worklist_usable(browser: Any, live_app: LiveApp,
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     screenshot(page, "tablet")
+
+
+def test_placement_analytics_are_drawn_as_svg(browser: Any, live_app: LiveApp, screenshot: Any) -> None:
+    page = signed_in_page(browser, live_app, "dana.planner")
+    page.get_by_role("link", name="Analytics").click()
+    page.wait_for_load_state()
+    charts = page.locator("svg.chart[role=img]")
+    assert charts.count() == 3
+    assert page.get_by_text("Median time from referral to first answer").is_visible()
+    answers = page.locator("table", has_text="Acceptance rate")
+    for name in SNFS:
+        assert answers.get_by_role("rowheader", name=name).is_visible()
+    screenshot(page, "analytics")
+
+
+def test_the_worklist_table_is_swapped_in_place_by_htmx(browser: Any, live_app: LiveApp) -> None:
+    page = signed_in_page(browser, live_app, "dana.planner")
+    page.clock.install()  # a controllable clock, so the test need not wait 30 real seconds
+    page.reload()
+    assert page.evaluate("typeof htmx") == "object"  # served locally, no CDN
+    page.evaluate("document.querySelector('#worklist').dataset.marker = 'old'")
+    with page.expect_response(lambda r: "/app/worklist/table" in r.url and r.status == 200):
+        page.clock.run_for(31_000)
+    page.wait_for_function("!document.querySelector('#worklist').dataset.marker")
+    assert page.locator("table.worklist tbody tr").count() >= 20

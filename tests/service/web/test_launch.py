@@ -8,19 +8,19 @@ import re
 
 import pytest
 import requests
+from click.testing import CliRunner
 from sqlalchemy import select
 
 from connectors.http import Transport
-from connectors.keys import generate_signing_key, public_jwks
-from service import clock
+from service.cli import main
 from service.models import Organization, Stay
 from service.models.web import EhrRegistration
 from service.usecases.ehr_import import ehr_patient_system
+from service.usecases.ehr_registrations import DEFAULT_SCOPE
 from tests.browser.live_server import LiveApp, live_app  # noqa: F401  (fixture)
 from tests.peers import PeerSite
 
 pytestmark = pytest.mark.integration
-SCOPE = "launch openid fhirUser user/Patient.rs user/Encounter.rs"
 
 
 def _ehr_records(ehr_site: PeerSite) -> tuple[str, str]:
@@ -62,34 +62,19 @@ def _ehr_records(ehr_site: PeerSite) -> tuple[str, str]:
 
 
 def _register_carebridge(ehr_site: PeerSite, live: LiveApp) -> None:
-    """carebridge registers at the EHR (open dynamic registration) and records the EHR in its table."""
-    key = generate_signing_key("RS384")
-    redirect_uri = f"{live.url}/app/launch/callback"
-    client_id = ehr_site.register_client(
-        {
-            "client_name": "carebridge web",
-            "grant_types": ["authorization_code"],
-            "response_types": ["code"],
-            "redirect_uris": [redirect_uri],
-            "token_endpoint_auth_method": "private_key_jwt",
-            "token_endpoint_auth_signing_alg": "RS384",
-            "jwks": public_jwks([key]),
-        }
-    )
+    """The operator's step: ``carebridge web register-ehr`` registers at the EHR (open dynamic registration)."""
     with live.session() as db:
-        hospital = db.scalars(select(Organization).where(Organization.kind == "hospital")).one()
-        db.merge(
-            EhrRegistration(
-                iss=ehr_site.fhir_base,
-                client_id=client_id,
-                redirect_uri=redirect_uri,
-                private_jwk=key,
-                scope=SCOPE,
-                hospital_id=hospital.id,
-                created_at=clock.now(),
-            )
-        )
-        db.commit()
+        hospital_id = db.scalars(select(Organization.id).where(Organization.kind == "hospital")).one()
+    result = CliRunner().invoke(
+        main,
+        ["web", "register-ehr", ehr_site.fhir_base, "--hospital-id", hospital_id]
+        + ["--redirect-uri", f"{live.url}/app/launch/callback"],
+        env={"DATABASE_URL": live.settings.database_url},
+    )
+    assert result.exit_code == 0, result.output
+    with live.session() as db:
+        registration = db.get(EhrRegistration, ehr_site.fhir_base)
+        assert registration is not None and registration.scope == DEFAULT_SCOPE
 
 
 def _launch(live: LiveApp, ehr_site: PeerSite, patient_id: str, encounter_id: str) -> requests.Response:
