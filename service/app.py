@@ -44,15 +44,18 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
 
     from service.api import register_api
     from service.api.errors import register_error_handlers
+    from service.celery_app import init_celery
+    from service.fhir_api import register_fhir_api
+    from service.fhir_api.subscriptions_http import init_app as init_subscriptions_http
+    from service.web import blueprint as web_blueprint
 
     api = Api(app)
     register_api(api)
     register_error_handlers(app)
     _register_docs_assets(app)
-    __import__("service.fhir_api", fromlist=["register_fhir_api"]).register_fhir_api(app)  # FHIR R4 API + SMART auth
-    __import__("service.fhir_api.subscriptions_http", fromlist=["init_app"]).init_app(app)  # Subscription, $export, messages
-    app.register_blueprint(__import__("service.web", fromlist=["blueprint"]).blueprint, url_prefix="/app")
-    from service.celery_app import init_celery
+    register_fhir_api(app)  # FHIR R4 API + SMART auth
+    init_subscriptions_http(app)  # Subscription, $export, $process-message
+    app.register_blueprint(web_blueprint, url_prefix="/app")
 
     init_celery(app)
     return app

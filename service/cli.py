@@ -69,16 +69,17 @@ def _redact(url: str) -> str:
     return f"{scheme}://***@{rest.split('@', 1)[1]}"
 
 
-from service.cli_fhir import fhir  # noqa: E402  (feature groups are added after the core commands)
+# Feature groups are added after the core commands, which they may import from here.
+from service.cli_clients import add_to as add_client_commands  # noqa: E402
+from service.cli_fhir import fhir  # noqa: E402
+from service.cli_sync import add_to as add_sync_commands  # noqa: E402
+from service.web.cli import web  # noqa: E402
 
 main.add_command(fhir)
-__import__("service.cli_clients", fromlist=["add_to"]).add_to(main)  # FHIR API: clients, keys
-__import__("service.cli_clients", fromlist=["add_to"]).add_to(main)  # FHIR API: clients, keys
-
-from service.cli_sync import add_to as add_sync_commands  # noqa: E402
-
+add_client_commands(main)  # FHIR API: clients, keys
 add_sync_commands(main)
-main.add_command(__import__("service.web.cli", fromlist=["web"]).web)  # web app: register-ehr
+main.add_command(web)  # web app: register-ehr
+
 
 if __name__ == "__main__":
     main()
