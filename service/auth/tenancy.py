@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select, true
-from sqlalchemy.orm import InstrumentedAttribute, object_session
+from sqlalchemy.orm import InstrumentedAttribute, aliased, object_session
 
 from service.auth.context import AccessContext
 from service.models import CasePlan, Goal, Handoff, Patient, Referral, Stay
@@ -37,21 +37,26 @@ MODELS: dict[str, tuple[type[Any], InstrumentedAttribute[str]]] = {
 }
 
 
+# Correlated EXISTS, not IN (subquery): PostgreSQL probes the indexes per candidate row instead
+# of materialising every patient of a large organisation on each request. The inner tables are
+# aliases, so that filtering Stay (Encounter) rows by a Stay subquery does not correlate the
+# subquery to the outer row.
 def _patients_of_org(org_id: str, column: Any) -> ColumnElement[bool]:
+    handoff = aliased(Handoff)
     return or_(
-        column.in_(select(Patient.id).where(Patient.payer_id == org_id)),
-        column.in_(select(Stay.patient_id).where(Stay.hospital_id == org_id)),
-        column.in_(
-            select(Handoff.patient_id).where(or_(Handoff.owner_org_id == org_id, Handoff.requester_org_id == org_id))
+        _full_record_patients(org_id, column),
+        exists().where(
+            handoff.patient_id == column, or_(handoff.owner_org_id == org_id, handoff.requester_org_id == org_id)
         ),
     )
 
 
 def _full_record_patients(org_id: str, column: Any) -> ColumnElement[bool]:
     """Patients whose whole record the org may read: its payer members and its hospital patients."""
+    member, stay = aliased(Patient), aliased(Stay)
     return or_(
-        column.in_(select(Patient.id).where(Patient.payer_id == org_id)),
-        column.in_(select(Stay.patient_id).where(Stay.hospital_id == org_id)),
+        exists().where(member.id == column, member.payer_id == org_id),
+        exists().where(stay.patient_id == column, stay.hospital_id == org_id),
     )
 
 
