@@ -2,6 +2,7 @@
 
     carebridge fhir validate [--profile us-core|carebridge|URL] FILE...
     carebridge fhir roundtrip FILE
+    carebridge fhir export --patient ID
 
 Each FILE holds one resource or a Bundle. New commands add themselves with `@fhir.command()`.
 """
@@ -14,8 +15,11 @@ import click
 import orjson
 
 from fhir_mappings import MappingError, has_errors, roundtrip_json, validate
+from service.cli_partners import cli_session
+from service.config import Settings
+from service.usecases.patient_record import patient_case_bundle
 
-fhir = click.Group("fhir", help="Validate and round-trip FHIR R4 resources.")
+fhir = click.Group("fhir", help="Validate, round-trip and export FHIR R4 resources.")
 
 _FILES = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -56,3 +60,13 @@ def roundtrip_command(file: Path) -> None:
     except (MappingError, orjson.JSONDecodeError) as unusable:
         raise click.ClickException(f"{file}: {unusable}") from None
     click.echo(orjson.dumps(exported, option=orjson.OPT_INDENT_2).decode())
+
+
+@fhir.command("export")
+@click.option("--patient", "patient_id", required=True, help="carebridge's id of the patient.")
+def export_command(patient_id: str) -> None:
+    """Print a patient's CarePlans, Goals, ServiceRequests and Tasks (and the Patient) as a collection Bundle."""
+    fhir_base = Settings.from_env().public_url.rstrip("/") + "/fhir/R4"
+    with cli_session() as session:
+        bundle = patient_case_bundle(session, patient_id, fhir_base=fhir_base)
+    click.echo(orjson.dumps(bundle, option=orjson.OPT_INDENT_2).decode())
