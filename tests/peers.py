@@ -18,10 +18,12 @@ the peers folder or Node the tests that need a site are skipped, or fail when ``
 """
 
 import fcntl
+import hashlib
 import os
 import shutil
 import socket
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -36,7 +38,7 @@ from connectors.http import Transport
 from connectors.keys import SigningAlg, generate_signing_key, public_jwks
 from connectors.smart_auth import BackendServicesAuth, BackendServicesSettings
 
-PEERS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "peers"
+PEERS_SOURCE = Path(__file__).resolve().parents[1].parent / "shared" / "peers"
 START_TIMEOUT = 600  # the first start runs `npm ci`
 PORT_ATTEMPTS = 3  # a port picked here can be taken by another process before the peer binds it
 ADMIN_TIMEOUT = 10
@@ -153,23 +155,47 @@ def free_ports(count: int) -> list[int]:
         return [sock.getsockname()[1] for sock in sockets]
 
 
+def peers_dir() -> Path:
+    """A writable copy of ../shared/peers in the temp folder, where start-ehr.sh may install its
+    node packages and write pids and logs: ../shared is not the project's to write to. One copy
+    per version of the peers, kept between runs so that `npm ci` runs once."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in PEERS_SOURCE.rglob("*") if p.is_file() and not _generated(p)):
+        digest.update(str(path.relative_to(PEERS_SOURCE)).encode() + b"\0" + path.read_bytes())
+    copy = Path(tempfile.gettempdir()) / f"carebridge-peers-{digest.hexdigest()[:16]}"
+    if not copy.is_dir():
+        staging = Path(tempfile.mkdtemp(prefix="carebridge-peers-"))
+        shutil.copytree(PEERS_SOURCE, staging, dirs_exist_ok=True, ignore=shutil.ignore_patterns("node_modules", "run"))
+        for path in [staging, *staging.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)  # the shared folder comes without write bits
+        try:
+            staging.rename(copy)  # atomic: a concurrent run that got there first wins
+        except OSError:
+            shutil.rmtree(staging)
+    return copy
+
+
+def _generated(path: Path) -> bool:
+    return bool({"node_modules", "run", ".venv"} & set(path.relative_to(PEERS_SOURCE).parts))
+
+
 @contextmanager
-def start_lock() -> Iterator[None]:
+def start_lock(peers: Path) -> Iterator[None]:
     """One start at a time across pytest processes: two concurrent `npm ci` runs would clash."""
-    run_dir = PEERS_DIR / "run"
+    run_dir = peers / "run"
     run_dir.mkdir(exist_ok=True)
     with open(run_dir / ".pytest-start.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
 
-def start_site(name: str, client_alg: SigningAlg, args: Sequence[str]) -> PeerSite:
+def start_site(peers: Path, name: str, client_alg: SigningAlg, args: Sequence[str]) -> PeerSite:
     """Run start-ehr.sh (which waits for both servers to be healthy) and describe the site."""
     for _ in range(PORT_ATTEMPTS):
         fhir_port, auth_port = free_ports(2)
-        command = [str(PEERS_DIR / "start-ehr.sh"), "--name", name]
+        command = [str(peers / "start-ehr.sh"), "--name", name]
         command += ["--fhir-port", str(fhir_port), "--auth-port", str(auth_port), *args]
-        with start_lock():
+        with start_lock(peers):
             done = subprocess.run(command, capture_output=True, text=True, timeout=START_TIMEOUT, check=False)
         if done.returncode == 0:
             values = parse_start_output(name, done.stdout)
@@ -187,10 +213,10 @@ def start_site(name: str, client_alg: SigningAlg, args: Sequence[str]) -> PeerSi
     pytest.fail(f"peer site {name} did not start:\n{done.stderr[-2000:]}")
 
 
-def stop_sites(names: Sequence[str]) -> None:
+def stop_sites(peers: Path, names: Sequence[str]) -> None:
     """stop.sh per site, in parallel: a site can take seconds to shut down."""
     stopping = [
-        subprocess.Popen([str(PEERS_DIR / "stop.sh"), name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.Popen([str(peers / "stop.sh"), name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for name in names
     ]
     for process in stopping:
@@ -201,22 +227,26 @@ def stop_sites(names: Sequence[str]) -> None:
 def peer_sites(request: pytest.FixtureRequest) -> Iterator[Callable[..., PeerSite]]:
     """``peer_sites(label, client_alg="RS384", args=())``: a running site, started once per session.
 
-    The sites' logs (peers/run/<name>-*.log) are kept only when a test failed.
+    The sites' logs (run/<name>-*.log in the copy that `peers_dir` names) are kept only when a
+    test failed.
     """
     started: dict[str, tuple[tuple[str, ...], PeerSite]] = {}
+    copies: list[Path] = []  # the peers' copy, made when the first site starts
 
     def site(label: str, *, client_alg: SigningAlg = "RS384", args: Sequence[str] = ()) -> PeerSite:
         if label in started:
             if started[label][0] != tuple(args):
                 raise ValueError(f"site {label!r} already runs with other arguments: {started[label][0]}")
             return started[label][1]
-        require(PEERS_DIR.is_dir(), f"partner peers not found at {PEERS_DIR}")
+        require(PEERS_SOURCE.is_dir(), f"partner peers not found at {PEERS_SOURCE}")
         require(shutil.which("node") is not None, "node is not on PATH (the peers need Node >= 20.19)")
+        if not copies:
+            copies.append(peers_dir())
         name = f"cb{os.getpid()}-{label}"
         try:
-            started[label] = (tuple(args), start_site(name, client_alg, args))
+            started[label] = (tuple(args), start_site(copies[0], name, client_alg, args))
         except BaseException:
-            stop_sites([name])
+            stop_sites(copies[0], [name])
             raise
         return started[label][1]
 
@@ -224,11 +254,12 @@ def peer_sites(request: pytest.FixtureRequest) -> Iterator[Callable[..., PeerSit
         yield site
     finally:
         names = [running.name for _, running in started.values()]
-        stop_sites(names)
-        if request.session.testsfailed == 0:
-            for name in names:
-                for log in (PEERS_DIR / "run").glob(f"{name}-*.log"):
-                    log.unlink()
+        for peers in copies:
+            stop_sites(peers, names)
+            if request.session.testsfailed == 0:
+                for name in names:
+                    for log in (peers / "run").glob(f"{name}-*.log"):
+                        log.unlink()
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The peers' smoke checks (/work/shared/peers/smoke_test.py), run against carebridge's own
+"""The peers' smoke checks (../shared/peers/smoke_test.py), run against carebridge's own
 token endpoint and FHIR base over real HTTP on 127.0.0.1, with Authlib as the partner's client.
 
 The server runs on the real clock: Authlib signs assertions with the system time.
