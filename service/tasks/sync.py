@@ -8,10 +8,12 @@ its task redelivered, and the rows it held come back when their lease expires.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from celery import shared_task
 from flask import current_app
 
+from connectors.errors import TemporaryError
 from service.app import runtime
 from service.models import Partner
 from service.sync import engine
@@ -19,6 +21,13 @@ from service.sync.connection import Connections, keystore_lookup
 from service.sync.outbox import DEFAULT_LEASE, pending_partners
 from service.usecases.partners import list_partners
 
+# A round cut short by a partner outage runs again later (with backoff) instead of failing.
+RETRY_TEMPORARY: dict[str, Any] = {
+    "autoretry_for": (TemporaryError,),
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "max_retries": 20,
+}
 _connections: Connections | None = None
 
 
@@ -30,18 +39,22 @@ def connections() -> Connections:
     return _connections
 
 
-@shared_task(name="service.tasks.sync.pull_partner")
+@shared_task(name="service.tasks.sync.pull_partner", **RETRY_TEMPORARY)
 def pull_partner(partner_id: str, since: str | None = None) -> int:
     with runtime(current_app).session_factory() as session:
         partner = session.get_one(Partner, partner_id)
         return engine.pull(session, partner, connections(), since=since).total
 
 
-@shared_task(name="service.tasks.sync.push_partner")
-def push_partner(partner_id: str, lease_seconds: float = DEFAULT_LEASE.total_seconds()) -> dict[str, int]:
+@shared_task(name="service.tasks.sync.push_partner", **RETRY_TEMPORARY)
+def push_partner(
+    partner_id: str, lease_seconds: float = DEFAULT_LEASE.total_seconds(), batch: int = engine.PUSH_BATCH
+) -> dict[str, int]:
+    # A lease must outlast one batch's round trip, or another worker may send the same rows meanwhile.
+    lease = timedelta(seconds=lease_seconds)
     with runtime(current_app).session_factory() as session:
         partner = session.get_one(Partner, partner_id)
-        return dict(engine.push(session, partner, connections(), lease=timedelta(seconds=lease_seconds)))
+        return dict(engine.push(session, partner, connections(), lease=lease, batch=batch))
 
 
 @shared_task(name="service.tasks.sync.pull_all")

@@ -1,0 +1,191 @@
+"""500 changes pushed by a real Celery worker on Redis while the partner fails and the worker is killed.
+
+The partner answers 503s, 429s with Retry-After and slow responses (its /admin/faults); partway
+through, the worker is SIGKILLed and started again. acks_late redelivers its task, expired leases
+free its rows, and conditional creates make every resend harmless: afterwards each change is on
+the partner exactly once, counted by carebridge's identifier. The data must be committed for a
+worker process to see it, so the test runs on its own database, not the rollback-per-test one.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import redis
+from celery import Celery
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
+
+from connectors.http import Transport
+from service.db import make_engine, make_session_factory
+from service.migrate import upgrade
+from service.models import Delivery
+from service.models.keys import SigningKey
+from service.sync.resource_types import identifier_system
+from service.usecases import plans
+from service.usecases.consumers import CONSUMERS
+from service.usecases.dispatch import dispatch_pending
+from service.usecases.partners import add_partner
+from tests.factories import build_case
+from tests.peers import PeerSite, require
+
+pytestmark = [pytest.mark.integration, pytest.mark.worker]
+
+REPO = Path(__file__).resolve().parents[3]
+REDIS_URL = os.environ.get("CAREBRIDGE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+CHANGES = 500
+# The peer answers a conditional create by scanning every stored CarePlan (about 1 ms each), so
+# 500 creates cost minutes on a site of their own, and a batch of 10 up to about 5 s. A lease
+# outlasts a batch with room to spare (else a second worker could resend rows still in flight)
+# yet lets the killed worker's rows come back soon.
+BATCH = 10
+LEASE_SECONDS = 20
+DEADLINE = 420
+
+
+def _redis_up() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture
+def committed_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A database of its own, on the same backend as the run (PostgreSQL or SQLite)."""
+    if not database_url.startswith("postgresql"):
+        url = f"sqlite:///{tmp_path / 'faults.db'}"
+        upgrade(url)
+        yield url
+        return
+    server, name = database_url.rsplit("/", 1)[0], f"carebridge_faults_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        upgrade(f"{server}/{name}")
+        yield f"{server}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _start_worker(url: str, queue: str, tmp_path: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "CELERY_BROKER_URL": REDIS_URL,
+        "CAREBRIDGE_INSTANCE": str(tmp_path),
+        "PYTHONPATH": str(REPO),
+    }
+    command = [sys.executable, "-m", "celery", "-A", "tests.service.sync.fault_worker", "worker"]
+    command += ["-Q", queue, "--concurrency", "2", "--loglevel", "INFO", "--without-heartbeat", "--without-gossip"]
+    log = open(tmp_path / "worker.log", "ab")  # noqa: SIM115 - the worker writes to it until killed
+    return subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=log, start_new_session=True)
+
+
+def _kill(worker: subprocess.Popen[bytes]) -> None:
+    os.killpg(worker.pid, signal.SIGKILL)  # the whole group: the main process and its pool children
+    worker.wait()
+
+
+def _states(session: Session, partner_id: str) -> Counter[str]:
+    rows = session.execute(
+        select(Delivery.state, func.count()).where(Delivery.partner_id == partner_id).group_by(Delivery.state)
+    )
+    return Counter({state: count for state, count in rows})
+
+
+def _wait_for(condition: str, check: Callable[[], bool], timeout: float, log: Path) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if check():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {condition}; worker log:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def faults_site(peer_sites: Callable[..., PeerSite]) -> PeerSite:
+    """A payer site of its own: other tests' CarePlans would slow every conditional create."""
+    return peer_sites("faults", client_alg="ES384", args=["--access-token-alg", "ES384"])
+
+
+def test_every_change_reaches_the_partner_exactly_once_despite_faults_and_a_killed_worker(
+    committed_url: str, faults_site: PeerSite, tmp_path: Path
+) -> None:
+    require(_redis_up(), f"Redis is not reachable at {REDIS_URL}")
+    site = faults_site
+    engine = make_engine(committed_url)
+    factory = make_session_factory(engine)
+    client = site.register_backend_client("system/*.cruds")
+    key = client.settings.private_jwk
+    with factory() as session:
+        case = build_case(session, datetime.now(UTC), mrn=f"F-{uuid.uuid4().hex[:6]}")
+        session.add(SigningKey(kid=key["kid"], alg=key["alg"], private_jwk=dict(key), created_at=datetime.now(UTC)))
+        partner = add_partner(
+            session,
+            name="payer-faults",
+            kind="payer",
+            organization_id=case.payer.id,
+            fhir_base=site.fhir_base,
+            client_id=client.settings.client_id,
+            token_endpoint=site.token_endpoint,
+            key_kid=key["kid"],
+            scopes="system/*.cruds",
+            pull_types=[],
+            push_types=["CarePlan"],
+        )
+        ids = [
+            plans.create_case_plan(session, patient_id=case.patient.id, title=f"Plan {n}", actor="planner").id
+            for n in range(CHANGES)
+        ]
+        while dispatch_pending(session, CONSUMERS):
+            pass
+        assert _states(session, partner.id) == {"pending": CHANGES}
+
+    fhir_path = "/fhir/R4"
+    site.inject_fault(503, count=3, path_prefix=fhir_path)
+    site.inject_fault(429, count=2, path_prefix=fhir_path, retry_after=1)
+    site.inject_fault(0, count=40, path_prefix=fhir_path, delay_ms=250)
+    queue = f"sync-faults-{uuid.uuid4().hex[:8]}"
+    sender = Celery(broker=REDIS_URL)
+    log = tmp_path / "worker.log"
+    worker = _start_worker(committed_url, queue, tmp_path)
+    try:
+        for _ in range(2):
+            options = {"lease_seconds": LEASE_SECONDS, "batch": BATCH}
+            sender.send_task("service.tasks.sync.push_partner", args=[partner.id], kwargs=options, queue=queue)
+        with factory() as session:
+            _wait_for("some deliveries", lambda: _states(session, partner.id)["done"] >= 50, DEADLINE, log)
+            assert _states(session, partner.id)["done"] < CHANGES, "the worker finished before it could be killed"
+        _kill(worker)
+        worker = _start_worker(committed_url, queue, tmp_path)
+        with factory() as session:
+            _wait_for("every delivery", lambda: _states(session, partner.id) == {"done": CHANGES}, DEADLINE, log)
+    finally:
+        _kill(worker)
+        site.clear_faults()
+        engine.dispose()
+
+    with Transport() as http, client.connect(http) as fhir:
+        system, ours = identifier_system("CarePlan"), set(ids)
+        seen = Counter(
+            identifier["value"]
+            for plan in fhir.search("CarePlan", {"_count": "1000"})
+            for identifier in plan.get("identifier", ())
+            if identifier.get("system") == system and identifier.get("value") in ours
+        )
+    assert set(seen) == set(ids), f"{len(set(ids) - set(seen))} changes never arrived"
+    assert max(seen.values()) == 1, f"duplicated: {[k for k, v in seen.items() if v > 1][:5]}"
