@@ -23,6 +23,11 @@ from service.models.keys import SigningKey
 # Tokens live at most 300 s (service.auth.tokens); keep retired keys published a little longer.
 PUBLISH_RETIRED_FOR = timedelta(minutes=10)
 
+# Deriving a public key imports the private one, which for RSA costs tens of milliseconds (the
+# key's consistency checks): that was most of every FHIR request's time. A kid names one key for
+# good, so each key set is built once per process; which keys are published is still read per call.
+_key_sets: dict[tuple[str, ...], tuple[dict[str, list[dict[str, Any]]], KeySet | None]] = {}
+
 
 def generate_key(session: Session, alg: SigningAlg = "RS384") -> SigningKey:
     """Add a new signing key (it becomes the active one) and retire the previous ones."""
@@ -55,8 +60,19 @@ def published_keys(session: Session) -> list[SigningKey]:
 
 def public_jwks(session: Session) -> dict[str, list[dict[str, Any]]]:
     """The JWK Set partners verify carebridge's tokens with (RFC 7517 section 5)."""
-    return {"keys": [public_jwk(row.private_jwk) for row in published_keys(session)]}
+    return _published(session)[0]
 
 
 def verification_keys(session: Session) -> KeySet:
-    return KeySet.import_key_set(public_jwks(session))  # type: ignore[arg-type]
+    jwks, key_set = _published(session)
+    return key_set if key_set is not None else KeySet.import_key_set(jwks)  # type: ignore[arg-type]
+
+
+def _published(session: Session) -> tuple[dict[str, list[dict[str, Any]]], KeySet | None]:
+    rows = published_keys(session)
+    kids = tuple(row.kid for row in rows)
+    if kids not in _key_sets:
+        jwks = {"keys": [public_jwk(row.private_jwk) for row in rows]}
+        _key_sets.clear()  # only the current set is ever asked for again
+        _key_sets[kids] = (jwks, KeySet.import_key_set(jwks) if rows else None)  # type: ignore[arg-type]
+    return _key_sets[kids]

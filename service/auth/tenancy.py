@@ -40,23 +40,27 @@ MODELS: dict[str, tuple[type[Any], InstrumentedAttribute[str]]] = {
 # Correlated EXISTS, not IN (subquery): PostgreSQL probes the indexes per candidate row instead
 # of materialising every patient of a large organisation on each request. The inner tables are
 # aliases, so that filtering Stay (Encounter) rows by a Stay subquery does not correlate the
-# subquery to the outer row.
+# subquery to the outer row. They are made once: building an alias per request cost more than
+# the query, and the same constructs let SQLAlchemy reuse the compiled statement.
+_MEMBER = aliased(Patient, name="tenancy_member")
+_STAY = aliased(Stay, name="tenancy_stay")
+_HANDOFF = aliased(Handoff, name="tenancy_handoff")
+
+
 def _patients_of_org(org_id: str, column: Any) -> ColumnElement[bool]:
-    handoff = aliased(Handoff)
     return or_(
         _full_record_patients(org_id, column),
         exists().where(
-            handoff.patient_id == column, or_(handoff.owner_org_id == org_id, handoff.requester_org_id == org_id)
+            _HANDOFF.patient_id == column, or_(_HANDOFF.owner_org_id == org_id, _HANDOFF.requester_org_id == org_id)
         ),
     )
 
 
 def _full_record_patients(org_id: str, column: Any) -> ColumnElement[bool]:
     """Patients whose whole record the org may read: its payer members and its hospital patients."""
-    member, stay = aliased(Patient), aliased(Stay)
     return or_(
-        exists().where(member.id == column, member.payer_id == org_id),
-        exists().where(stay.patient_id == column, stay.hospital_id == org_id),
+        exists().where(_MEMBER.id == column, _MEMBER.payer_id == org_id),
+        exists().where(_STAY.patient_id == column, _STAY.hospital_id == org_id),
     )
 
 
