@@ -6,6 +6,11 @@ shifts when rows are added or changed while a client pages through, unlike offse
 Unknown parameters are refused with 400 unless the client sends `Prefer: handling=lenient`
 (https://hl7.org/fhir/R4/search.html#errors), in which case they are ignored and left out of the
 self link.
+
+`Bundle.total` is optional, and counting every match costs in proportion to the data, not to the
+page. So it is given when it is free (the whole result fits on the first page) or when the client
+asks for it with `_total=accurate`; `_total=none` and `_total=estimate` never pay for a count
+(https://hl7.org/fhir/R4/search.html#total).
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ from service.fhir_api.resources import CARE_TEAM_EXISTS, INCLUDES, KINDS, Resour
 DEFAULT_COUNT = 20
 MAX_COUNT = 200
 # Result parameters carebridge understands (https://hl7.org/fhir/R4/search.html#return).
-CONTROL = frozenset({"_count", "_cursor", "_include", "_revinclude", "_format", "_id", "_lastUpdated"})
+CONTROL = frozenset({"_count", "_cursor", "_include", "_revinclude", "_format", "_id", "_lastUpdated", "_total"})
+TOTALS = frozenset({"none", "estimate", "accurate"})
 FORMATS = frozenset({"json", "application/json", "application/fhir+json"})
 MAX_REVINCLUDED = 1000
 
@@ -41,6 +47,7 @@ class SearchRequest:
     cursor: str | None = None
     includes: list[str] = field(default_factory=list)
     revincludes: list[str] = field(default_factory=list)
+    accurate_total: bool = False
     # The parameters actually applied (for self/next links), in the order given.
     applied: list[tuple[str, str]] = field(default_factory=list)
 
@@ -49,7 +56,7 @@ class SearchRequest:
 class SearchResult:
     matches: list[Any]
     included: dict[str, list[Any]]  # resource type -> rows
-    total: int
+    total: int | None  # None: not counted (see the module's docstring)
     next_cursor: str | None
 
 
@@ -62,6 +69,10 @@ def parse(kind: ResourceKind, args: MultiDict[str, str], *, base_url: str, lenie
         elif name == "_cursor":
             request.cursor = value
             continue
+        elif name == "_total":
+            if value not in TOTALS:
+                raise FhirError(400, f"_total must be one of {', '.join(sorted(TOTALS))}, got '{value}'")
+            request.accurate_total = value == "accurate"
         elif name == "_format":
             if value not in FORMATS:
                 raise FhirError(406, f"carebridge answers in JSON only, not '{value}'", code="not-supported")
@@ -112,12 +123,15 @@ def execute(session: Session, ctx: AccessContext, request: SearchRequest, visibl
     """Run `request` over the rows matching `visible` (the caller's tenancy filter)."""
     model = request.kind.model
     query = _base_query(request, visible)
-    total = session.scalar(select(func.count()).select_from(query.with_only_columns(model.id).subquery())) or 0
-    if request.cursor is not None:
-        query = query.where(model.id > request.cursor)
-    rows = list(session.scalars(query.order_by(model.id).limit(request.count + 1)))
+    page = query if request.cursor is None else query.where(model.id > request.cursor)
+    rows = list(session.scalars(page.order_by(model.id).limit(request.count + 1)))
     next_cursor = rows[request.count - 1].id if len(rows) > request.count else None
     matches = rows[: request.count]
+    total: int | None = None
+    if request.accurate_total:
+        total = session.scalar(select(func.count()).select_from(query.with_only_columns(model.id).subquery())) or 0
+    elif request.cursor is None and next_cursor is None:
+        total = len(matches)
     included: dict[str, list[Any]] = {}
     for value in request.includes:
         _add(included, _related(session, ctx, value, matches, reverse=False))

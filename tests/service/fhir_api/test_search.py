@@ -90,6 +90,19 @@ def test_revinclude_respects_the_tenant(client: Any, world: World, mint: Any) ->
     assert _ids(_search(client, narrow, "ServiceRequest", _revinclude="Task:focus").get_json(), "include") == []
 
 
+def test_total_is_counted_only_when_free_or_asked_for(client: Any, world: World, hospital_token: str) -> None:
+    patient = world.a.patient.id
+    one_page = _search(client, hospital_token, "Task", patient=patient).get_json()
+    assert one_page["total"] == len(_ids(one_page)) == 2  # the whole result is on the page: free
+    first_of_two = _search(client, hospital_token, "Task", patient=patient, _count=1).get_json()
+    assert "total" not in first_of_two and len(_ids(first_of_two)) == 1
+    counted = _search(client, hospital_token, "Task", patient=patient, _count=1, _total="accurate").get_json()
+    assert counted["total"] == 2
+    assert "total" not in _search(client, hospital_token, "Task", patient=patient, _count=1, _total="none").get_json()
+    refused = _search(client, hospital_token, "Task", _total="lots")
+    assert refused.status_code == 400 and "_total must be one of" in refused.get_json()["issue"][0]["diagnostics"]
+
+
 def test_keyset_paging_is_stable_while_rows_change(
     client: Any, world: World, hospital_token: str, session: Any
 ) -> None:
@@ -102,7 +115,7 @@ def test_keyset_paging_is_stable_while_rows_change(
             owner_org_id=world.a.snfs[2].id,
             requester_org_id=world.a.hospital.id,
         )
-    first = _search(client, hospital_token, "Task", patient=world.a.patient.id, _count=3).get_json()
+    first = _search(client, hospital_token, "Task", patient=world.a.patient.id, _count=3, _total="accurate").get_json()
     assert first["total"] == 7 and len(_ids(first)) == 3
     seen = _ids(first)
     # A change to an already-seen row must not shift the next page.
