@@ -58,7 +58,8 @@ def get_in(node: Any, path: Path) -> Any:
         if isinstance(step, int):
             node = node[step] if isinstance(node, list) and len(node) > step else None
         else:
-            node = node.get(step) if isinstance(node, Mapping) else None
+            # Parsed JSON is a dict: test that first, the ABC check of Mapping costs several times more.
+            node = node.get(step) if type(node) is dict or isinstance(node, Mapping) else None
         if node is None:
             return None
     return node
