@@ -1,7 +1,9 @@
 """The partner outbox: delivery rows written from change events, claimed by workers under a lease.
 
 `fan_out` is the consumer the outbox relay (`service.usecases.dispatch`) calls for each
-ChangeEvent: one pending Delivery per partner that pushes that type. A record that already has a
+ChangeEvent: one pending Delivery per partner that pushes that type and whose organisation may
+read the record by the same rules as carebridge's FHIR API (`service.auth.tenancy`): a payer gets
+its members' records only, a hospital its own patients', a facility what is addressed to it. A record that already has a
 pending row for a partner gets no second one, only the newer version: the delivery sends the
 record as it is when it runs, never an older state.
 
@@ -21,6 +23,9 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from service import clock
+from service.auth.context import AccessContext
+from service.auth.scopes import parse_scopes
+from service.auth.tenancy import MODELS, visible_rows
 from service.models import ChangeEvent, Delivery, Partner
 from service.sync.outgoing import PUSHABLE
 from service.sync.resource_types import RESOURCE_TYPE
@@ -37,7 +42,7 @@ def fan_out(session: Session, event: ChangeEvent) -> None:
         return
     now = clock.now()
     for partner in session.scalars(select(Partner)):
-        if resource_type not in partner.push_types:
+        if resource_type not in partner.push_types or not _may_read(session, partner, resource_type, event.entity_id):
             continue
         pending = session.scalar(
             select(Delivery)
@@ -67,6 +72,18 @@ def fan_out(session: Session, event: ChangeEvent) -> None:
                 updated_at=now,
             )
         )
+
+
+def _may_read(session: Session, partner: Partner, resource_type: str, entity_id: str) -> bool:
+    ctx = AccessContext(
+        client_id=f"partner:{partner.name}",
+        subject=f"partner:{partner.name}",
+        organization_id=partner.organization_id,
+        scopes=parse_scopes(f"system/{resource_type}.r"),
+        patient_id=None,
+    )
+    model, _ = MODELS[resource_type]
+    return session.scalar(select(model.id).where(model.id == entity_id, visible_rows(ctx, resource_type))) is not None
 
 
 def _due(now: datetime) -> object:

@@ -17,7 +17,7 @@ from service.sync.capability import PARTNER_READS
 from service.sync.connection import Connections
 from service.sync.resource_types import identifier_token
 from service.sync.status import partner_status
-from service.usecases import plans, referrals
+from service.usecases import handoffs, plans, referrals
 from tests.factories import Case
 from tests.peers import PeerSite
 
@@ -169,11 +169,17 @@ def test_partner_side_task_acceptance_flows_back(
     snf = case.snfs[2]
     partner = register_partner(ehr_site, "oak-snf-3", snf.id, pull_types=["Task"], push_types=["Task"])
     referral_id = _send_case(session, case)
+    transport = handoffs.create_handoff(
+        session, actor="planner", patient_id=case.patient.id, kind="transport", owner_org_id=snf.id,
+        requester_org_id=case.hospital.id,
+    )  # fmt: skip
     engine.push(session, partner, connections)
-    handoffs = {h.owner_org_id: h for h in session.scalars(select(Handoff).where(Handoff.referral_id == referral_id))}
-    mine, other = handoffs[snf.id], handoffs[case.snfs[0].id]
+    by_owner = {h.owner_org_id: h for h in session.scalars(select(Handoff).where(Handoff.referral_id == referral_id))}
+    mine, other = by_owner[snf.id], transport
 
     with connections.client(partner) as fhir:
+        # The facility's system gets only the Tasks addressed to it, not the other facilities'.
+        assert _count(fhir, "Task", identifier_token("Task", by_owner[case.snfs[0].id].id)) == 0
         for handoff, status in ((mine, "accepted"), (other, "completed")):
             task = next(fhir.search("Task", {"identifier": identifier_token("Task", handoff.id)}))
             task["status"] = status

@@ -1,0 +1,47 @@
+"""The partner outbox (service/sync/outbox.py): which partners a change is queued for."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.models import Delivery, Partner
+from service.usecases import plans
+from service.usecases.consumers import CONSUMERS
+from service.usecases.dispatch import dispatch_pending
+from service.usecases.partners import add_partner
+from tests.factories import Case, build_case
+
+
+def _partner(session: Session, name: str, kind: str, organization_id: str, push: list[str]) -> Partner:
+    return add_partner(
+        session, name=name, kind=kind, organization_id=organization_id, fhir_base=f"http://127.0.0.1:9/{name}/fhir",
+        client_id="carebridge", token_endpoint="http://127.0.0.1:9/token", key_kid="k1", scopes="system/*.cruds",
+        pull_types=[], push_types=push,
+    )  # fmt: skip
+
+
+def _queued_for(session: Session, entity_id: str) -> set[str]:
+    rows = session.execute(
+        select(Partner.name).join(Delivery, Delivery.partner_id == Partner.id).where(Delivery.entity_id == entity_id)
+    )
+    return set(rows.scalars())
+
+
+def test_a_change_is_queued_only_for_partners_whose_organisation_may_read_it(
+    session: Session, case: Case, now: datetime
+) -> None:
+    other = build_case(session, now, mrn="MRN-OTHER")
+    _partner(session, "our-ehr", "ehr", case.hospital.id, ["CarePlan"])
+    _partner(session, "our-payer", "payer", case.payer.id, ["CarePlan"])
+    _partner(session, "their-payer", "payer", other.payer.id, ["CarePlan"])
+    _partner(session, "our-payer-tasks-only", "payer", case.payer.id, ["Task"])
+
+    plan = plans.create_case_plan(session, patient_id=case.patient.id, title="Discharge plan", actor="planner")
+    while dispatch_pending(session, CONSUMERS):
+        pass
+
+    # Another payer never hears of a non-member's plan (issue #5: a payer sees only its members).
+    assert _queued_for(session, plan.id) == {"our-ehr", "our-payer"}
