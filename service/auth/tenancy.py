@@ -48,11 +48,15 @@ _HANDOFF = aliased(Handoff, name="tenancy_handoff")
 
 
 def _patients_of_org(org_id: str, column: Any) -> ColumnElement[bool]:
+    return or_(_full_record_patients(org_id, column), _party_to_handoff(org_id, _HANDOFF.patient_id == column))
+
+
+def _party_to_handoff(org_id: str, match: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Some handoff matching `match` is owned or requested by the org. Two EXISTS rather than one
+    with an OR inside: each is then answered by its own index (ix_handoffs_*_parties)."""
     return or_(
-        _full_record_patients(org_id, column),
-        exists().where(
-            _HANDOFF.patient_id == column, or_(_HANDOFF.owner_org_id == org_id, _HANDOFF.requester_org_id == org_id)
-        ),
+        exists().where(match, _HANDOFF.owner_org_id == org_id),
+        exists().where(match, _HANDOFF.requester_org_id == org_id),
     )
 
 
@@ -84,10 +88,7 @@ def visible_rows(ctx: AccessContext, resource_type: str) -> ColumnElement[bool]:
         if resource_type == "Task":
             clauses.append(or_(whole_record, Handoff.owner_org_id == org, Handoff.requester_org_id == org))
         elif resource_type == "ServiceRequest":
-            addressed = exists().where(
-                Handoff.referral_id == Referral.id, or_(Handoff.owner_org_id == org, Handoff.requester_org_id == org)
-            )
-            clauses.append(or_(whole_record, addressed))
+            clauses.append(or_(whole_record, _party_to_handoff(org, _HANDOFF.referral_id == Referral.id)))
         else:
             clauses.append(whole_record)
     return and_(*clauses)
