@@ -15,12 +15,10 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from support import DEFAULT_PG, add_organizations, scratch_database
 
-from service.db import make_engine
-from service.migrate import upgrade
 from service.models.stays import READINESS_ITEMS
 from service.usecases.worklist import WorklistFilter, worklist
 
@@ -125,26 +123,11 @@ QUERIES: dict[str, Callable[[Session], object]] = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--pg", default=DEFAULT_PG)
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
-    name = f"carebridge_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = args.pg.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        upgrade(url)
-        engine = make_engine(url)
-        hospital = str(uuid.uuid4())
-        with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO organizations (id, name, kind, identifiers, created_at) "
-                    "VALUES (:id, 'Bench General', 'hospital', '[]', now())"
-                ),
-                {"id": hospital},
-            )
+    with scratch_database(args.pg) as (_, engine):
+        [hospital] = add_organizations(engine, ["hospital"])
         results: dict[int, dict[str, tuple[float, float]]] = {}
         loaded = 0
         for size in (10_000, 100_000):
@@ -157,11 +140,6 @@ def main() -> None:
         for label in QUERIES:
             (a50, a95), (b50, b95) = results[10_000][label], results[100_000][label]
             print(f"{label:<14} {a50:>8.2f}ms {a95:>8.2f}ms {b50:>8.2f}ms {b95:>8.2f}ms {b95 / a95:>9.2f}x")
-        engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,171 @@
+"""Bulk `$export` throughput and memory on PostgreSQL, against a baseline measured in the same run.
+
+Loads payer members with five Tasks each (every Task keeps the partner JSON it came from, as
+imported records do), then exports the payer's Group as Task ndjson two ways:
+- baseline: a plain SELECT of the stored JSON (`handoffs.source`), each row written out with orjson;
+- export: carebridge's `run_export` (tenancy filter, Group membership, rows -> FHIR JSON through
+  `fhir_bridge.render`, meta stamped, ndjson files).
+Prints resources per second and their ratio (aim: export >= 0.5 x baseline), and tracemalloc
+peaks and peak RSS at two sizes: flat memory means the peak does not grow with the export.
+
+    .venv/bin/python bench/export.py [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+import tracemalloc
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+from support import DEFAULT_PG, add_organizations, scratch_database
+
+from service import fhir_bridge
+from service.models import Handoff
+from service.models.bulk import ExportJob
+from service.usecases.bulk_export import run_export
+
+NOW = datetime(2026, 3, 10, 9, tzinfo=UTC)
+STATUSES = ("requested", "accepted", "in-progress", "completed", "cancelled")
+TASKS_PER_MEMBER = 5
+SIZES = (20_000, 100_000)
+
+
+def partner_task(task_id: str, patient_id: str, owner: str, requester: str, status: str) -> dict[str, object]:
+    """The Task as the partner sent it (what `source` keeps for lossless export)."""
+    return {
+        "resourceType": "Task",
+        "id": task_id,
+        "status": status,
+        "intent": "order",
+        "code": {"coding": [{"system": "https://carebridge.dev/fhir/CodeSystem/handoff-kind", "code": "transport"}]},
+        "for": {"reference": f"Patient/{patient_id}"},
+        "owner": {"reference": f"Organization/{owner}"},
+        "requester": {"reference": f"Organization/{requester}"},
+        "authoredOn": "2026-03-10T09:00:00Z",
+        "restriction": {"period": {"end": "2026-03-11T09:00:00Z"}},
+        "note": [{"text": "wheelchair van, second floor walk-up"}],
+    }
+
+
+def load(engine: Engine, count: int, payer: str, hospital: str) -> None:
+    """COPY count / 5 members and `count` Tasks."""
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        members = [str(uuid.uuid4()) for _ in range(count // TASKS_PER_MEMBER)]
+        with cur.copy("COPY patients (id, family_name, given_name, payer_id, created_at, updated_at) FROM STDIN") as cp:
+            for i, pid in enumerate(members):
+                cp.write_row((pid, f"Member{i}", "Max", payer, NOW, NOW))
+        with cur.copy(
+            "COPY handoffs (id, patient_id, kind, owner_org_id, requester_org_id, status, due_at, authored_on, "
+            "status_changed_at, notes, source, version, updated_at) FROM STDIN"
+        ) as cp:
+            for i, pid in enumerate(members):
+                for k in range(TASKS_PER_MEMBER):
+                    tid, status = str(uuid.uuid4()), STATUSES[(i + k) % len(STATUSES)]
+                    source = orjson.dumps(partner_task(tid, pid, hospital, hospital, status)).decode()
+                    notes = '[{"text": "wheelchair van, second floor walk-up"}]'
+                    due = NOW + timedelta(days=1)
+                    row = (tid, pid, "transport", hospital, hospital, status, due, NOW, NOW, notes, source, 1, NOW)
+                    cp.write_row(row)
+        raw.commit()
+        cur.execute("ANALYZE")
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def baseline(engine: Engine, out: Path) -> int:
+    """A plain SELECT of the stored JSON, streamed, written out with orjson."""
+    written = 0
+    with Session(engine) as session, out.open("wb", buffering=1 << 20) as file:
+        rows = session.execute(select(Handoff.source).order_by(Handoff.id).execution_options(yield_per=1000))
+        for (source,) in rows:
+            file.write(orjson.dumps(source))
+            file.write(b"\n")
+            written += 1
+    return written
+
+
+def export(engine: Engine, out: Path, payer: str) -> int:
+    """carebridge's Group export of Tasks, as the Celery task runs it."""
+    with Session(engine, expire_on_commit=False) as session:
+        job = ExportJob(
+            client_id="bench-payer", subject="bench-payer", organization_id=payer, scopes="system/Task.rs",
+            level="group", group_id=payer, types=["Task"], request_url="bench", transaction_time=NOW,
+            created_at=NOW, output=[],
+        )  # fmt: skip
+        session.add(job)
+        session.commit()
+        run_export(session, job.id, out, fhir_bridge.render)
+        session.refresh(job)
+        return sum(int(o["count"]) for o in job.output)
+
+
+def timed(run: Callable[[], int]) -> tuple[int, float]:
+    t0 = time.perf_counter()
+    count = run()
+    return count, count / (time.perf_counter() - t0)
+
+
+def peak_memory(run: Callable[[], int]) -> float:
+    """tracemalloc's peak (MiB) during one run."""
+    tracemalloc.start()
+    try:
+        run()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pg", default=DEFAULT_PG)
+    args = parser.parse_args()
+    with scratch_database(args.pg) as (_, engine):
+        payer, hospital = add_organizations(engine, ["payer", "hospital"])
+        loaded = 0
+        print(
+            f"{'resources':>10} {'baseline/s':>11} {'export/s':>9} {'ratio':>6} "
+            f"{'base peak':>10} {'export peak':>12} {'peak RSS':>9}"
+        )
+        for size in SIZES:
+            load(engine, size - loaded, payer, hospital)
+            loaded = size
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp)
+
+                def run_baseline(out: Path = out) -> int:
+                    return baseline(engine, out / "baseline.ndjson")
+
+                def run_export(out: Path = out) -> int:
+                    return export(engine, out, payer)
+
+                baseline(engine, out / "warm.ndjson")  # warm the buffer cache for both
+                n_base, base_rate = timed(run_baseline)
+                n_export, export_rate = timed(run_export)
+                assert n_base == n_export == size, (n_base, n_export, size)
+                base_peak = peak_memory(run_baseline)
+                export_peak = peak_memory(run_export)
+            print(
+                f"{size:>10,} {base_rate:>11,.0f} {export_rate:>9,.0f} {export_rate / base_rate:>6.2f} "
+                f"{base_peak:>8.1f}MiB {export_peak:>10.1f}MiB {peak_rss_mib():>7.0f}MiB"
+            )
+
+
+if __name__ == "__main__":
+    main()
