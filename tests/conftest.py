@@ -11,6 +11,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,13 +53,10 @@ def _backend() -> str:
     return "sqlite"
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    if _backend() == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{Path(tmp) / 'carebridge-test.db'}"
-        return
-    name = f"carebridge_test_{uuid.uuid4().hex[:10]}"
+@contextmanager
+def scratch_postgres_database(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the test server; its URL. Dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -68,6 +66,30 @@ def database_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    if _backend() == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{Path(tmp) / 'carebridge-test.db'}"
+        return
+    with scratch_postgres_database("carebridge_test") as url:
+        yield url
+
+
+@pytest.fixture
+def committed_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A migrated database of its own, on the run's backend, for tests whose other processes (a
+    Celery worker) must see committed data: the rollback-per-test session cannot serve them."""
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path / 'committed.db'}"
+        upgrade(url)
+        yield url
+        return
+    with scratch_postgres_database("carebridge_committed") as url:
+        upgrade(url)
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,7 +22,6 @@ from typing import Any
 import orjson
 import pytest
 import redis
-from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from service.app import create_app, runtime
@@ -31,7 +29,6 @@ from service.auth.context import AccessContext
 from service.auth.scopes import parse_scopes
 from service.config import Settings
 from service.fhir_api.subscriptions_fhir import TOPIC_BASE, parse_subscription
-from service.migrate import upgrade
 from service.models.subscriptions import Subscription
 from service.usecases import handoffs, subscriptions
 from tests.factories import build_case
@@ -116,32 +113,10 @@ def redis_db() -> Iterator[str]:
 
 
 @pytest.fixture
-def committed_db(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """A dedicated, migrated database the worker and the test both commit to."""
-    if database_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path / 'worker.db'}"
-        upgrade(url)
-        yield url
-        return
-    name = f"carebridge_worker_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = database_url.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@pytest.fixture
-def worker(committed_db: str, redis_db: str, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+def worker(committed_url: str, redis_db: str, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     """`celery -A service.worker worker -B`: the real worker process, with the beat's safety nets."""
     env = os.environ | {
-        "DATABASE_URL": committed_db,
+        "DATABASE_URL": committed_url,
         "CELERY_BROKER_URL": redis_db,
         "CELERY_RESULT_BACKEND": redis_db,
         "CAREBRIDGE_INSTANCE": str(tmp_path),
@@ -164,9 +139,9 @@ def worker(committed_db: str, redis_db: str, tmp_path: Path) -> Iterator[subproc
 
 
 @pytest.fixture
-def new_session(committed_db: str, redis_db: str) -> Callable[[], Session]:
+def new_session(committed_url: str, redis_db: str) -> Callable[[], Session]:
     """Sessions of an app like the web server's: commits send the relay to the broker."""
-    settings = Settings(database_url=committed_db, celery_broker_url=redis_db, celery_result_backend=redis_db)
+    settings = Settings(database_url=committed_url, celery_broker_url=redis_db, celery_result_backend=redis_db)
     app = create_app(settings)
     factory: Callable[[], Session] = runtime(app).session_factory
     return factory

@@ -4,7 +4,7 @@ The partner answers 503s, 429s with Retry-After and slow responses (its /admin/f
 through, the worker is SIGKILLed and started again. acks_late redelivers its task, expired leases
 free its rows, and conditional creates make every resend harmless: afterwards each change is on
 the partner exactly once, counted by carebridge's identifier. The data must be committed for a
-worker process to see it, so the test runs on its own database, not the rollback-per-test one.
+worker process to see it, so the test runs on its own database (`committed_url`).
 """
 
 from __future__ import annotations
@@ -16,19 +16,18 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import redis
 from celery import Celery
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connectors.http import Transport
 from service.db import make_engine, make_session_factory
-from service.migrate import upgrade
 from service.models import Delivery
 from service.models.keys import SigningKey
 from service.sync.resource_types import identifier_system
@@ -58,27 +57,6 @@ def _redis_up() -> bool:
         return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
     except redis.RedisError:
         return False
-
-
-@pytest.fixture
-def committed_url(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """A database of its own, on the same backend as the run (PostgreSQL or SQLite)."""
-    if not database_url.startswith("postgresql"):
-        url = f"sqlite:///{tmp_path / 'faults.db'}"
-        upgrade(url)
-        yield url
-        return
-    server, name = database_url.rsplit("/", 1)[0], f"carebridge_faults_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        upgrade(f"{server}/{name}")
-        yield f"{server}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _start_worker(url: str, queue: str, tmp_path: Path) -> subprocess.Popen[bytes]:
