@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
 
-from service.models import Organization, Patient, Stay, User
-from service.usecases import parties, patients, stays
+from service.models import Organization, Patient, Referral, Stay, User
+from service.usecases import parties, patients, referrals, stays
 
 
 @dataclass
@@ -55,6 +56,18 @@ def build_case(session: Session, now: datetime, *, mrn: str = "MRN-1001") -> Cas
         actor="test",
     )
     return Case(hospital, snfs, payer, pcp, planner, patient, stay)
+
+
+def send_snf_referral(session: Session, case: Case, *, actor: str = "planner", **fields: Any) -> Referral:
+    """One SNF-placement referral from the case's hospital to its three SNFs (``fields`` override)."""
+    values = {
+        "patient_id": case.patient.id,
+        "stay_id": case.stay.id,
+        "service": "snf_placement",
+        "recipient_org_ids": [s.id for s in case.snfs],
+        "requester_org_id": case.hospital.id,
+    } | fields
+    return referrals.send_referral(session, actor=actor, **values)
 
 
 @pytest.fixture

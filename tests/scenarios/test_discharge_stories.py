@@ -14,7 +14,7 @@ from service import clock
 from service.domain.timing import avoidable_days, is_overdue
 from service.usecases import discharge, handoffs, plans, referrals, stays
 from service.usecases.worklist import worklist
-from tests.factories import Case, build_case
+from tests.factories import Case, build_case, send_snf_referral
 
 MONDAY = datetime(2026, 3, 9, 8, tzinfo=UTC)
 
@@ -56,16 +56,7 @@ def test_story_1_snf_placement_with_parallel_referrals(session: Session, week: W
         target_due_date=friday,
         actor="planner",
     )
-    referral = referrals.send_referral(
-        session,
-        patient_id=case.patient.id,
-        stay_id=case.stay.id,
-        case_plan_id=plan.id,
-        service="snf_placement",
-        recipient_org_ids=[s.id for s in case.snfs],
-        requester_org_id=case.hospital.id,
-        actor="planner",
-    )
+    referral = send_snf_referral(session, case, case_plan_id=plan.id)
     by_owner = {h.owner_org_id: h for h in referral.handoffs}
     f1, f2, f3 = (by_owner[s.id] for s in case.snfs)
     auth = handoffs.create_handoff(

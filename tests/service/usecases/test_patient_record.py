@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy.orm import Session
 
 from fhir_mappings import has_errors, validate
-from service.usecases import plans, referrals
+from service.usecases import plans
 from service.usecases.errors import NotFound
 from service.usecases.patient_record import patient_case_bundle
-from tests.factories import Case, build_case
+from tests.factories import Case, build_case, send_snf_referral
 
 BASE = "https://carebridge.example/fhir/R4"
 
@@ -21,17 +21,7 @@ def _plan_with_referral(session: Session, case: Case) -> None:
     plan = plans.create_case_plan(session, patient_id=case.patient.id, stay_id=case.stay.id, title="Rehab", actor="t")
     due = date(2026, 3, 13)
     plans.add_goal(session, plan.id, description="walk 50 ft with a walker", actor="t", target_due_date=due)
-    referrals.send_referral(
-        session,
-        actor="t",
-        patient_id=case.patient.id,
-        stay_id=case.stay.id,
-        case_plan_id=plan.id,
-        service="snf_placement",
-        recipient_org_ids=[s.id for s in case.snfs],
-        requester_org_id=case.hospital.id,
-        reason="hip fracture",
-    )
+    send_snf_referral(session, case, case_plan_id=plan.id, reason="hip fracture")
 
 
 def test_the_bundle_holds_the_patients_case_and_every_reference_resolves(session: Session, case: Case) -> None:

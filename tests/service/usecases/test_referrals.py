@@ -7,19 +7,11 @@ from sqlalchemy.orm import Session
 from service.models import Handoff, Referral
 from service.usecases import handoffs, referrals
 from service.usecases.errors import ConflictError, Invalid, NotFound
-from tests.factories import Case
+from tests.factories import Case, send_snf_referral
 
 
 def _send(session: Session, case: Case, **kw: object) -> Referral:
-    fields = {
-        "patient_id": case.patient.id,
-        "stay_id": case.stay.id,
-        "service": "snf_placement",
-        "recipient_org_ids": [s.id for s in case.snfs],
-        "requester_org_id": case.hospital.id,
-        "reason": "hip fracture, needs rehab",
-    } | kw
-    return referrals.send_referral(session, actor="user:planner", **fields)
+    return send_snf_referral(session, case, actor="user:planner", **({"reason": "hip fracture, needs rehab"} | kw))
 
 
 def test_one_referral_three_facilities_three_handoffs(session: Session, case: Case, now: datetime) -> None:
