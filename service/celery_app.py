@@ -33,12 +33,16 @@ def init_celery(app: Flask) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
-        imports=("service.tasks",),
+        # Every task module, so a worker knows every task beat or a use case may send it.
+        imports=("service.tasks.export", "service.tasks.notifications", "service.tasks.relay", "service.tasks.sync"),
         beat_schedule={
             # Safety nets behind the after-commit trigger (service.tasks.relay) and the retry backoff.
             "relay-changes": {"task": "service.tasks.relay.relay_changes", "schedule": 5.0},
             "deliver-due-notifications": {"task": "service.tasks.notifications.deliver_due", "schedule": 10.0},
             "subscription-heartbeats": {"task": "service.tasks.notifications.send_heartbeats", "schedule": 30.0},
+            # Partner sync (service.tasks.sync): each fans out one task per partner.
+            "pull-partners": {"task": "service.tasks.sync.pull_all", "schedule": settings.sync_pull_seconds},
+            "push-partners": {"task": "service.tasks.sync.push_all", "schedule": settings.sync_push_seconds},
         },
         beat_schedule_filename=str(INSTANCE_DIR / "celerybeat-schedule"),
     )

@@ -29,6 +29,9 @@ class Settings:
     # Public base URL partners use to reach carebridge (FHIR base = <public_url>/fhir/R4).
     public_url: str = "http://127.0.0.1:5000"
     worklist_page_size: int = 25
+    # How often Celery beat pulls from and pushes to every partner (seconds).
+    sync_pull_seconds: float = 300.0
+    sync_push_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -44,6 +47,13 @@ class Settings:
         for attr, var in mapping.items():
             if env.get(var):
                 values[attr] = env[var]
+        intervals = {
+            "sync_pull_seconds": "CAREBRIDGE_SYNC_PULL_SECONDS",
+            "sync_push_seconds": "CAREBRIDGE_SYNC_PUSH_SECONDS",
+        }
+        for attr, var in intervals.items():
+            if env.get(var):
+                values[attr] = float(env[var])
         if env.get("CELERY_TASK_ALWAYS_EAGER", "").lower() in {"1", "true", "yes"}:
             values["celery_eager"] = True
         values.update(overrides)

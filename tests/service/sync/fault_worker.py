@@ -6,4 +6,3 @@ https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/redis.ht
 from service.worker import celery_app
 
 celery_app.conf.broker_transport_options = {"visibility_timeout": 5}
-import service.tasks.sync  # noqa: E402,F401  (registers the sync tasks)
