@@ -27,7 +27,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
-from support import DEFAULT_PG, add_organizations, scratch_database
+from support import DEFAULT_PG, add_organizations, bulk_load, scratch_database
 
 from service import fhir_bridge
 from service.models import Handoff
@@ -59,9 +59,7 @@ def partner_task(task_id: str, patient_id: str, owner: str, requester: str, stat
 
 def load(engine: Engine, count: int, payer: str, hospital: str) -> None:
     """COPY count / 5 members and `count` Tasks."""
-    raw = engine.raw_connection()
-    try:
-        cur = raw.cursor()
+    with bulk_load(engine) as cur:
         members = [str(uuid.uuid4()) for _ in range(count // TASKS_PER_MEMBER)]
         with cur.copy("COPY patients (id, family_name, given_name, payer_id, created_at, updated_at) FROM STDIN") as cp:
             for i, pid in enumerate(members):
@@ -78,11 +76,6 @@ def load(engine: Engine, count: int, payer: str, hospital: str) -> None:
                     due = NOW + timedelta(days=1)
                     row = (tid, pid, "transport", hospital, hospital, status, due, NOW, NOW, notes, source, 1, NOW)
                     cp.write_row(row)
-        raw.commit()
-        cur.execute("ANALYZE")
-        raw.commit()
-    finally:
-        raw.close()
 
 
 def baseline(engine: Engine, out: Path) -> int:

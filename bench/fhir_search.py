@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
-from support import DEFAULT_PG, add_organizations, scratch_database
+from support import DEFAULT_PG, add_organizations, bulk_load, scratch_database
 
 from service.app import create_app
 from service.auth import registry
@@ -60,9 +60,7 @@ def load(engine: Engine, patients: int, orgs: dict[str, Any], rng: random.Random
     """COPY `patients` patients with their stay, plan, referral and 5 Tasks; returns patient ids."""
     hospital, payer, snfs = orgs["hospital"], orgs["payer"], orgs["snfs"]
     ids = [[str(uuid.uuid4()) for _ in range(4)] for _ in range(patients)]  # patient, stay, plan, referral
-    raw = engine.raw_connection()
-    try:
-        cur = raw.cursor()
+    with bulk_load(engine) as cur:
         with cur.copy("COPY patients (id, family_name, given_name, payer_id, created_at, updated_at) FROM STDIN") as cp:
             for n, (pid, _, _, _) in enumerate(ids):
                 cp.write_row((pid, f"Family{n}", "Given", payer, NOW, NOW))
@@ -144,11 +142,6 @@ def load(engine: Engine, patients: int, orgs: dict[str, Any], rng: random.Random
                             NOW,
                         )
                     )
-        raw.commit()
-        cur.execute("ANALYZE")
-        raw.commit()
-    finally:
-        raw.close()
     return [p[0] for p in ids]
 
 

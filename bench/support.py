@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
@@ -34,6 +35,20 @@ def scratch_database(pg_url: str) -> Iterator[tuple[str, Engine]]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def bulk_load(engine: Engine) -> Iterator[Any]:
+    """A psycopg cursor for COPY; committed and ANALYZEd afterwards, so plans see the new sizes."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        yield cursor
+        raw.commit()
+        cursor.execute("ANALYZE")
+        raw.commit()
+    finally:
+        raw.close()
 
 
 def add_organizations(engine: Engine, kinds: Sequence[str]) -> list[str]:

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
-from support import DEFAULT_PG, add_organizations, scratch_database
+from support import DEFAULT_PG, add_organizations, bulk_load, scratch_database
 
 from service.models.stays import READINESS_ITEMS
 from service.usecases.worklist import WorklistFilter, worklist
@@ -30,9 +30,7 @@ STATUSES = ("requested", "accepted", "in-progress", "completed", "cancelled")
 
 def load(engine: Engine, start: int, count: int, hospital: str) -> None:
     """COPY ``count`` patients, stays, readiness items and 5 handoffs per stay."""
-    raw = engine.raw_connection()
-    try:
-        cur = raw.cursor()
+    with bulk_load(engine) as cur:
         ids = [(str(uuid.uuid4()), str(uuid.uuid4())) for _ in range(count)]
         with cur.copy("COPY patients (id, family_name, given_name, created_at, updated_at) FROM STDIN") as cp:
             for i, (pid, _) in enumerate(ids, start):
@@ -86,11 +84,6 @@ def load(engine: Engine, start: int, count: int, hospital: str) -> None:
                             NOW,
                         )
                     )
-        raw.commit()
-        cur.execute("ANALYZE")
-        raw.commit()
-    finally:
-        raw.close()
 
 
 def measure(engine: Engine, query: Callable[[Session], object], runs: int) -> tuple[float, float]:
