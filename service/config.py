@@ -37,23 +37,18 @@ class Settings:
     def from_env(cls, **overrides: object) -> Settings:
         env = os.environ
         values: dict[str, object] = {}
-        mapping = {
-            "database_url": "DATABASE_URL",
-            "celery_broker_url": "CELERY_BROKER_URL",
-            "celery_result_backend": "CELERY_RESULT_BACKEND",
-            "secret_key": "SECRET_KEY",
-            "public_url": "CAREBRIDGE_PUBLIC_URL",
+        mapping: dict[str, tuple[str, type[str] | type[float]]] = {
+            "database_url": ("DATABASE_URL", str),
+            "celery_broker_url": ("CELERY_BROKER_URL", str),
+            "celery_result_backend": ("CELERY_RESULT_BACKEND", str),
+            "secret_key": ("SECRET_KEY", str),
+            "public_url": ("CAREBRIDGE_PUBLIC_URL", str),
+            "sync_pull_seconds": ("CAREBRIDGE_SYNC_PULL_SECONDS", float),
+            "sync_push_seconds": ("CAREBRIDGE_SYNC_PUSH_SECONDS", float),
         }
-        for attr, var in mapping.items():
+        for attr, (var, convert) in mapping.items():
             if env.get(var):
-                values[attr] = env[var]
-        intervals = {
-            "sync_pull_seconds": "CAREBRIDGE_SYNC_PULL_SECONDS",
-            "sync_push_seconds": "CAREBRIDGE_SYNC_PUSH_SECONDS",
-        }
-        for attr, var in intervals.items():
-            if env.get(var):
-                values[attr] = float(env[var])
+                values[attr] = convert(env[var])
         if env.get("CELERY_TASK_ALWAYS_EAGER", "").lower() in {"1", "true", "yes"}:
             values["celery_eager"] = True
         values.update(overrides)

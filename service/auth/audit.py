@@ -9,6 +9,7 @@ clinical data (issue #5, part 4). The row is added to `session`; the caller comm
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from sqlalchemy.orm import Session
@@ -67,3 +68,13 @@ def record_access_now(session: Session, ctx: AccessContext, **fields: object) ->
     event = record_access(session, ctx, **fields)  # type: ignore[arg-type]
     session.commit()
     return event
+
+
+def record_accesses_now(
+    session: Session, ctx: AccessContext, patient_ids: Sequence[str | None], **fields: object
+) -> None:
+    """One event per patient an access disclosed (a search page may show several, and each patient's
+    accounting of disclosures must find it), committed together."""
+    for patient_id in patient_ids:
+        record_access(session, ctx, patient_id=patient_id, **fields)  # type: ignore[arg-type]
+    session.commit()

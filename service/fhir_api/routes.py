@@ -15,7 +15,7 @@ from werkzeug.http import http_date
 from service import clock
 from service.app import request_session, runtime
 from service.auth import tokens
-from service.auth.audit import OUTCOME_MINOR, Action, record_access, record_access_now
+from service.auth.audit import OUTCOME_MINOR, Action, record_access_now, record_accesses_now
 from service.auth.context import AccessContext
 from service.auth.tenancy import can_see, visible_rows
 from service.fhir_api import bp
@@ -155,20 +155,11 @@ def search(resource_type: str) -> Response:
         _patient_of(KINDS[t], row) for t, rows in result.included.items() for row in rows
     }
     names = "&".join(dict.fromkeys(name for name, _ in query.applied))  # names only: no data in the audit
-    # One event per patient whose data the page discloses (so a patient's accounting of
-    # disclosures finds it), written in one transaction.
     touched: list[str | None] = [*sorted(p for p in patients if p)]
-    for patient_id in touched or [None]:
-        record_access(
-            session,
-            ctx,
-            action="E",
-            interaction="search-type",
-            resource_type=resource_type,
-            patient_id=patient_id,
-            query=names or None,
-        )
-    session.commit()
+    record_accesses_now(
+        session, ctx, touched or [None], action="E", interaction="search-type", resource_type=resource_type,
+        query=names or None,
+    )  # fmt: skip
     return fhir_response(_bundle(kind, query, result, matches, included))
 
 
