@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import time
 import uuid
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
-from support import DEFAULT_PG, add_organizations, bulk_load, scratch_database
+from support import DEFAULT_PG, add_organizations, bulk_load, p50_p95, print_growth, scratch_database
 
 from service.app import create_app
 from service.auth import registry
@@ -153,18 +152,6 @@ def token(session: Session, settings: Settings, org: str, scope: str) -> str:
     return issued
 
 
-def measure(call: Callable[[], Any], runs: int) -> tuple[float, float]:
-    for _ in range(5):
-        call()  # warm caches, the connection pool and the key cache
-    samples = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - t0) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
-
-
 def searches(
     client: Any, tokens: dict[str, str], orgs: dict[str, Any], patients: list[str]
 ) -> dict[str, Callable[[], Any]]:
@@ -218,12 +205,8 @@ def main() -> None:
                 tokens["snf"] = token(session, settings, orgs["snfs"][0], "system/Task.rs system/ServiceRequest.rs")
                 tokens["hospital"] = token(session, settings, orgs["hospital"], "system/*.rs")
             calls = searches(app.test_client(), tokens, orgs, patients)
-            results[size] = {label: measure(call, args.runs) for label, call in calls.items()}
-        width = max(len(label) for label in results[10_000])
-        print(f"\n{'search':<{width}} {'p50 10k':>9} {'p95 10k':>9} {'p50 100k':>9} {'p95 100k':>9} {'p95 ratio':>10}")
-        for label in results[10_000]:
-            (a50, a95), (b50, b95) = results[10_000][label], results[100_000][label]
-            print(f"{label:<{width}} {a50:>7.2f}ms {a95:>7.2f}ms {b50:>7.2f}ms {b95:>7.2f}ms {b95 / a95:>9.2f}x")
+            results[size] = {label: p50_p95(call, args.runs) for label, call in calls.items()}
+        print_growth("search", results[10_000], results[100_000])
 
 
 if __name__ == "__main__":

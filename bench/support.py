@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import statistics
+import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -63,3 +65,31 @@ def add_organizations(engine: Engine, kinds: Sequence[str]) -> list[str]:
             [{"id": i, "name": f"Bench {kind}", "kind": kind} for i, kind in zip(ids, kinds, strict=True)],
         )
     return ids
+
+
+def p50_p95(call: Callable[[], object], runs: int, *, after: Callable[[], object] | None = None) -> tuple[float, float]:
+    """Median and 95th percentile of ``call`` in milliseconds, after five warm-up calls (caches,
+    connection pool, key cache); ``after`` runs untimed after each call."""
+    for _ in range(5):
+        call()
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - t0) * 1000)
+        if after is not None:
+            after()
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+
+
+Timings = Mapping[str, tuple[float, float]]  # label -> (p50, p95) in milliseconds
+
+
+def print_growth(heading: str, small: Timings, large: Timings) -> None:
+    """One line per label: p50/p95 at 10,000 and at 100,000, and the p95 ratio (aim: at most 2)."""
+    width = max(len(heading), *(len(label) for label in small))
+    print(f"\n{heading:<{width}} {'p50 10k':>9} {'p95 10k':>9} {'p50 100k':>9} {'p95 100k':>9} {'p95 ratio':>10}")
+    for label, (a50, a95) in small.items():
+        b50, b95 = large[label]
+        print(f"{label:<{width}} {a50:>7.2f}ms {a95:>7.2f}ms {b50:>7.2f}ms {b95:>7.2f}ms {b95 / a95:>9.2f}x")

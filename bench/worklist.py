@@ -9,7 +9,6 @@ cost in proportion to the page, not to the hospital: aim for a p95 ratio of at m
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 import uuid
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
-from support import DEFAULT_PG, add_organizations, bulk_load, scratch_database
+from support import DEFAULT_PG, add_organizations, bulk_load, p50_p95, print_growth, scratch_database
 
 from service.models.stays import READINESS_ITEMS
 from service.usecases.worklist import WorklistFilter, worklist
@@ -87,17 +86,8 @@ def load(engine: Engine, start: int, count: int, hospital: str) -> None:
 
 
 def measure(engine: Engine, query: Callable[[Session], object], runs: int) -> tuple[float, float]:
-    samples = []
     with Session(engine) as session:
-        for _ in range(5):
-            query(session)  # warm caches and the connection
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            query(session)
-            samples.append((time.perf_counter() - t0) * 1000)
-            session.rollback()
-    samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+        return p50_p95(lambda: query(session), runs, after=session.rollback)
 
 
 QUERIES: dict[str, Callable[[Session], object]] = {
@@ -129,10 +119,7 @@ def main() -> None:
             loaded = size
             print(f"loaded {size:,} stays ({size * 5:,} handoffs) in {time.perf_counter() - t0:.1f}s")
             results[size] = {label: measure(engine, q, args.runs) for label, q in QUERIES.items()}
-        print(f"\n{'query':<14} {'p50 10k':>9} {'p95 10k':>9} {'p50 100k':>9} {'p95 100k':>9} {'p95 ratio':>10}")
-        for label in QUERIES:
-            (a50, a95), (b50, b95) = results[10_000][label], results[100_000][label]
-            print(f"{label:<14} {a50:>8.2f}ms {a95:>8.2f}ms {b50:>8.2f}ms {b95:>8.2f}ms {b95 / a95:>9.2f}x")
+        print_growth("query", results[10_000], results[100_000])
 
 
 if __name__ == "__main__":
