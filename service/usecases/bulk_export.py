@@ -3,6 +3,8 @@ polling, cancelling, and the manifest.
 
 The run streams: rows come from a server-side cursor in batches (`yield_per`), each batch is
 rendered to FHIR JSON and appended to ndjson files, so memory stays flat whatever the size.
+Tasks and Goals are rendered once per version and kept (`service.usecases.renditions`): an export
+copies the current renditions' text and renders only the rows changed since the last one.
 It exports what the kick-off's client may read (`service.auth.tenancy.visible_rows`, same
 rules as search), narrowed to the Group's members for a Group export.
 """
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, text
 from sqlalchemy.orm import Session
 
 from service import clock
@@ -29,13 +31,17 @@ from service.auth.tenancy import MODELS, visible_patients, visible_rows
 from service.config import INSTANCE_DIR
 from service.models import Organization, Patient
 from service.models.bulk import ExportJob
+from service.usecases import renditions
 from service.usecases.errors import ConflictError, NotFound
 from service.usecases.unit_of_work import unit_of_work
 
 # Patient-compartment types carebridge exports, in manifest order.
 EXPORT_TYPES = ("Patient", "Encounter", "CarePlan", "Goal", "ServiceRequest", "Task")
 FILE_LINES = 100_000
+# An export that kept this many new renditions refreshes the planner's statistics of their table.
+RENDITIONS_WORTH_ANALYZING = 10_000
 Render = Callable[[Session, str, Sequence[Any]], list[dict[str, Any]]]
+Lines = Iterator[list[bytes]]  # ndjson lines, a batch at a time
 
 
 def export_dir() -> Path:
@@ -119,9 +125,10 @@ def cancel(session: Session, ctx: AccessContext, job_id: str, directory: Path) -
     shutil.rmtree(directory / job_id, ignore_errors=True)
 
 
-def rows_query(job: ExportJob, resource_type: str) -> Select[Any]:
+def rows_query(job: ExportJob, resource_type: str, query: Select[Any] | None = None) -> Select[Any]:
+    """`query` (default: the type's rows) narrowed to what the job exports, in id order."""
     model, patient_column = MODELS[resource_type]
-    query = select(model).where(visible_rows(access_of(job), resource_type))
+    query = (select(model) if query is None else query).where(visible_rows(access_of(job), resource_type))
     if job.group_id is not None:
         query = query.where(patient_column.in_(members_of(job.group_id)))
     if job.since is not None:
@@ -172,13 +179,14 @@ def run_export(session: Session, job_id: str, directory: Path, render: Render, *
     try:
         for done, resource_type in enumerate(job.types):
             files = NdjsonFiles(target, resource_type, FILE_LINES)
-            for chunk in _batches(session, rows_query(job, resource_type), batch):
+            lines = _kept_lines if resource_type in renditions.RENDERED else _rendered_lines
+            for chunk in lines(session, job, resource_type, render, batch):
                 if _status(session, job.id) == "cancelled":
                     files.close()
                     shutil.rmtree(target, ignore_errors=True)
                     return "cancelled"
-                for resource in render(session, resource_type, chunk):
-                    files.write(orjson.dumps(resource))
+                for line in chunk:
+                    files.write(line)
             outputs += files.close()
             _set_progress(session, job.id, f"{done + 1}/{len(job.types)} types exported")
     except Exception as failure:
@@ -188,10 +196,42 @@ def run_export(session: Session, job_id: str, directory: Path, render: Render, *
     return _finish(session, job.id, "completed", outputs)
 
 
-def _batches(session: Session, query: Select[Any], size: int) -> Iterator[Sequence[Any]]:
+def _rendered_lines(session: Session, job: ExportJob, resource_type: str, render: Render, batch: int) -> Lines:
+    for rows in _batches(session, rows_query(job, resource_type), batch, scalars=True):
+        yield [orjson.dumps(resource) for resource in render(session, resource_type, rows)]
+
+
+def _kept_lines(session: Session, job: ExportJob, resource_type: str, render: Render, batch: int) -> Lines:
+    """Current renditions as they are; the rest rendered, kept for the next export, then written.
+    The kept ones are committed with the job's next progress step (the cursor must stay open)."""
+    model = renditions.RENDERED[resource_type]
+    kept = 0
+    for pairs in _batches(session, rows_query(job, resource_type, renditions.current_json_query(resource_type)), batch):
+        stale = [row_id for row_id, json in pairs if json is None]
+        fresh: dict[str, bytes] = {}
+        if stale:
+            rows = session.scalars(select(model).where(model.id.in_(stale))).all()
+            rendered = [orjson.dumps(resource) for resource in render(session, resource_type, rows)]
+            renditions.keep(session, resource_type, rows, rendered)
+            kept += len(rows)
+            fresh = {row.id: line for row, line in zip(rows, rendered, strict=True)}
+        # A row deleted since the cursor read it has no rendering: it is no longer exported.
+        lines = (json.encode() if json is not None else fresh.get(row_id) for row_id, json in pairs)
+        yield [line for line in lines if line is not None]
+    if kept >= RENDITIONS_WORTH_ANALYZING:
+        renditions.refresh_statistics(session)
+
+
+def _batches(session: Session, query: Select[Any], size: int, *, scalars: bool = False) -> Iterator[Sequence[Any]]:
     # Server-side cursor on PostgreSQL (stream_results): never the whole result in memory.
-    result = session.execute(query.execution_options(yield_per=size)).scalars()
-    yield from result.partitions()
+    if session.get_bind().dialect.name == "postgresql":
+        # The export reads the cursor to its end: plan for all rows, not the default first 10%.
+        # A fast-start plan probes the renditions table once per row, and that table grows as the
+        # export keeps what it renders: the run became quadratic (seconds per FETCH).
+        # https://www.postgresql.org/docs/current/runtime-config-query.html#GUC-CURSOR-TUPLE-FRACTION
+        session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
+    result = session.execute(query.execution_options(yield_per=size))
+    yield from (result.scalars() if scalars else result).partitions()
 
 
 def _status(session: Session, job_id: str) -> str | None:

@@ -1,0 +1,110 @@
+"""Kept renditions: a second export copies what the first rendered, and a changed record, or a
+new generation of the mappings, is rendered again, so an export never serves a stale version."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import fhir_bridge
+from service.models.bulk import ExportJob
+from service.models.renditions import Rendition
+from service.usecases import bulk_export, handoffs, renditions
+from service.usecases.bulk_export import run_export
+from tests.factories import Case
+
+
+class CountingRender:
+    """fhir_bridge.render, counting the rows it renders per type."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, int] = {}
+
+    def __call__(self, session: Session, resource_type: str, rows: Sequence[Any]) -> list[dict[str, Any]]:
+        self.rows[resource_type] = self.rows.get(resource_type, 0) + len(rows)
+        return fhir_bridge.render(session, resource_type, rows)
+
+
+def export_tasks(session: Session, case: Case, directory: Path) -> tuple[dict[str, dict[str, Any]], CountingRender]:
+    job = ExportJob(
+        client_id="test-payer", subject="test-payer", organization_id=case.payer.id, scopes="system/Task.rs",
+        level="group", group_id=case.payer.id, types=["Task"], request_url="test",
+        transaction_time=case.stay.admitted_at, created_at=case.stay.admitted_at, output=[],
+    )  # fmt: skip
+    session.add(job)
+    session.commit()
+    render = CountingRender()
+    assert run_export(session, job.id, directory, render, batch=2) == "completed"
+    lines = (directory / job.id / "Task-1.ndjson").read_bytes().splitlines()
+    return {task["id"]: task for task in map(orjson.loads, lines)}, render
+
+
+@pytest.fixture
+def task_ids(session: Session, case: Case) -> list[str]:
+    return [
+        handoffs.create_handoff(
+            session, actor="planner", patient_id=case.patient.id, kind="payer_authorization",
+            owner_org_id=case.payer.id, requester_org_id=case.hospital.id, description=f"auth {n}",
+        ).id
+        for n in range(5)
+    ]  # fmt: skip
+
+
+def test_the_second_export_copies_the_first_ones_renditions(
+    session: Session, case: Case, task_ids: list[str], tmp_path: Path
+) -> None:
+    first, first_render = export_tasks(session, case, tmp_path)
+    second, second_render = export_tasks(session, case, tmp_path)
+
+    assert set(first) == set(task_ids) and first_render.rows == {"Task": 5}
+    assert second == first and second_render.rows == {}
+    assert second == {t["id"]: t for t in fhir_bridge.render(session, "Task", handoffs_of(session, task_ids))}
+
+
+def test_a_changed_task_is_rendered_again_at_its_new_version(
+    session: Session, case: Case, task_ids: list[str], tmp_path: Path
+) -> None:
+    export_tasks(session, case, tmp_path)
+    handoffs.add_note(session, task_ids[0], "member called back", actor="planner")
+
+    exported, render = export_tasks(session, case, tmp_path)
+
+    assert render.rows == {"Task": 1}
+    assert exported[task_ids[0]]["meta"]["versionId"] == "2"
+    assert exported[task_ids[0]]["note"][-1]["text"] == "member called back"
+    kept = session.get_one(Rendition, ("Task", task_ids[0]))
+    assert kept.version == 2 and orjson.loads(kept.json) == exported[task_ids[0]]
+
+
+def test_a_new_mapping_generation_renders_everything_again(
+    session: Session, case: Case, task_ids: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    export_tasks(session, case, tmp_path)
+    monkeypatch.setattr(renditions, "GENERATION", renditions.GENERATION + 1)
+
+    _, render = export_tasks(session, case, tmp_path)
+
+    assert render.rows == {"Task": 5}
+
+
+def test_an_older_version_never_replaces_a_newer_rendition(session: Session, case: Case, task_ids: list[str]) -> None:
+    rows = handoffs_of(session, task_ids[:1])
+    renditions.keep(session, "Task", rows, [b'{"v": 1}'])
+    newer = handoffs.add_note(session, task_ids[0], "v2", actor="planner")
+    renditions.keep(session, "Task", [newer], [b'{"v": 2}'])
+    stale = type("Row", (), {"id": task_ids[0], "version": 1})()
+
+    renditions.keep(session, "Task", [stale], [b'{"v": 1}'])
+
+    assert session.scalar(select(Rendition.json).where(Rendition.resource_id == task_ids[0])) == '{"v": 2}'
+
+
+def handoffs_of(session: Session, ids: Sequence[str]) -> list[Any]:
+    model = bulk_export.MODELS["Task"][0]
+    return list(session.scalars(select(model).where(model.id.in_(ids)).order_by(model.id)))
