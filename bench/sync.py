@@ -128,6 +128,7 @@ class Bench:
         assert pushed == changes, (pushed, changes)
         return elapsed
 
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pull", type=int, default=10_000)

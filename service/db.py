@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator, create_engine, event
+from sqlalchemy import JSON, DateTime, MetaData, String, Table, TypeDecorator, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
@@ -25,6 +25,11 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def table_of(model: type[Any]) -> Table:
+    """A model's Table, for Core statements that skip the ORM (bulk inserts of a pulled page)."""
+    return Base.metadata.tables[model.__tablename__]
 
 
 def new_id() -> str:
@@ -58,12 +63,19 @@ IdType = String(36)
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    # orjson reads JSON columns (partners' resources, audit snapshots) several times faster than json.
-    engine = create_engine(url, future=True, pool_pre_ping=True, json_deserializer=orjson.loads)
+    # orjson reads and writes JSON columns (partners' resources, audit snapshots) several times faster than json.
+    engine = create_engine(
+        url, future=True, pool_pre_ping=True, json_serializer=_json_text, json_deserializer=orjson.loads
+    )
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
     return engine
+
+
+def _json_text(value: Any) -> str:
+    # Non-string keys as json.dumps writes them (orjson refuses them by default).
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

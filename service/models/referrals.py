@@ -56,6 +56,4 @@ class Referral(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     __mapper_args__ = {"version_id_col": version}
 
-    handoffs: Mapped[list[Handoff]] = relationship(
-        back_populates="referral", order_by="Handoff.authored_on"
-    )
+    handoffs: Mapped[list[Handoff]] = relationship(back_populates="referral", order_by="Handoff.authored_on")

@@ -13,15 +13,16 @@ use-case errors (an illegal Task move, a duplicate identifier) propagate for the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 import fhir_mappings as fm
 from service import clock
+from service.db import table_of
 from service.models import Handoff, Partner, PartnerLink, Patient, Stay
 from service.sync.resource_types import ENTITY_TYPE, carebridge_id
 from service.usecases import discharge, handoffs, patients, stays
@@ -89,13 +90,20 @@ def save_link(
             resource_type=resource_type,
         )
         session.add(link)
-    link.remote_id = str(resource["id"])
-    link.remote_version = remote_version(resource)
-    link.remote_json = dict(resource)
+    for key, value in _link_values(resource).items():
+        setattr(link, key, value)
     if synced_version is not None:
         link.synced_version = synced_version
-    link.updated_at = clock.now()
     return link
+
+
+def _link_values(resource: Json) -> dict[str, Any]:
+    return {
+        "remote_id": str(resource["id"]),
+        "remote_version": remote_version(resource),
+        "remote_json": dict(resource),
+        "updated_at": clock.now(),
+    }
 
 
 def _unchanged(link: PartnerLink | None, resource: Json) -> bool:
@@ -114,21 +122,10 @@ def upsert_patient(session: Session, ctx: Incoming, resource: Json) -> tuple[str
     link = find_link(session, ctx.partner.id, "Patient", str(resource["id"]))
     if link is not None and _unchanged(link, resource):
         return "unchanged", session.get_one(Patient, link.entity_id)
-    data = fm.from_fhir_patient(resource)
-    own = partner_identifier(ctx.partner, "Patient", str(resource["id"]))
-    identifiers = [{"kind": "partner", "system": i.system, "value": i.value} for i in data.identifiers] + [own]
+    identifiers, fields = _patient_fields(resource, ctx)
     patient = session.get(Patient, link.entity_id) if link is not None else _match_patient(session, identifiers)
-    fields: dict[str, Any] = {
-        "family_name": data.family or "",
-        "given_name": " ".join(data.given),
-        "birth_date": data.birth_date,
-        "gender": data.gender,
-    }
     if patient is None:
-        payer_id = ctx.partner.organization_id if ctx.partner.kind == "payer" else None
-        patient = patients.register_patient(
-            session, actor=ctx.actor, identifiers=identifiers, payer_id=payer_id, **fields
-        )
+        patient = patients.register_patient(session, actor=ctx.actor, identifiers=identifiers, **fields)
         outcome = "created"
     else:
         changes = {key: value for key, value in fields.items() if getattr(patient, key) != value}
@@ -137,6 +134,79 @@ def upsert_patient(session: Session, ctx: Incoming, resource: Json) -> tuple[str
         outcome = "updated" if changes else "unchanged"
     save_link(session, ctx.partner.id, patient.id, resource, link=link)
     return outcome, patient
+
+
+def _patient_fields(resource: Json, ctx: Incoming) -> tuple[list[dict[str, str]], dict[str, Any]]:
+    """The identifiers (the partner's, plus its resource id as one) and the patient fields of `resource`."""
+    data = fm.from_fhir_patient(resource)
+    own = partner_identifier(ctx.partner, "Patient", str(resource["id"]))
+    identifiers = [{"kind": "partner", "system": i.system, "value": i.value} for i in data.identifiers] + [own]
+    fields: dict[str, Any] = {
+        "family_name": data.family or "",
+        "given_name": " ".join(data.given),
+        "birth_date": data.birth_date,
+        "gender": data.gender,
+        # A payer's patients are its members (the payer's tenant boundary, service.auth.tenancy).
+        "payer_id": ctx.partner.organization_id if ctx.partner.kind == "payer" else None,
+    }
+    return identifiers, fields
+
+
+def upsert_patients(session: Session, ctx: Incoming, resources: Sequence[Json]) -> tuple[list[str], list[Json]]:
+    """`upsert_patient` for a page of Patients, set-based where it safely can be: the page's links
+    are read with one query, unchanged ones are skipped, and the Patients new to carebridge (no
+    link, no identifier another patient has, none shared within the page) are registered together
+    with their links. Returns the outcomes of those, and the resources left for `upsert_patient`
+    one at a time: changed ones, matches by identifier, ones that do not map."""
+    remote_ids = [str(r["id"]) for r in resources]
+    links = {
+        link.remote_id: link
+        for link in session.scalars(
+            select(PartnerLink).where(
+                PartnerLink.partner_id == ctx.partner.id,
+                PartnerLink.resource_type == "Patient",
+                PartnerLink.remote_id.in_(remote_ids),
+            )
+        )
+    }
+    outcomes: list[str] = []
+    rest: list[Json] = []
+    new: list[tuple[Json, list[dict[str, str]], dict[str, Any]]] = []
+    seen: set[tuple[str, str]] = set()
+    for resource in resources:
+        link = links.get(str(resource["id"]))
+        if link is not None and _unchanged(link, resource):
+            outcomes.append("unchanged")
+            continue
+        if link is not None:
+            rest.append(resource)
+            continue
+        try:
+            identifiers, fields = _patient_fields(resource, ctx)
+        except fm.MappingError:
+            rest.append(resource)  # refused one at a time, and recorded as a sync error there
+            continue
+        keys = {(i["system"], i["value"]) for i in identifiers}
+        if keys & seen:  # the same patient twice in the page: the second one updates the first
+            rest.append(resource)
+        else:
+            seen |= keys
+            new.append((resource, identifiers, fields))
+    taken = patients.owners_of(session, [i for _, identifiers, _ in new for i in identifiers])
+    known = [any((i["system"], i["value"]) in taken for i in identifiers) for _, identifiers, _ in new]
+    rest += [resource for (resource, _, _), is_known in zip(new, known, strict=True) if is_known]
+    new = [n for n, is_known in zip(new, known, strict=True) if not is_known]
+    if new:
+        records = [{**fields, "identifiers": identifiers} for _, identifiers, fields in new]
+        ids = patients.register_patients(session, records, actor=ctx.actor)
+        link_rows = [
+            {"partner_id": ctx.partner.id, "entity_type": "Patient", "entity_id": patient_id,
+             "resource_type": "Patient", **_link_values(resource)}
+            for patient_id, (resource, _, _) in zip(ids, new, strict=True)
+        ]  # fmt: skip
+        session.execute(insert(table_of(PartnerLink)), link_rows)
+        outcomes += ["created"] * len(new)
+    return outcomes, rest
 
 
 def _match_patient(session: Session, identifiers: list[dict[str, str]]) -> Patient | None:

@@ -28,7 +28,7 @@ from fhir_mappings import MappingError
 from service import clock
 from service.models import Partner, SyncError, SyncWatermark
 from service.models.partners import SYNC_TYPES
-from service.sync.incoming import Incoming, apply
+from service.sync.incoming import Incoming, apply, upsert_patients
 from service.usecases.errors import UseCaseError
 
 DEFAULT_PAGE_SIZE = 500
@@ -152,8 +152,8 @@ def pull_type(
 
 
 def _apply_page(session: Session, ctx: Incoming, resources: list[dict[str, Any]], report: PullReport) -> str | None:
-    newest: str | None = None
-    for resource in resources:
+    one_by_one = _apply_patients(session, ctx, [r for r in resources if r.get("resourceType") == "Patient"], report)
+    for resource in one_by_one + [r for r in resources if r.get("resourceType") != "Patient"]:
         rtype = str(resource.get("resourceType"))
         try:
             report.add(rtype, apply(session, ctx, resource))
@@ -171,10 +171,24 @@ def _apply_page(session: Session, ctx: Incoming, resources: list[dict[str, Any]]
                 )
             )
             session.commit()
-        updated = (resource.get("meta") or {}).get("lastUpdated")
-        if updated and (newest is None or _instant(updated) > _instant(newest)):
-            newest = str(updated)
-    return newest
+    stamps = [str(u) for r in resources if (u := (r.get("meta") or {}).get("lastUpdated"))]
+    return max(stamps, key=_instant, default=None)
+
+
+def _apply_patients(session: Session, ctx: Incoming, resources: list[dict[str, Any]], report: PullReport) -> list[Any]:
+    """The page's Patients set-based (`upsert_patients`); returns those left to apply one at a time,
+    all of them if the batch is refused (then each one's error is recorded on its own)."""
+    if not resources:
+        return []
+    try:
+        outcomes, rest = upsert_patients(session, ctx, resources)
+        session.commit()
+    except (UseCaseError, MappingError, LookupError):
+        session.rollback()
+        return resources
+    for outcome in outcomes:
+        report.add("Patient", outcome)
+    return rest
 
 
 def pull_partner(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.app import runtime
 from service.models import ChangeEvent
 from service.models.subscriptions import NotificationDelivery
+from service.usecases.changes import EVENTS_WRITTEN
 from service.usecases.consumers import CONSUMERS
 from service.usecases.dispatch import dispatch_pending
 
@@ -29,7 +30,7 @@ DB_RETRY: dict[str, Any] = {
     "retry_jitter": True,
     "max_retries": 5,
 }
-_RELAY = "carebridge.relay_pending"
+_RELAY = EVENTS_WRITTEN
 _NOTIFY = "carebridge.notify_subscriptions"
 
 

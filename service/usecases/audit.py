@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -14,11 +15,11 @@ from service.models import AuditRecord
 
 def snapshot(obj: Any) -> dict[str, Any]:
     """The record's column values as JSON-safe data (the 'before' or 'after' of an audit entry)."""
-    out: dict[str, Any] = {}
-    for attr in inspect(obj).mapper.column_attrs:
-        value = getattr(obj, attr.key)
-        out[attr.key] = value.isoformat() if isinstance(value, date | datetime) else value
-    return out
+    return json_safe({attr.key: getattr(obj, attr.key) for attr in inspect(obj).mapper.column_attrs})
+
+
+def json_safe(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value.isoformat() if isinstance(value, date | datetime) else value for key, value in values.items()}
 
 
 def record(

@@ -6,11 +6,12 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from service.db import table_of
 from service.models import Organization, Patient, PatientIdentifier
-from service.usecases.changes import apply_changes, create
+from service.usecases.changes import apply_changes, create, create_all
 from service.usecases.errors import ConflictError, Invalid
 from service.usecases.unit_of_work import get_or_404, unit_of_work
 
@@ -63,6 +64,41 @@ def register_patient(
             ],
         )
         return create(session, patient, actor=actor)
+
+
+def owners_of(session: Session, identifiers: Sequence[Mapping[str, str]]) -> dict[tuple[str, str], str]:
+    """(system, value) -> patient id, for those of `identifiers` that some patient already has."""
+    values = {i["value"] for i in identifiers}
+    query = select(PatientIdentifier.system, PatientIdentifier.value, PatientIdentifier.patient_id).where(
+        PatientIdentifier.value.in_(values)
+    )
+    wanted = {(i["system"], i["value"]) for i in identifiers}
+    return {(system, value): pid for system, value, pid in session.execute(query) if (system, value) in wanted}
+
+
+def register_patients(session: Session, records: Sequence[Mapping[str, Any]], *, actor: str) -> list[str]:
+    """`register_patient` for many patients at once (a pulled roster page), all or none: each
+    record holds `register_patient`'s keyword arguments. Returns the new ids, in order."""
+    with unit_of_work(session):
+        for org_id in sorted({str(r[k]) for r in records for k in ("payer_id", "primary_care_id") if r.get(k)}):
+            get_or_404(session, Organization, org_id)
+        identifiers = [i for r in records for i in r.get("identifiers", ())]
+        keys = [(i["system"], i["value"]) for i in identifiers]
+        taken = owners_of(session, identifiers)
+        if taken or len(set(keys)) != len(keys):
+            system, value = next(iter(taken)) if taken else next(k for k in keys if keys.count(k) > 1)
+            raise ConflictError(f"identifier {system}|{value} is given twice or already belongs to a patient")
+        rows = create_all(
+            session, Patient, [{k: v for k, v in r.items() if k != "identifiers"} for r in records], actor=actor
+        )
+        identifier_rows = [
+            {"patient_id": row["id"], "kind": i.get("kind", "partner"), "system": i["system"], "value": i["value"]}
+            for row, record in zip(rows, records, strict=True)
+            for i in record.get("identifiers", ())
+        ]
+        if identifier_rows:
+            session.execute(insert(table_of(PatientIdentifier)), identifier_rows)
+        return [row["id"] for row in rows]
 
 
 def update_patient(session: Session, patient_id: str, changes: Mapping[str, Any], *, actor: str) -> Patient:
