@@ -55,11 +55,13 @@ def seed_patients(site: PeerSite, count: int) -> None:
 
 
 def bare_pull(site: PeerSite) -> tuple[int, float]:
+    """The same pages with a bare `requests` loop. Its token is fetched inside the timing, as
+    carebridge's pull fetches one (discovery, signed assertion, token request) inside its own."""
     client = site.register_backend_client("system/*.cruds")
+    began, count = time.perf_counter(), 0
     with Transport() as http, client.connect(http) as fhir:
         token = fhir._auth.access_token()  # type: ignore[union-attr]
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
-    began, count = time.perf_counter(), 0
     url: str | None = f"{site.fhir_base}/Patient?_sort=_lastUpdated&_count={PAGE}"
     with requests.Session() as http_session:
         while url:
@@ -147,9 +149,12 @@ def main() -> None:
 def run(site: PeerSite, workdir: Path, args: argparse.Namespace) -> None:
     bench = Bench(site, workdir)
     seed_patients(site, args.pull)
-    bare_count, bare_time = bare_pull(site)
+    # The bare loop runs before and after carebridge's pull (its rate is the mean), so neither
+    # side alone gets the peer cold or warmed up.
+    bare_count, bare_before = bare_pull(site)
     ours_count, ours_time = bench.pull("pull")
-    bare_rate, ours_rate = bare_count / bare_time, ours_count / ours_time
+    _, bare_after = bare_pull(site)
+    bare_rate, ours_rate = bare_count / ((bare_before + bare_after) / 2), ours_count / ours_time
     print(f"pull {ours_count} resources: carebridge {ours_rate:,.0f}/s, bare requests loop {bare_rate:,.0f}/s, "
           f"ratio {ours_rate / bare_rate:.2f} (aim >= 0.7)", flush=True)  # fmt: skip
 
