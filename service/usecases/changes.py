@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
 from service import clock
 from service.db import new_id, table_of
@@ -112,10 +113,11 @@ def _with_defaults(model: type[Any], row: Mapping[str, Any]) -> dict[str, Any]:
         if column.key in out or column.autoincrement is True:
             continue
         default = column.default
-        if default is None:
+        if isinstance(default, CallableColumnDefault):
+            # SQLAlchemy wraps the function to take an execution context, which our defaults ignore.
+            out[column.key] = default.arg(None)  # type: ignore[arg-type]
+        elif isinstance(default, ScalarElementColumnDefault):
+            out[column.key] = default.arg
+        elif default is None:
             out[column.key] = None
-        elif default.is_callable:
-            out[column.key] = default.arg(None)  # type: ignore[union-attr]  # SQLAlchemy wraps it to take a context
-        else:
-            out[column.key] = default.arg  # type: ignore[union-attr]
     return out
