@@ -73,8 +73,8 @@ def create_all(
 ) -> list[dict[str, Any]]:
     """`create` for many new records of one model at once (a pulled page): the rows, their audit
     entries and their outbox events are one executemany INSERT each (Core: no ORM objects),
-    instead of two flushes per record. The rows get their column defaults here, so the audit 'after' is what is stored.
-    Returns the complete rows. Children (e.g. identifiers) are the caller's to insert."""
+    instead of two flushes per record. The rows get their column defaults here, so the audit
+    'after' is what is stored. Returns the complete rows; children (identifiers) are the caller's."""
     complete = [_with_defaults(model, row) for row in rows]
     if not complete:
         return complete
