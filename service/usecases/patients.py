@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from service.db import table_of
@@ -67,13 +68,18 @@ def register_patient(
 
 
 def owners_of(session: Session, identifiers: Sequence[Mapping[str, str]]) -> dict[tuple[str, str], str]:
-    """(system, value) -> patient id, for those of `identifiers` that some patient already has."""
-    values = {i["value"] for i in identifiers}
+    """(system, value) -> patient id, for those of `identifiers` that some patient already has.
+    One `system = ? AND value IN (...)` per system, so each is answered by the (system, value)
+    unique index: a page holds a few systems (the partner's MRN, its resource ids)."""
+    by_system: dict[str, set[str]] = defaultdict(set)
+    for i in identifiers:
+        by_system[i["system"]].add(i["value"])
+    if not by_system:
+        return {}
     query = select(PatientIdentifier.system, PatientIdentifier.value, PatientIdentifier.patient_id).where(
-        PatientIdentifier.value.in_(values)
+        or_(*(and_(PatientIdentifier.system == s, PatientIdentifier.value.in_(v)) for s, v in by_system.items()))
     )
-    wanted = {(i["system"], i["value"]) for i in identifiers}
-    return {(system, value): pid for system, value, pid in session.execute(query) if (system, value) in wanted}
+    return {(system, value): pid for system, value, pid in session.execute(query)}
 
 
 def register_patients(session: Session, records: Sequence[Mapping[str, Any]], *, actor: str) -> list[str]:
