@@ -30,7 +30,6 @@ DB_RETRY: dict[str, Any] = {
     "retry_jitter": True,
     "max_retries": 5,
 }
-_RELAY = EVENTS_WRITTEN
 _NOTIFY = "carebridge.notify_subscriptions"
 
 
@@ -54,7 +53,7 @@ def install_relay_trigger(session_factory: sessionmaker[Any]) -> None:
 def _note_writes(session: Session, _flush_context: Any) -> None:
     for obj in session.new:
         if isinstance(obj, ChangeEvent):
-            session.info[_RELAY] = True
+            session.info[EVENTS_WRITTEN] = True
         elif isinstance(obj, NotificationDelivery):
             session.info.setdefault(_NOTIFY, set()).add(obj.subscription_id)
 
@@ -62,7 +61,7 @@ def _note_writes(session: Session, _flush_context: Any) -> None:
 def _send_after_commit(session: Session) -> None:
     from service.tasks.notifications import deliver_notifications
 
-    relay = session.info.pop(_RELAY, False)
+    relay = session.info.pop(EVENTS_WRITTEN, False)
     for subscription_id in sorted(session.info.pop(_NOTIFY, set())):
         deliver_notifications.delay(subscription_id)
     if relay:
@@ -70,5 +69,5 @@ def _send_after_commit(session: Session) -> None:
 
 
 def _forget(session: Session) -> None:
-    session.info.pop(_RELAY, None)
+    session.info.pop(EVENTS_WRITTEN, None)
     session.info.pop(_NOTIFY, None)

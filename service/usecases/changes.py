@@ -10,15 +10,15 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
 from service import clock
-from service.db import new_id, table_of
-from service.models import AuditRecord, ChangeEvent
+from service.db import table_of
+from service.models import ChangeEvent
 from service.usecases import audit
 from service.usecases.errors import VersionMismatch
 
 # Records partners and subscribers see (as Patient, Encounter, CarePlan, Goal, ServiceRequest, Task).
 PUBLISHED = frozenset({"Patient", "Stay", "CasePlan", "Goal", "Referral", "Handoff"})
-# Set in `Session.info` by a write of ChangeEvents that bypassed the unit of work (`create_all`),
-# so the relay trigger (service.tasks.relay) still sends the relay after the commit.
+# The relay trigger's mark in `Session.info` (service.tasks.relay): this commit wrote ChangeEvents.
+# The trigger sets it for ORM-flushed ones; `create_all`, which inserts them without the ORM, too.
 EVENTS_WRITTEN = "carebridge.relay_pending"
 
 
@@ -57,15 +57,16 @@ def publish(session: Session, obj: Any, action: str) -> None:
         return
     session.flush()  # the version counter is bumped at flush
     session.add(
-        ChangeEvent(
-            at=clock.now(),
-            entity_type=kind,
-            entity_id=obj.id,
-            version=getattr(obj, "version", None),
-            patient_id=obj.id if kind == "Patient" else getattr(obj, "patient_id", None),
-            action=action,
-        )
+        ChangeEvent(**_event(kind, obj.id, getattr(obj, "version", None), getattr(obj, "patient_id", None), action))
     )
+
+
+def _event(kind: str, entity_id: str, version: int | None, patient_id: str | None, action: str) -> dict[str, Any]:
+    """The outbox row of one change; a Patient's compartment is the patient itself."""
+    return {
+        "at": clock.now(), "entity_type": kind, "entity_id": entity_id, "version": version,
+        "patient_id": entity_id if kind == "Patient" else patient_id, "action": action,
+    }  # fmt: skip
 
 
 def create_all(
@@ -79,29 +80,11 @@ def create_all(
     if not complete:
         return complete
     session.execute(insert(table_of(model)), complete)
-    kind, now = model.__name__, clock.now()
-    session.execute(
-        insert(table_of(AuditRecord)),
-        [
-            {
-                "id": new_id(), "at": now, "actor": actor, "action": "create", "entity_type": kind,
-                "entity_id": row["id"], "patient_id": row.get("patient_id"), "before": None,
-                "after": audit.json_safe(row),
-            }
-            for row in complete
-        ],
-    )  # fmt: skip
+    kind = model.__name__
+    audit.record_created(session, actor=actor, entity_type=kind, rows=complete)
     if kind in PUBLISHED:
-        session.execute(
-            insert(table_of(ChangeEvent)),
-            [
-                {
-                    "at": now, "entity_type": kind, "entity_id": row["id"], "version": row.get("version"),
-                    "patient_id": row["id"] if kind == "Patient" else row.get("patient_id"), "action": "create",
-                }
-                for row in complete
-            ],
-        )  # fmt: skip
+        events = [_event(kind, row["id"], row.get("version"), row.get("patient_id"), "create") for row in complete]
+        session.execute(insert(table_of(ChangeEvent)), events)
         session.info[EVENTS_WRITTEN] = True
     return complete
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -26,13 +26,18 @@ def find_by_identifier(session: Session, system: str, value: str) -> Patient | N
 
 
 def _check_identifiers(session: Session, identifiers: Sequence[Mapping[str, str]], patient_id: str | None) -> None:
+    """Refuse identifiers another patient has, or that `identifiers` gives twice."""
+    owners = owners_of(session, identifiers)
     for ident in identifiers:
-        owner = find_by_identifier(session, ident["system"], ident["value"])
-        if owner is not None and owner.id != patient_id:
+        owner = owners.get((ident["system"], ident["value"]))
+        if owner is not None and owner != patient_id:
             raise ConflictError(
-                f"identifier {ident['system']}|{ident['value']} already belongs to patient {owner.id}",
-                details={"patient": owner.id},
+                f"identifier {ident['system']}|{ident['value']} already belongs to patient {owner}",
+                details={"patient": owner},
             )
+    twice = [key for key, n in Counter((i["system"], i["value"]) for i in identifiers).items() if n > 1]
+    if twice:
+        raise ConflictError(f"identifier {twice[0][0]}|{twice[0][1]} is given twice")
 
 
 def register_patient(
@@ -88,12 +93,7 @@ def register_patients(session: Session, records: Sequence[Mapping[str, Any]], *,
     with unit_of_work(session):
         for org_id in sorted({str(r[k]) for r in records for k in ("payer_id", "primary_care_id") if r.get(k)}):
             get_or_404(session, Organization, org_id)
-        identifiers = [i for r in records for i in r.get("identifiers", ())]
-        keys = [(i["system"], i["value"]) for i in identifiers]
-        taken = owners_of(session, identifiers)
-        if taken or len(set(keys)) != len(keys):
-            system, value = next(iter(taken)) if taken else next(k for k in keys if keys.count(k) > 1)
-            raise ConflictError(f"identifier {system}|{value} is given twice or already belongs to a patient")
+        _check_identifiers(session, [i for r in records for i in r.get("identifiers", ())], None)
         rows = create_all(
             session, Patient, [{k: v for k, v in r.items() if k != "identifiers"} for r in records], actor=actor
         )
