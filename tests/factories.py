@@ -58,16 +58,20 @@ def build_case(session: Session, now: datetime, *, mrn: str = "MRN-1001") -> Cas
     return Case(hospital, snfs, payer, pcp, planner, patient, stay)
 
 
-def send_snf_referral(session: Session, case: Case, *, actor: str = "planner", **fields: Any) -> Referral:
-    """One SNF-placement referral from the case's hospital to its three SNFs (``fields`` override)."""
-    values = {
+def snf_referral_fields(case: Case, **fields: Any) -> dict[str, Any]:
+    """A SNF-placement referral from the case's hospital to its three SNFs (``fields`` override)."""
+    return {
         "patient_id": case.patient.id,
         "stay_id": case.stay.id,
         "service": "snf_placement",
         "recipient_org_ids": [s.id for s in case.snfs],
         "requester_org_id": case.hospital.id,
     } | fields
-    return referrals.send_referral(session, actor=actor, **values)
+
+
+def send_snf_referral(session: Session, case: Case, *, actor: str = "planner", **fields: Any) -> Referral:
+    """That referral, sent through the use case."""
+    return referrals.send_referral(session, actor=actor, **snf_referral_fields(case, **fields))
 
 
 @pytest.fixture

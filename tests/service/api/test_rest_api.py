@@ -9,20 +9,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.models import Handoff, Referral
-from tests.factories import Case
+from tests.factories import Case, snf_referral_fields
 
 ACTOR = {"X-Carebridge-Actor": "user:dana.planner"}
 
 
 def _referral(client: Any, case: Case, **kw: Any) -> Any:
-    body = {
-        "patient_id": case.patient.id,
-        "stay_id": case.stay.id,
-        "service": "snf_placement",
-        "recipient_org_ids": [s.id for s in case.snfs],
-        "requester_org_id": case.hospital.id,
-    } | kw
-    return client.post("/api/referrals", json=body, headers=ACTOR)
+    return client.post("/api/referrals", json=snf_referral_fields(case, **kw), headers=ACTOR)
 
 
 def test_openapi_document_is_valid_openapi_3(client: Any) -> None:
