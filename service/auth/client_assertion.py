@@ -3,7 +3,8 @@
 Rules (https://hl7.org/fhir/smart-app-launch/backend-services.html#authenticate-the-client):
 `iss` = `sub` = the client id; `aud` = the token endpoint URL; signed with a key from the client's
 registered JWKS (inline or by URL); `exp` no more than five minutes ahead; `jti` never reused
-within the assertion's lifetime.
+within the assertion's lifetime: its whole accepted lifetime, `exp` plus the clock-skew leeway
+`verify_jwt` grants (RFC 7523 section 3, https://www.rfc-editor.org/rfc/rfc7523#section-3).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service import clock
-from service.auth.jwts import InvalidJwt, key_set_from_url, unverified_claims, verify_jwt
+from service.auth.jwts import LEEWAY, InvalidJwt, key_set_from_url, unverified_claims, verify_jwt
 from service.auth.tokens import token_endpoint
 from service.config import Settings
 from service.models.clients import PartnerClient, SeenAssertion
@@ -52,7 +53,9 @@ def authenticate_client(session: Session, settings: Settings, assertion: str, cl
     expires = datetime.fromtimestamp(claims["exp"], UTC)
     if expires - clock.now() > MAX_ASSERTION_LIFETIME:
         raise AssertionRefused("client assertion exp is more than 5 minutes ahead")
-    _remember_jti(session, client.client_id, str(claims["jti"]), expires)
+    # Remember the jti as long as verify_jwt would still accept this exp, not just until exp:
+    # forgetting it at exp let an assertion be replayed inside the leeway.
+    _remember_jti(session, client.client_id, str(claims["jti"]), expires + timedelta(seconds=LEEWAY))
     return client
 
 
@@ -64,13 +67,13 @@ def _client_keys(client: PartnerClient) -> KeySet:
     raise InvalidJwt("the client has no registered keys")
 
 
-def _remember_jti(session: Session, client_id: str, jti: str, expires: datetime) -> None:
-    """Refuse a jti seen before; remember this one until it expires (and forget expired ones)."""
+def _remember_jti(session: Session, client_id: str, jti: str, until: datetime) -> None:
+    """Refuse a jti seen before; remember this one until `until` (and forget those past theirs)."""
     session.execute(delete(SeenAssertion).where(SeenAssertion.expires_at < clock.now()))
     if session.get(SeenAssertion, (client_id, jti)) is not None:
         session.rollback()
         raise AssertionRefused("client assertion jti already used (replay)")
-    session.add(SeenAssertion(client_id=client_id, jti=jti, expires_at=expires))
+    session.add(SeenAssertion(client_id=client_id, jti=jti, expires_at=until))
     try:
         session.commit()
     except IntegrityError:  # the same assertion raced in on another connection

@@ -42,7 +42,8 @@ class TrustedIssuer(Base):
 
 
 class SeenAssertion(Base):
-    """Client-assertion `jti` values, kept until the assertion expires, so none is used twice
+    """Client-assertion `jti` values, kept until the assertion stops being accepted (`exp` plus the
+    clock-skew leeway, see service.auth.client_assertion), so none is used twice
     (https://www.rfc-editor.org/rfc/rfc7523#section-3, item 7)."""
 
     __tablename__ = "seen_assertions"

@@ -3,12 +3,14 @@ signs with: https://hl7.org/fhir/smart-app-launch/backend-services.html"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
+from service import clock
 from service.auth import registry
 from service.auth.tokens import fhir_base, issuer, token_endpoint
 from service.config import Settings
@@ -55,6 +57,21 @@ def test_replayed_jti_is_refused(client: Any, partner: Partner, settings: Settin
     replay = _post(client, assertion)
     assert replay.status_code == 401
     assert replay.get_json()["error"] == "invalid_client"
+    assert "replay" in replay.get_json()["error_description"]
+
+
+@pytest.mark.parametrize("after_exp", [1, 8, 13, 29])
+def test_jti_stays_refused_while_the_leeway_still_accepts_its_exp(
+    client: Any, partner: Partner, settings: Settings, now: datetime, after_exp: int
+) -> None:
+    # RFC 7523 section 3 (7): a jti is refused for as long as the assertion would be accepted, and
+    # carebridge accepts an exp up to 30 s in the past (clock skew), so it must remember that long.
+    assertion = partner.assertion(token_endpoint(settings), lifetime=60)
+    assert _post(client, assertion).status_code == 200
+    later = now + timedelta(seconds=60 + after_exp)
+    clock.set_clock(lambda: later)  # the `now` fixture restores the clock
+    replay = _post(client, assertion)
+    assert replay.status_code == 401
     assert "replay" in replay.get_json()["error_description"]
 
 
