@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
     from service.celery_app import init_celery
     from service.fhir_api import register_fhir_api
     from service.fhir_api.subscriptions_http import init_app as init_subscriptions_http
+    from service.security_headers import init_app as init_security_headers
     from service.web import blueprint as web_blueprint
 
     api = Api(app)
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
     init_subscriptions_http(app)  # Subscription, $export, $process-message
     app.register_blueprint(web_blueprint, url_prefix="/app")
 
+    init_security_headers(app)
     init_celery(app)
     return app
 

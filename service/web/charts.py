@@ -28,7 +28,7 @@ def bar_chart(title: str, bars: Sequence[tuple[str, float]], *, unit: str = "", 
     width = LABEL_WIDTH + BAR_WIDTH + VALUE_WIDTH
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="{_id(title)}" '
-        f'viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px" class="chart">',
+        f'viewBox="0 0 {width} {height}" width="{width}" class="chart">',
         f'<title id="{_id(title)}">{escape(title)}</title>',
     ]
     for i, (label, value) in enumerate(bars):
