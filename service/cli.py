@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import click
 
-from service.config import Settings
+from service.config import DEV_SECRET_KEY, Settings
 
 
 @click.group()
@@ -35,6 +37,10 @@ def serve(host: str, port: int, workers: int) -> None:
     """Run the web server (gunicorn)."""
     from service.wsgi_server import run
 
+    if Settings.from_env().secret_key == DEV_SECRET_KEY and not _is_loopback(host):
+        # Anyone who knows the public development key could forge what it signs.
+        raise click.ClickException(f"refusing to listen on {host} with the development SECRET_KEY; set SECRET_KEY")
+
     run(host=host, port=port, workers=workers)
 
 
@@ -60,6 +66,15 @@ def demo(stays: int) -> None:
     settings = Settings.from_env()
     summary = load_demo(settings, stays=stays)
     click.echo(summary)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
 
 
 def _redact(url: str) -> str:

@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The default SECRET_KEY: fine on a developer's machine, never on a reachable server.
+DEV_SECRET_KEY = "dev-only-change-me"
 INSTANCE_DIR = Path(os.environ.get("CAREBRIDGE_INSTANCE", Path.cwd() / "instance"))
 
 
@@ -25,7 +27,7 @@ class Settings:
     celery_result_backend: str = field(default_factory=lambda: "db+" + _sqlite_url("celery-results.db"))
     # Run Celery tasks inline (tests, one-process demos) instead of sending them to a broker.
     celery_eager: bool = False
-    secret_key: str = "dev-only-change-me"
+    secret_key: str = DEV_SECRET_KEY
     # Public base URL partners use to reach carebridge (FHIR base = <public_url>/fhir/R4).
     public_url: str = "http://127.0.0.1:5000"
     worklist_page_size: int = 25
