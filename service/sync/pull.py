@@ -146,6 +146,7 @@ def pull_type(
             newest = _apply_page(session, ctx, resources, report)
             if newest:
                 advance_watermark(session, partner.id, resource_type, newest)
+                session.commit()  # the watermark belongs to this page: closing the session would drop it
         report.pages += 1
         if progress:
             progress(resource_type, len(resources))
