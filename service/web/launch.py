@@ -25,7 +25,7 @@ from service.usecases import signin as accounts
 from service.usecases.ehr_import import import_stay
 from service.usecases.errors import ConflictError, Invalid
 from service.web.blueprint import blueprint
-from service.web.session import start_session
+from service.web.session import keep_in_session, start_session
 
 
 class UserToken:
@@ -68,7 +68,9 @@ def launch() -> Response:
         except ConnectorError as exc:
             raise ConflictError(f"the EHR's authorization server could not be reached: {exc}") from exc
     pending = {"iss": registration.iss, "state": authorization.state, "code_verifier": authorization.code_verifier}
-    start_session(pending_launch=pending)
+    # Any site can send a signed-in user here: the launch waits beside their session and replaces
+    # it only when the EHR's callback succeeds, so a launch left unfinished signs nobody out.
+    keep_in_session(pending_launch=pending)
     return redirect(authorization.url)
 
 

@@ -70,6 +70,17 @@ def start_session(user: User | None = None, **state: Any) -> WebSession:
     return web
 
 
+def keep_in_session(**state: Any) -> WebSession:
+    """Store `state` in the current session without rotating it (opening an anonymous one if there is none).
+
+    For steps any site can start, such as an EHR launch: they must not end who is signed in.
+    """
+    if g.web is None:
+        return start_session(**state)
+    web: WebSession = accounts.update_session(request_session(), g.web, **state)
+    return web
+
+
 def current_user() -> User:
     user: User = g.user
     return user
