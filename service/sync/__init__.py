@@ -4,7 +4,7 @@
 - `incoming`: idempotent upserts of pulled resources through the use cases (stays, discharge, handoffs).
 - `outbox`: the partner outbox consumer (ChangeEvent -> Delivery rows) and row claiming with leases.
 - `push`: delivery of claimed rows: conditional create, If-Match update, merge or conflict, dead letter.
-- `outgoing`: carebridge records as the FHIR JSON a partner receives.
+- `outgoing`: a record as a partner receives it: the FHIR API's rendering (`service.fhir_bridge`) in its terms.
 - `merge`: the pure three-way merge used when both sides changed a resource.
 - `capability`: what a partner accepts, from its CapabilityStatement.
 - `connection`: a FhirClient for a registered partner.

@@ -1,7 +1,9 @@
 """carebridge records as the FHIR JSON one partner receives.
 
-The record becomes a `fhir_mappings` dataclass and then JSON (a record imported from a partner
-starts from its `source`, so nothing the partner sent is lost). Two things are partner-specific:
+The record is rendered by `service.fhir_bridge.render`, the one renderer the FHIR API and the bulk
+export use too (a record imported from a partner starts from its `source`, so nothing the partner
+sent is lost). Besides ``id`` and ``meta.versionId``/``meta.lastUpdated`` (the partner's server
+sets them), two things are partner-specific:
 - every resource carries carebridge's business identifier, which makes a create conditional
   (If-None-Exist) and lets a pulled resource find its record again;
 - references to carebridge records the partner knows under its own id are rewritten to that id;
@@ -11,129 +13,40 @@ starts from its `source`, so nothing the partner sent is lost). Two things are p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import fhir_mappings as fm
+from service.fhir_bridge import render
 from service.models import CasePlan, Goal, Handoff, PartnerLink, Referral
 from service.sync.resource_types import ENTITY_TYPE, RESOURCE_TYPE, identifier_system
 
 Json = dict[str, Any]
 
 
-def _concept(text: str | None) -> fm.CodeableConceptData | None:
-    return fm.CodeableConceptData(text=text) if text else None
-
-
-def _handoff(h: Handoff) -> Json:
-    return fm.to_fhir_task_json(
-        fm.HandoffData(
-            id=h.id,
-            patient_id=h.patient_id,
-            kind=h.kind,
-            status=h.status,
-            owner_ref=f"Organization/{h.owner_org_id}",
-            requester_ref=f"Organization/{h.requester_org_id}",
-            referral_id=h.referral_id,
-            stay_id=h.stay_id,
-            business_status=_concept(h.business_status),
-            status_reason=_concept(h.status_reason),
-            description=h.description,
-            due_at=h.due_at,
-            execution_start=h.execution_start,
-            execution_end=h.execution_end,
-            authored_on=h.authored_on,
-            last_modified=h.updated_at,
-            notes=tuple(note["text"] for note in h.notes),
-            source=h.source,
-        )
-    )
-
-
-def _referral(r: Referral) -> Json:
-    return fm.to_fhir_service_request_json(
-        fm.ReferralData(
-            id=r.id,
-            patient_id=r.patient_id,
-            service_code=r.service,
-            status=r.status,
-            intent=r.intent,
-            priority=r.priority,
-            stay_id=r.stay_id,
-            reason=r.reason,
-            requester_ref=r.requester_ref,
-            performer_refs=tuple(f"Organization/{h.owner_org_id}" for h in r.handoffs),
-            wanted_by=r.wanted_by,
-            authored_on=r.authored_on,
-            notes=tuple(r.notes),
-            source=r.source,
-        )
-    )
-
-
-def _case_plan(p: CasePlan) -> Json:
-    return fm.to_fhir_care_plan_json(
-        fm.CarePlanData(
-            id=p.id,
-            patient_id=p.patient_id,
-            status=p.status,
-            intent=p.intent,
-            title=p.title,
-            description=p.description,
-            period_start=p.period_start,
-            period_end=p.period_end,
-            author_ref=p.author_ref,
-            addresses=tuple(fm.CodeableConceptData(**coding) for coding in p.addresses),
-            goal_ids=tuple(g.id for g in p.goals),
-            notes=tuple(p.notes),
-            stay_id=p.stay_id,
-            created=p.created_at,
-            source=p.source,
-        )
-    )
-
-
-def _goal(g: Goal) -> Json:
-    return fm.to_fhir_goal_json(
-        fm.GoalData(
-            id=g.id,
-            patient_id=g.patient_id,
-            description=g.description,
-            lifecycle_status=g.lifecycle_status,
-            achievement_status=g.achievement_status,
-            start_date=g.start_date,
-            target_measure=g.target_measure,
-            target_due_date=g.target_due_date,
-            expressed_by_ref=g.expressed_by_ref,
-            notes=tuple(g.notes),
-            source=g.source,
-        )
-    )
-
-
-RENDERERS: Mapping[str, tuple[type[Any], Callable[[Any], Json]]] = {
-    "Handoff": (Handoff, _handoff),
-    "Referral": (Referral, _referral),
-    "CasePlan": (CasePlan, _case_plan),
-    "Goal": (Goal, _goal),
-}
-PUSHABLE = frozenset(RESOURCE_TYPE[entity] for entity in RENDERERS)
+# carebridge model -> its ORM class, for the types carebridge pushes.
+MODELS: Mapping[str, type[Any]] = {"Handoff": Handoff, "Referral": Referral, "CasePlan": CasePlan, "Goal": Goal}
+PUSHABLE = frozenset(RESOURCE_TYPE[entity] for entity in MODELS)
 
 
 def load(session: Session, entity_type: str, entity_id: str) -> Any | None:
-    model, _ = RENDERERS[entity_type]
-    return session.get(model, entity_id)
+    return session.get(MODELS[entity_type], entity_id)
 
 
 def resource_for_partner(session: Session, partner_id: str, entity_type: str, record: Any) -> Json:
-    """The record as this partner receives it, without ``id`` and ``meta.versionId`` (the caller sets them)."""
-    _, render = RENDERERS[entity_type]
-    resource = render(record)
+    """The record as this partner receives it: exactly what carebridge's FHIR API reads
+    (`fhir_bridge.render`, the one renderer) except that ``id`` and ``meta.versionId`` /
+    ``meta.lastUpdated`` are the partner's to set, carebridge's business identifier is added and
+    references are rewritten into the partner's terms (see the module docstring)."""
+    resource = render(session, RESOURCE_TYPE[entity_type], [record])[0]
     resource.pop("id", None)
-    resource.get("meta", {}).pop("versionId", None)
+    meta = {k: v for k, v in (resource.get("meta") or {}).items() if k not in ("versionId", "lastUpdated")}
+    if meta:
+        resource["meta"] = meta
+    else:
+        resource.pop("meta", None)
     with_identifier(resource, record.id)
     known = _partner_ids(session, partner_id, _referenced(resource))
     _rewrite_references(resource, known)
