@@ -10,6 +10,8 @@ carebridge sync resolve DELIVERY_ID --take ours|theirs
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 import orjson
 from sqlalchemy import func, select
@@ -57,7 +59,8 @@ def push(name: str) -> None:
         partner = get_partner(session, name)
         due = session.scalar(select(func.count()).where(Delivery.partner_id == partner.id, Delivery.state == "pending"))
         with tqdm(total=due, unit="res", desc=f"push {name}") as bar:
-            tally = engine.push(session, partner, conns, progress=bar.update)
+            ttl = timedelta(seconds=Settings.from_env().sync_capabilities_seconds)
+            tally = engine.push(session, partner, conns, capabilities_ttl=ttl, progress=bar.update)
     click.echo(", ".join(f"{k} {v}" for k, v in sorted(tally.items())) or "nothing to send")
 
 

@@ -34,6 +34,9 @@ class Settings:
     # How often Celery beat pulls from and pushes to every partner (seconds).
     sync_pull_seconds: float = 300.0
     sync_push_seconds: float = 30.0
+    # How long a partner's CapabilityStatement is trusted before a push reads it again (seconds);
+    # a 405 or 404 on a type makes it stale at once.
+    sync_capabilities_seconds: float = 3600.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -47,6 +50,7 @@ class Settings:
             "public_url": ("CAREBRIDGE_PUBLIC_URL", str),
             "sync_pull_seconds": ("CAREBRIDGE_SYNC_PULL_SECONDS", float),
             "sync_push_seconds": ("CAREBRIDGE_SYNC_PUSH_SECONDS", float),
+            "sync_capabilities_seconds": ("CAREBRIDGE_SYNC_CAPABILITIES_SECONDS", float),
         }
         for attr, (var, convert) in mapping.items():
             if env.get(var):

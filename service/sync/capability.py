@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Final, Literal
 
 from connectors.capabilities import Capabilities
+from connectors.errors import ConnectorError, NotSupported
 
 PARTNER_READS: Final = "partner reads from carebridge"
 SYSTEM = "*"  # key of the system-level interactions (batch, transaction) in Partner.capabilities
@@ -50,3 +51,9 @@ def accepts_write(capabilities: Mapping[str, Sequence[str]] | None, resource_typ
 
 def supports_batch(capabilities: Mapping[str, Sequence[str]] | None) -> bool:
     return capabilities is not None and "batch" in capabilities.get(SYSTEM, ())
+
+
+def refused_type(error: ConnectorError | None) -> bool:
+    """A 405 or a 404 on a type: the partner no longer offers what its cached CapabilityStatement
+    said, so the statement is read again before the next batch."""
+    return isinstance(error, NotSupported) or (error is not None and error.status == 404)

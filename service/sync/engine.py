@@ -14,6 +14,9 @@ from datetime import timedelta
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
+from connectors.fhir_client import FhirClient
+from service import clock
+from service.config import Settings
 from service.models import Partner
 from service.sync.connection import Connections
 from service.sync.outbox import DEFAULT_LEASE, claim
@@ -25,6 +28,8 @@ from service.usecases.partners import record_capabilities
 
 # Rows per claim: one batch Bundle where the partner takes batches (https://hl7.org/fhir/R4/http.html#transaction).
 PUSH_BATCH = 50
+_DEFAULTS = Settings()
+DEFAULT_CAPABILITIES_TTL = timedelta(seconds=_DEFAULTS.sync_capabilities_seconds)
 
 
 def pull(
@@ -50,22 +55,32 @@ def push(
     *,
     batch: int = PUSH_BATCH,
     lease: timedelta = DEFAULT_LEASE,
+    capabilities_ttl: timedelta = DEFAULT_CAPABILITIES_TTL,
     rounds: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Counter[str]:
-    """Relay pending change events, read the partner's CapabilityStatement, then deliver due rows
-    until none is left (or ``rounds`` claims were made)."""
+    """Relay pending change events, then deliver due rows until none is left (or ``rounds``
+    claims were made), by what the partner's CapabilityStatement (cached) says it accepts."""
     dispatch_pending(session, CONSUMERS)
     tally: Counter[str] = Counter()
     with connections.client(partner) as fhir:
-        record_capabilities(session, partner.id, fhir.capabilities())
         done = 0
         while rounds is None or done < rounds:
             ids = claim(session, partner.id, limit=batch, lease=lease)
             if not ids:
                 break
+            _know_capabilities(session, partner, fhir, capabilities_ttl)
             tally += deliver(session, partner, fhir, ids)
             done += 1
             if progress:
                 progress(len(ids))
     return tally
+
+
+def _know_capabilities(session: Session, partner: Partner, fhir: FhirClient, ttl: timedelta) -> None:
+    """Read the partner's CapabilityStatement when the stored one is older than ``ttl`` or was made
+    stale by a 405/404 (`service.sync.capability.refused_type`): a statement changes with a
+    partner's release, not between two pushes (https://hl7.org/fhir/R4/http.html#capabilities)."""
+    read_at = partner.capabilities_read_at
+    if partner.capabilities is None or read_at is None or clock.now() - read_at >= ttl:
+        record_capabilities(session, partner.id, fhir.capabilities())

@@ -29,7 +29,7 @@ from connectors.errors import Conflict, ConnectorError, NotSupported, TemporaryE
 from connectors.fhir_client import FhirClient
 from service import clock
 from service.models import Delivery, Partner
-from service.sync.capability import PARTNER_READS, accepts_write, supports_batch
+from service.sync.capability import PARTNER_READS, accepts_write, refused_type, supports_batch
 from service.sync.incoming import link_of, save_link
 from service.sync.merge import changed_elements, three_way
 from service.sync.outgoing import load, resource_for_partner
@@ -156,6 +156,8 @@ def _settle(
         written, error, result = _catch_up(fhir, item, written)
     with unit_of_work(session):
         row = session.get_one(Delivery, item.delivery_id)
+        if refused_type(error):
+            partner.capabilities_read_at = None  # stale: the push round reads the statement again
         if written is not None:
             save_link(session, partner.id, item.entity_id, _confirmed(fhir, item, written), synced_version=item.version)
             _finish(row, tally, "done", result, error=None, outcome=None)

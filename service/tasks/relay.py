@@ -35,12 +35,9 @@ _NOTIFY = "carebridge.notify_subscriptions"
 
 @shared_task(name="service.tasks.relay.relay_changes", **DB_RETRY)
 def relay_changes() -> int:
-    """Relay pending change events to every consumer; loops until the outbox is drained."""
-    total = 0
+    """Relay pending change events to every consumer, until the outbox is drained."""
     with runtime(current_app).session_factory() as session:
-        while relayed := dispatch_pending(session, CONSUMERS):
-            total += relayed
-    return total
+        return dispatch_pending(session, CONSUMERS)
 
 
 def install_relay_trigger(session_factory: sessionmaker[Any]) -> None:

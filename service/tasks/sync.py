@@ -52,9 +52,11 @@ def push_partner(
 ) -> dict[str, int]:
     # A lease must outlast one batch's round trip, or another worker may send the same rows meanwhile.
     lease = timedelta(seconds=lease_seconds)
+    settings = runtime(current_app).settings
+    ttl = timedelta(seconds=settings.sync_capabilities_seconds)
     with runtime(current_app).session_factory() as session:
         partner = session.get_one(Partner, partner_id)
-        return dict(engine.push(session, partner, connections(), lease=lease, batch=batch))
+        return dict(engine.push(session, partner, connections(), lease=lease, batch=batch, capabilities_ttl=ttl))
 
 
 @shared_task(name="service.tasks.sync.pull_all")

@@ -21,7 +21,18 @@ FanOut = Callable[[Session, ChangeEvent], None]
 
 
 def dispatch_pending(session: Session, consumers: Sequence[FanOut], *, batch: int = 500) -> int:
-    """Relay up to ``batch`` events; returns how many were dispatched."""
+    """Relay every pending event, ``batch`` at a time (one transaction each); how many were dispatched.
+
+    The whole backlog goes each time, not just its oldest batch: after a large pull (thousands of
+    Patient events), an edit made behind them must not wait for several more rounds.
+    """
+    total = 0
+    while relayed := _dispatch_batch(session, consumers, batch):
+        total += relayed
+    return total
+
+
+def _dispatch_batch(session: Session, consumers: Sequence[FanOut], batch: int) -> int:
     with unit_of_work(session):
         query = select(ChangeEvent).where(ChangeEvent.dispatched_at.is_(None)).order_by(ChangeEvent.id).limit(batch)
         events = list(session.scalars(query.with_for_update(skip_locked=True)))

@@ -1,0 +1,162 @@
+"""A push round against a scripted partner (`responses`): the relay drains the whole backlog, and the
+partner's CapabilityStatement is read once per TTL, or again after a 405 or 404 on a type."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+import responses
+from sqlalchemy.orm import Session
+
+from connectors.keys import generate_signing_key
+from service import clock
+from service.models import ChangeEvent, Partner
+from service.sync import engine
+from service.sync.connection import Connections
+from service.usecases import plans
+from service.usecases.partners import add_partner
+from tests.factories import Case
+
+BASE = "http://127.0.0.1:9/fhir/R4"
+TOKEN_URL = "http://127.0.0.1:9/token"
+METADATA = f"{BASE}/metadata"
+CAREPLAN_WRITES = [{"code": "create"}, {"code": "update"}, {"code": "read"}]
+
+
+def _statement() -> dict[str, Any]:
+    return {
+        "resourceType": "CapabilityStatement",
+        "fhirVersion": "4.0.1",
+        "rest": [
+            {
+                "mode": "server",
+                "interaction": [{"code": "batch"}],
+                "resource": [{"type": "CarePlan", "interaction": CAREPLAN_WRITES}],
+            }
+        ],
+    }
+
+
+class FakePartner:
+    """Answers batch Bundles entry by entry with ``status`` (201 creates, 200 updates by default)
+    and keeps the carebridge identifiers of every CarePlan it was sent."""
+
+    def __init__(self) -> None:
+        self.status: int | None = None
+        self.received: list[str] = []
+        self._ids = itertools.count(1)
+
+    def batch(self, request: Any) -> tuple[int, dict[str, str], bytes]:
+        bundle = orjson.loads(request.body)
+        answers = [self._answer(entry) for entry in bundle["entry"]]
+        body = {"resourceType": "Bundle", "type": "batch-response", "entry": answers}
+        return 200, {"Content-Type": "application/fhir+json"}, orjson.dumps(body)
+
+    def single(self, request: Any) -> tuple[int, dict[str, str], bytes]:
+        answer = self._answer({"resource": orjson.loads(request.body), "request": {"method": request.method}})
+        status = int(answer["response"]["status"].split()[0])
+        return status, {"Content-Type": "application/fhir+json"}, orjson.dumps(answer.get("resource") or {})
+
+    def _answer(self, entry: dict[str, Any]) -> dict[str, Any]:
+        resource = entry["resource"]
+        self.received += [i["value"] for i in resource.get("identifier", ())]
+        if self.status is not None:
+            return {"response": {"status": f"{self.status} Refused"}}
+        creating = entry["request"]["method"] == "POST"
+        stored = {**resource, "id": resource.get("id") or f"cp{next(self._ids)}", "meta": {"versionId": "1"}}
+        return {"response": {"status": "201 Created" if creating else "200 OK"}, "resource": stored}
+
+
+@pytest.fixture
+def partner_site() -> Iterator[tuple[responses.RequestsMock, FakePartner]]:
+    fake = FakePartner()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.post(TOKEN_URL, json={"access_token": "t0k3n", "token_type": "bearer", "expires_in": 300})
+        mock.get(METADATA, json=_statement())
+        mock.add_callback(responses.POST, BASE, callback=fake.batch)
+        mock.add_callback(responses.POST, f"{BASE}/CarePlan", callback=fake.single)
+        yield mock, fake
+
+
+@pytest.fixture
+def partner(session: Session, case: Case, connections: Connections) -> Partner:
+    key = generate_signing_key("ES384")
+    connections.keys[key["kid"]] = key  # type: ignore[index]
+    return add_partner(
+        session, name="ehr", kind="ehr", organization_id=case.hospital.id, fhir_base=BASE, client_id="carebridge",
+        token_endpoint=TOKEN_URL, key_kid=key["kid"], scopes="system/CarePlan.cru", pull_types=[],
+        push_types=["CarePlan"],
+    )  # fmt: skip
+
+
+def _metadata_reads(mock: responses.RequestsMock) -> int:
+    return sum(1 for call in mock.calls if call.request.url == METADATA)
+
+
+def test_one_push_relays_a_backlog_larger_than_a_relay_batch_and_sends_the_edit_behind_it(
+    session: Session, case: Case, now: datetime, partner: Partner, connections: Connections, partner_site: Any
+) -> None:
+    _, fake = partner_site
+    # What a 2,000-Patient pull leaves behind: more change events than one relay batch (500).
+    session.add_all(
+        ChangeEvent(at=now, entity_type="Patient", entity_id=f"pulled-{n}", version=1, patient_id=f"pulled-{n}",
+                    action="create")  # fmt: skip
+        for n in range(1200)
+    )
+    session.commit()
+    plan = plans.create_case_plan(session, patient_id=case.patient.id, title="Home with services", actor="planner")
+
+    tally = engine.push(session, partner, connections)
+
+    assert tally["done:created"] == 1
+    assert fake.received == [plan.id]
+
+
+def test_the_capability_statement_is_read_once_per_ttl(
+    session: Session, case: Case, now: datetime, partner: Partner, connections: Connections, partner_site: Any
+) -> None:
+    mock, fake = partner_site
+    ttl = timedelta(hours=1)
+    for n in range(3):
+        plans.create_case_plan(session, patient_id=case.patient.id, title=f"Plan {n}", actor="planner")
+        engine.push(session, partner, connections, capabilities_ttl=ttl)
+    assert len(fake.received) == 3
+    assert _metadata_reads(mock) == 1
+
+    later = now + timedelta(hours=1, minutes=1)
+    clock.set_clock(lambda: later)
+    plans.create_case_plan(session, patient_id=case.patient.id, title="After the TTL", actor="planner")
+    engine.push(session, partner, connections, capabilities_ttl=ttl)
+    assert _metadata_reads(mock) == 2
+
+
+@pytest.mark.parametrize("status", [405, 404])
+def test_a_405_or_404_on_a_type_makes_the_next_round_read_the_statement_again(
+    session: Session,
+    case: Case,
+    now: datetime,
+    partner: Partner,
+    connections: Connections,
+    partner_site: Any,
+    status: int,
+) -> None:
+    mock, fake = partner_site
+    ttl = timedelta(hours=1)
+    plans.create_case_plan(session, patient_id=case.patient.id, title="First", actor="planner")
+    engine.push(session, partner, connections, capabilities_ttl=ttl)
+    assert _metadata_reads(mock) == 1
+
+    fake.status = status  # e.g. the partner's release dropped CarePlan writes
+    plans.create_case_plan(session, patient_id=case.patient.id, title="Refused", actor="planner")
+    engine.push(session, partner, connections, capabilities_ttl=ttl)
+    assert _metadata_reads(mock) == 1  # this round trusted the cached statement
+
+    fake.status = None
+    plans.create_case_plan(session, patient_id=case.patient.id, title="Next", actor="planner")
+    engine.push(session, partner, connections, capabilities_ttl=ttl)
+    assert _metadata_reads(mock) == 2
