@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, JSONType, UTCDateTime
@@ -48,3 +48,17 @@ class EhrRegistration(Base):
     # The hospital the EHR belongs to: launched users and pulled stays belong to it.
     hospital_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SigninFailures(Base):
+    """Failed sign-ins counted per account and per client address in a fixed window.
+
+    In the database, so every gunicorn process and every web server sees the same counts.
+    """
+
+    __tablename__ = "signin_failures"
+
+    # "account:<username>" or "address:<client IP>"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    failures: Mapped[int] = mapped_column(Integer)

@@ -56,3 +56,14 @@ class VersionMismatch(ConflictError):
             "reload it and apply your change again.",
             details={"expected": expected, "actual": actual},
         )
+
+
+class TooManyAttempts(UseCaseError):
+    """Refused until `retry_after` seconds have passed (answered as 429 with Retry-After)."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, details={"retry_after": retry_after})
+        self.retry_after = retry_after

@@ -19,6 +19,7 @@ from werkzeug.security import check_password_hash
 from service import clock
 from service.models import CareTeamMember, Handoff, Stay, User
 from service.models.web import WebSession
+from service.usecases import signin_throttle
 from service.usecases.errors import Invalid
 from service.usecases.unit_of_work import unit_of_work
 
@@ -28,12 +29,20 @@ HOSPITAL_KINDS = frozenset({"hospital"})
 _DUMMY_HASH = "scrypt:32768:8:1$dummy$" + "0" * 128
 
 
-def authenticate(session: Session, username: str, password: str) -> User:
-    """The user with that username and password; one vague error for every failure."""
+def authenticate(session: Session, username: str, password: str, *, address: str | None = None) -> User:
+    """The user with that username and password; one vague error for every failure.
+
+    Throttled per account and per client `address` (service.usecases.signin_throttle): while either
+    is over its limit this raises TooManyAttempts before looking at the password.
+    """
+    keys = [signin_throttle.account_key(username)] + ([signin_throttle.address_key(address)] if address else [])
+    signin_throttle.check(session, keys)
     user = session.scalar(select(User).where(User.username == username.strip()))
     stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
     if not check_password_hash(stored, password) or user is None or not user.password_hash:
+        signin_throttle.record_failure(session, keys)
         raise Invalid("unknown username or wrong password", fields={"username": ["check username and password"]})
+    signin_throttle.clear(session, keys[0])
     return user
 
 

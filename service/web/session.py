@@ -20,7 +20,7 @@ from service.app import request_session
 from service.models import Organization, User
 from service.models.web import WebSession
 from service.usecases import signin as accounts
-from service.usecases.errors import Invalid, UseCaseError
+from service.usecases.errors import Invalid, TooManyAttempts, UseCaseError
 from service.web import formatting
 from service.web.blueprint import blueprint
 
@@ -141,10 +141,16 @@ def signin() -> Any:
         return render_template("signin.html", next_url=next_url, error=None)
     try:
         user = accounts.authenticate(
-            request_session(), request.form.get("username", ""), request.form.get("password", "")
+            request_session(),
+            request.form.get("username", ""),
+            request.form.get("password", ""),
+            address=request.remote_addr,
         )
     except Invalid as exc:
         return render_template("signin.html", next_url=next_url, error=exc.message), 401
+    except TooManyAttempts as exc:
+        page = render_template("signin.html", next_url=next_url, error=exc.message)
+        return page, 429, {"Retry-After": str(exc.retry_after)}
     start_session(user)
     return redirect(next_url, code=303)
 
