@@ -37,6 +37,9 @@ class Settings:
     # How long a partner's CapabilityStatement is trusted before a push reads it again (seconds);
     # a 405 or 404 on a type makes it stale at once.
     sync_capabilities_seconds: float = 3600.0
+    # Non-global networks Subscription endpoints may reach ("" refuses them all, "1" allows any,
+    # or "127.0.0.0/8,10.20.0.0/16"): see service.usecases.outbound_endpoints.
+    subscription_allow_private: str = ""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -51,6 +54,7 @@ class Settings:
             "sync_pull_seconds": ("CAREBRIDGE_SYNC_PULL_SECONDS", float),
             "sync_push_seconds": ("CAREBRIDGE_SYNC_PUSH_SECONDS", float),
             "sync_capabilities_seconds": ("CAREBRIDGE_SYNC_CAPABILITIES_SECONDS", float),
+            "subscription_allow_private": ("CAREBRIDGE_SUBSCRIPTION_ALLOW_PRIVATE", str),
         }
         for attr, (var, convert) in mapping.items():
             if env.get(var):

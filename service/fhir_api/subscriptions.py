@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app
 
-from service.app import request_session
+from service.app import request_session, runtime
 from service.auth.audit import record_access, record_access_now
 from service.fhir_api import install_error_handlers
 from service.fhir_api.guard import authorize
@@ -16,6 +16,7 @@ from service.fhir_api.outcome import FhirError, fhir_response
 from service.fhir_api.subscriptions_fhir import parse_subscription, status_bundle, subscription_json
 from service.fhir_api.subscriptions_http import fhir_base, json_body, use_case_errors
 from service.usecases import subscriptions
+from service.usecases.outbound_endpoints import EndpointPolicy
 
 bp = Blueprint("fhir_subscriptions", __name__, url_prefix="/fhir/R4")
 install_error_handlers(bp)
@@ -30,7 +31,9 @@ def create() -> Response:
     if not ctx.allows(spec.topic.resource_type, "r"):
         raise FhirError(403, f"subscribing to '{spec.topic.title}' needs read access to {spec.topic.resource_type}")
     session = request_session()
-    sub = subscriptions.create_subscription(session, ctx, spec)
+    endpoints = EndpointPolicy.from_setting(runtime(current_app).settings.subscription_allow_private)
+    with use_case_errors():
+        sub = subscriptions.create_subscription(session, ctx, spec, endpoints)
     record_access(session, ctx, action="C", interaction="create", resource_type="Subscription", resource_id=sub.id)
     session.commit()
     location = f"{fhir_base()}/Subscription/{sub.id}"

@@ -8,6 +8,7 @@ from flask import current_app
 from service.app import runtime
 from service.tasks.relay import DB_RETRY
 from service.usecases import subscriptions
+from service.usecases.outbound_endpoints import EndpointPolicy
 from service.usecases.subscriptions import RetryPolicy
 
 
@@ -18,9 +19,11 @@ def fhir_base() -> str:
 @shared_task(name="service.tasks.notifications.deliver_notifications", **DB_RETRY)
 def deliver_notifications(subscription_id: str) -> int:
     """Deliver what is due for one subscription; re-sends itself for the next batch or retry."""
-    with runtime(current_app).session_factory() as session:
+    rt = runtime(current_app)
+    endpoints = EndpointPolicy.from_setting(rt.settings.subscription_allow_private)
+    with rt.session_factory() as session:
         outcome = subscriptions.deliver_pending(
-            session, subscription_id, base_url=fhir_base(), policy=RetryPolicy.from_env()
+            session, subscription_id, base_url=fhir_base(), policy=RetryPolicy.from_env(), endpoints=endpoints
         )
     if outcome.more:
         deliver_notifications.delay(subscription_id)

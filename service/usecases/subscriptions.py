@@ -10,6 +10,8 @@
   subscription's `error` and `$status` keep reporting
   (https://hl7.org/fhir/uv/subscriptions-backport/STU1.1/errors.html).
 - Every delivery attempt is audited with `record_access` (interaction "notify").
+- An endpoint is checked against the `EndpointPolicy` (https, no internal addresses: see
+  service.usecases.outbound_endpoints) when the Subscription is created and before every attempt.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ from service.fhir_api.subscriptions_fhir import (
 )
 from service.models import ChangeEvent
 from service.models.subscriptions import NotificationDelivery, Subscription
-from service.usecases.errors import NotFound
+from service.usecases.errors import Invalid, NotFound
+from service.usecases.outbound_endpoints import EndpointPolicy, EndpointRefused, guarded_sender
 from service.usecases.unit_of_work import unit_of_work
 
 LIVE = ("requested", "active", "error")
@@ -87,9 +90,16 @@ def access_of(sub: Subscription) -> AccessContext:
     )
 
 
-def create_subscription(session: Session, ctx: AccessContext, spec: SubscriptionSpec) -> Subscription:
+def create_subscription(
+    session: Session, ctx: AccessContext, spec: SubscriptionSpec, endpoints: EndpointPolicy
+) -> Subscription:
     """Store the subscription as `requested` and queue the handshake; it is `active` once the
-    endpoint answered it (https://hl7.org/fhir/uv/subscriptions-backport/STU1.1/components.html#handshake)."""
+    endpoint answered it (https://hl7.org/fhir/uv/subscriptions-backport/STU1.1/components.html#handshake).
+    An endpoint `endpoints` refuses is Invalid (422) on `channel.endpoint`."""
+    try:
+        endpoints.check(spec.endpoint)
+    except EndpointRefused as refused:
+        raise Invalid("the channel endpoint is not allowed", fields={"channel.endpoint": [str(refused)]}) from None
     with unit_of_work(session):
         now = clock.now()
         sub = Subscription(
@@ -202,21 +212,18 @@ def _may_see(session: Session, sub: Subscription, topic: Topic, entity_id: str) 
 # --- delivery ---------------------------------------------------------------------------------
 
 
-def http_send(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
-    response = requests.post(url, data=body, headers=dict(headers), timeout=timeout, allow_redirects=False)
-    return response.status_code
-
-
 def deliver_pending(
     session: Session,
     subscription_id: str,
     *,
     base_url: str,
     policy: RetryPolicy,
-    send: Send = http_send,
+    endpoints: EndpointPolicy,
+    send: Send | None = None,
     batch: int = 50,
 ) -> DeliveryOutcome:
     """Post the subscription's due notifications in order, stopping at the first failure.
+    `send` defaults to `guarded_sender(endpoints)`.
 
     The subscription row is locked (`FOR UPDATE SKIP LOCKED`) so two workers never deliver the
     same queue at once; the other worker looks again shortly. Delivery is at least once: a
@@ -249,7 +256,7 @@ def deliver_pending(
             now = clock.now()
             if delivery.next_attempt_at > now:
                 return DeliveryOutcome(delivered, delivery.next_attempt_at - now, False)
-            error = _attempt(session, sub, delivery, base_url, send)
+            error = _attempt(session, sub, delivery, base_url, endpoints, send or guarded_sender(endpoints))
             if error is None:
                 delivered += 1
                 continue
@@ -265,7 +272,12 @@ def deliver_pending(
 
 
 def _attempt(
-    session: Session, sub: Subscription, delivery: NotificationDelivery, base_url: str, send: Send
+    session: Session,
+    sub: Subscription,
+    delivery: NotificationDelivery,
+    base_url: str,
+    endpoints: EndpointPolicy,
+    send: Send,
 ) -> str | None:
     """One POST of one notification; returns the error, or None when the endpoint took it."""
     now = clock.now()
@@ -279,8 +291,12 @@ def _attempt(
         name, _, value = header.partition(":")
         headers[name.strip()] = value.strip()
     try:
+        # Again at each attempt: the name may resolve elsewhere now than when it was accepted.
+        endpoints.check(sub.endpoint)
         status = send(sub.endpoint, orjson.dumps(body), headers, float(sub.timeout_seconds))
         error = None if 200 <= status < 300 else f"the endpoint answered HTTP {status}"
+    except EndpointRefused as refused:
+        error = f"the endpoint is not allowed: {refused}"
     except requests.RequestException as failure:
         error = f"the endpoint could not be reached: {type(failure).__name__}"
     delivery.attempts += 1

@@ -6,7 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import sessionmaker
 
+from service.app import create_app
+from service.config import Settings
 from service.fhir_api.subscriptions_fhir import FILTER_CRITERIA, TOPIC_BASE
 from tests.factories import Case
 
@@ -23,6 +26,14 @@ def subscription(topic: str = f"{TOPIC_BASE}/task-changed", **channel: Any) -> d
         "channel": {"type": "rest-hook", "endpoint": "http://127.0.0.1:9/hook", "payload": "application/fhir+json"}
         | channel,
     }
+
+
+@pytest.fixture(params=["127.0.0.0/8"])
+def app(request: Any, session_factory: sessionmaker[Any], database_url: str) -> Any:
+    """The app with the operator setting that lets endpoints reach the loopback test receivers
+    (CAREBRIDGE_SUBSCRIPTION_ALLOW_PRIVATE); `indirect` parametrisation changes it per test."""
+    settings = Settings(database_url=database_url, celery_eager=True, subscription_allow_private=request.param)
+    return create_app(settings, session_factory=session_factory)
 
 
 @pytest.fixture
@@ -86,3 +97,40 @@ def test_refused_subscriptions(client: Any, payer_token: str, body: Any, status:
 def test_a_token_is_required(client: Any) -> None:
     answer = client.post("/fhir/R4/Subscription", json=subscription())
     assert answer.status_code == 401 and "Bearer" in answer.headers["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize("app", [""], indirect=True)
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://127.0.0.1:9/hook",
+        "https://127.0.0.1/hook",
+        "https://localhost:8443/hook",
+        "https://[::1]/hook",
+        "https://[::ffff:127.0.0.1]/hook",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://10.0.0.5/hook",
+        "https://192.168.1.20/hook",
+        "https://172.16.0.1/hook",
+        "https://100.64.0.1/hook",
+        "https://0.0.0.0/hook",
+        "https://[fe80::1]/hook",
+        "https://[fd00::1]/hook",
+        "https://2130706433/hook",  # 127.0.0.1 written as one number
+    ],
+)
+def test_internal_endpoints_are_refused_by_default(client: Any, payer_token: str, endpoint: str) -> None:
+    answer = client.post("/fhir/R4/Subscription", json=subscription(endpoint=endpoint), headers=auth(payer_token))
+    assert answer.status_code == 422, answer.get_json()
+    issue = answer.get_json()["issue"][0]
+    assert issue["expression"] == ["channel.endpoint"]
+
+
+@pytest.mark.parametrize("app", ["127.0.0.0/8"], indirect=True)
+def test_the_operator_setting_allows_only_the_networks_it_names(client: Any, payer_token: str) -> None:
+    for endpoint in ("http://127.0.0.1:9/hook", "https://127.0.0.2:8443/hook"):
+        answer = client.post("/fhir/R4/Subscription", json=subscription(endpoint=endpoint), headers=auth(payer_token))
+        assert answer.status_code == 201, answer.get_json()
+    for endpoint in ("https://10.0.0.5/hook", "https://169.254.169.254/latest/meta-data/"):
+        answer = client.post("/fhir/R4/Subscription", json=subscription(endpoint=endpoint), headers=auth(payer_token))
+        assert answer.status_code == 422 and answer.get_json()["issue"][0]["expression"] == ["channel.endpoint"]

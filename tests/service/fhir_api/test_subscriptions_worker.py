@@ -31,6 +31,7 @@ from service.config import Settings
 from service.fhir_api.subscriptions_fhir import TOPIC_BASE, parse_subscription
 from service.models.subscriptions import Subscription
 from service.usecases import handoffs, subscriptions
+from service.usecases.outbound_endpoints import EndpointPolicy
 from tests.factories import build_case
 
 pytestmark = pytest.mark.worker
@@ -121,6 +122,7 @@ def worker(committed_url: str, redis_db: str, tmp_path: Path) -> Iterator[subpro
         "CELERY_RESULT_BACKEND": redis_db,
         "CAREBRIDGE_INSTANCE": str(tmp_path),
         "CAREBRIDGE_NOTIFY_RETRY_DELAYS": "0.5,1",
+        "CAREBRIDGE_SUBSCRIPTION_ALLOW_PRIVATE": "127.0.0.1/32",  # the receiver is on loopback
     }
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
     log = (tmp_path / "worker.log").open("wb")
@@ -173,7 +175,8 @@ def test_task_changes_reach_a_real_receiver_even_after_it_was_down(
         "criteria": f"{TOPIC_BASE}/task-changed",
         "channel": {"type": "rest-hook", "endpoint": f"http://127.0.0.1:{receiver.port}/hook"},
     }
-    sub = subscriptions.create_subscription(session, payer, parse_subscription(body))
+    loopback = EndpointPolicy.from_setting("127.0.0.1/32")
+    sub = subscriptions.create_subscription(session, payer, parse_subscription(body), loopback)
     assert status_value(receiver.next("handshake"), "status") in ("requested", "active")
 
     task = handoffs.create_handoff(

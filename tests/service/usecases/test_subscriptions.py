@@ -21,13 +21,16 @@ from service.models.subscriptions import NotificationDelivery, Subscription
 from service.usecases import handoffs, patients, subscriptions
 from service.usecases.consumers import CONSUMERS
 from service.usecases.dispatch import dispatch_pending
-from service.usecases.errors import NotFound
+from service.usecases.errors import Invalid, NotFound
+from service.usecases.outbound_endpoints import EndpointPolicy
 from service.usecases.subscriptions import RetryPolicy
 from tests.factories import Case
 
 BASE = "http://carebridge.test/fhir/R4"
 TASK_TOPIC = f"{TOPIC_BASE}/task-changed"
 POLICY = RetryPolicy(delays=(10, 60))
+# The operator setting the tests run with: receivers on loopback (CAREBRIDGE_SUBSCRIPTION_ALLOW_PRIVATE).
+LOOPBACK = EndpointPolicy.from_setting("127.0.0.0/8")
 
 
 class Receiver:
@@ -67,7 +70,14 @@ def payer_access(case: Case, client_id: str = "payer-app") -> AccessContext:
     return AccessContext(client_id, client_id, case.payer.id, scopes, None)
 
 
-def subscribe(session: Session, ctx: AccessContext, criteria: list[str] | None = None) -> Subscription:
+def subscribe(
+    session: Session,
+    ctx: AccessContext,
+    criteria: list[str] | None = None,
+    *,
+    endpoint: str = "http://127.0.0.1:9/hook",
+    endpoints: EndpointPolicy = LOOPBACK,
+) -> Subscription:
     body: dict[str, Any] = {
         "resourceType": "Subscription",
         "status": "requested",
@@ -75,18 +85,22 @@ def subscribe(session: Session, ctx: AccessContext, criteria: list[str] | None =
         "criteria": TASK_TOPIC,
         "channel": {
             "type": "rest-hook",
-            "endpoint": "http://127.0.0.1:9/hook",
+            "endpoint": endpoint,
             "payload": "application/fhir+json",
             "header": ["Authorization: Bearer secret-for-the-receiver"],
         },
     }
     if criteria:
         body["_criteria"] = {"extension": [{"url": FILTER_CRITERIA, "valueString": c} for c in criteria]}
-    return subscriptions.create_subscription(session, ctx, parse_subscription(body))
+    return subscriptions.create_subscription(session, ctx, parse_subscription(body), endpoints)
 
 
-def deliver(session: Session, sub: Subscription, receiver: Receiver) -> subscriptions.DeliveryOutcome:
-    return subscriptions.deliver_pending(session, sub.id, base_url=BASE, policy=POLICY, send=receiver)
+def deliver(
+    session: Session, sub: Subscription, receiver: Receiver, endpoints: EndpointPolicy = LOOPBACK
+) -> subscriptions.DeliveryOutcome:
+    return subscriptions.deliver_pending(
+        session, sub.id, base_url=BASE, policy=POLICY, endpoints=endpoints, send=receiver
+    )
 
 
 def new_task(session: Session, case: Case, patient_id: str | None = None, owner_org_id: str | None = None) -> str:
@@ -229,6 +243,35 @@ def test_only_the_owner_organisation_reads_or_deletes(session: Session, case: Ca
         subscriptions.delete_subscription(session, outsider, sub.id)
     subscriptions.delete_subscription(session, colleague, sub.id)
     assert session.get(Subscription, sub.id) is None
+
+
+def test_an_endpoint_resolving_to_an_internal_address_is_refused_at_creation(
+    session: Session, case: Case, now: datetime
+) -> None:
+    dns = {"hooks.payer.test": ["93.184.215.14", "10.0.0.7"]}  # one bad address is enough
+    endpoints = EndpointPolicy.from_setting("", resolve=lambda host, port: dns[host])
+    with pytest.raises(Invalid) as refused:
+        subscribe(session, payer_access(case), endpoint="https://hooks.payer.test/hook", endpoints=endpoints)
+    assert list(refused.value.details["fields"]) == ["channel.endpoint"]  # type: ignore[arg-type]
+    assert session.scalars(select(Subscription)).all() == []
+
+
+def test_a_name_that_resolves_to_an_internal_address_later_gets_no_delivery(
+    session: Session, case: Case, now: datetime
+) -> None:
+    dns = {"hooks.payer.test": ["93.184.215.14"]}
+    endpoints = EndpointPolicy.from_setting("", resolve=lambda host, port: dns[host])
+    sub = subscribe(session, payer_access(case), endpoint="https://hooks.payer.test/hook", endpoints=endpoints)
+    dns["hooks.payer.test"] = ["169.254.169.254"]  # DNS changed after the check at creation
+    receiver = Receiver()
+    outcome = deliver(session, sub, receiver, endpoints)
+    assert outcome.delivered == 0 and receiver.bundles == []
+    assert sub.status == "error" and "not allowed" in (sub.error or "")
+    [attempt] = session.scalars(select(AccessEvent).where(AccessEvent.interaction == "notify")).all()
+    assert attempt.outcome == "4"
+    dns["hooks.payer.test"] = ["93.184.215.14"]
+    clock.set_clock(lambda: now + timedelta(seconds=11))
+    assert deliver(session, sub, receiver, endpoints).delivered == 1
 
 
 def test_topics_cover_task_and_careplan() -> None:
