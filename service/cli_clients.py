@@ -89,7 +89,7 @@ def list_() -> None:
 @clients.command("revoke")
 @click.argument("client_id")
 def revoke(client_id: str) -> None:
-    """Refuse the client's assertions and tokens from now on."""
+    """Refuse the client's assertions and tokens from now on, and switch its Subscriptions off."""
     with open_session() as session:
         try:
             registry.revoke_client(session, client_id)

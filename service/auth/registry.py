@@ -12,7 +12,7 @@ from typing import Any
 
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service import clock
@@ -20,6 +20,7 @@ from service.auth.jwts import ASYMMETRIC_ALGS
 from service.auth.scopes import parse_resource_scope, parse_scopes
 from service.models import Organization
 from service.models.clients import PartnerClient, TrustedIssuer
+from service.models.subscriptions import Subscription
 from service.usecases.errors import ConflictError, Invalid, NotFound
 from service.usecases.unit_of_work import get_or_404, unit_of_work
 
@@ -78,14 +79,24 @@ def list_clients(session: Session) -> list[PartnerClient]:
     return list(session.scalars(select(PartnerClient).order_by(PartnerClient.created_at, PartnerClient.client_id)))
 
 
+REVOKED_SUBSCRIPTION = "the subscribing client was revoked"
+
+
 def revoke_client(session: Session, client_id: str) -> PartnerClient:
-    """Refuse the client's assertions and its unexpired tokens from now on."""
+    """Refuse the client's assertions and its unexpired tokens from now on, and switch its
+    Subscriptions off in the same transaction: a revoked partner hears nothing more, not even
+    what was already queued (the delivery checks the client too, see service.usecases.subscriptions)."""
     with unit_of_work(session):
         client = session.get(PartnerClient, client_id)
         if client is None:
             raise NotFound("PartnerClient", client_id)
         if client.revoked_at is None:
             client.revoked_at = clock.now()
+        session.execute(
+            update(Subscription)
+            .where(Subscription.client_id == client_id, Subscription.status != "off")
+            .values(status="off", error=REVOKED_SUBSCRIPTION)
+        )
         return client
 
 

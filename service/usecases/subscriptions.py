@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from service import clock
 from service.auth.audit import OUTCOME_MINOR, OUTCOME_SUCCESS, record_access
 from service.auth.context import AccessContext
+from service.auth.registry import REVOKED_SUBSCRIPTION
 from service.auth.scopes import parse_scopes
 from service.auth.tenancy import MODELS, visible_rows
 from service.fhir_api.subscriptions_fhir import (
@@ -42,6 +43,7 @@ from service.fhir_api.subscriptions_fhir import (
     notification_bundle,
 )
 from service.models import ChangeEvent
+from service.models.clients import PartnerClient
 from service.models.subscriptions import NotificationDelivery, Subscription
 from service.usecases.errors import Invalid, NotFound
 from service.usecases.outbound_endpoints import EndpointPolicy, EndpointRefused, guarded_sender
@@ -243,6 +245,9 @@ def deliver_pending(
             return DeliveryOutcome(0, LOCKED_RETRY if busy else None, False)
         if sub.status == "off":
             return DeliveryOutcome(0, None, False)
+        if _client_revoked(session, sub):
+            sub.status, sub.error = "off", REVOKED_SUBSCRIPTION
+            return DeliveryOutcome(0, None, False)
         queue = list(
             session.scalars(
                 select(NotificationDelivery)
@@ -269,6 +274,14 @@ def deliver_pending(
         if sub.error is not None:
             sub.status = "error"
         return DeliveryOutcome(delivered, None, len(queue) > batch)
+
+
+def _client_revoked(session: Session, sub: Subscription) -> bool:
+    """Whether the subscribing client was revoked (`carebridge clients revoke`). Revoking switches
+    its subscriptions off; this catches a revocation that committed after this queue was read.
+    A client carebridge did not register (a trusted issuer's) has no row and is not revoked here."""
+    client = session.get(PartnerClient, sub.client_id)
+    return client is not None and client.revoked_at is not None
 
 
 def _attempt(

@@ -9,14 +9,17 @@ from typing import Any
 import orjson
 import pytest
 import requests
+from joserfc.jwk import ECKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import clock
+from service.auth import registry
 from service.auth.context import AccessContext
 from service.auth.scopes import parse_scopes
 from service.fhir_api.subscriptions_fhir import FILTER_CRITERIA, TOPIC_BASE, TOPICS, parse_subscription
 from service.models.audit_events import AccessEvent
+from service.models.clients import PartnerClient
 from service.models.subscriptions import NotificationDelivery, Subscription
 from service.usecases import handoffs, patients, subscriptions
 from service.usecases.consumers import CONSUMERS
@@ -272,6 +275,50 @@ def test_a_name_that_resolves_to_an_internal_address_later_gets_no_delivery(
     dns["hooks.payer.test"] = ["93.184.215.14"]
     clock.set_clock(lambda: now + timedelta(seconds=11))
     assert deliver(session, sub, receiver, endpoints).delivered == 1
+
+
+def registered_payer_client(session: Session, case: Case) -> AccessContext:
+    """A payer client registered as `carebridge clients add` does, and its access."""
+    key = ECKey.generate_key("P-384", parameters={"kid": "payer-key"})
+    client = registry.register_client(
+        session, name="payer app", scopes="system/Task.rs system/Subscription.crud", organization_id=case.payer.id,
+        jwks={"keys": [key.as_dict(private=False)]},
+    )  # fmt: skip
+    return payer_access(case, client_id=client.client_id)
+
+
+def test_a_revoked_clients_subscriptions_stop_at_once(session: Session, case: Case, now: datetime) -> None:
+    relay(session)
+    ctx = registered_payer_client(session, case)
+    sub = subscribe(session, ctx)
+    receiver = Receiver()
+    deliver(session, sub, receiver)
+    new_task(session, case)
+    relay(session)  # a notification is already queued when the client is revoked
+    registry.revoke_client(session, ctx.client_id)
+    assert sub.status == "off"
+    new_task(session, case)
+    relay(session)
+    assert deliver(session, sub, receiver).delivered == 0
+    assert receiver.kinds() == ["handshake"]
+    assert sub.events_since_start == 1, "no event after the revocation is even queued"
+
+
+def test_a_delivery_never_goes_out_for_a_revoked_client(session: Session, case: Case, now: datetime) -> None:
+    # The revocation committed while the subscription was still live (e.g. a revocation racing a
+    # worker that had read the subscription): the delivery itself checks the client.
+    relay(session)
+    ctx = registered_payer_client(session, case)
+    sub = subscribe(session, ctx)
+    new_task(session, case)
+    relay(session)
+    client = session.get(PartnerClient, ctx.client_id)
+    assert client is not None
+    client.revoked_at = now
+    session.commit()
+    receiver = Receiver()
+    assert deliver(session, sub, receiver).delivered == 0
+    assert receiver.bundles == [] and sub.status == "off"
 
 
 def test_topics_cover_task_and_careplan() -> None:
