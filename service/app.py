@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask, g
 from flask_smorest import Api
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
-from service.db import make_engine, make_session_factory
+from service.db import READS_ONLY, make_engine, make_session_factory
 
 
 class Runtime:
@@ -69,13 +70,36 @@ def runtime(app: Flask) -> Runtime:
 
 
 def request_session() -> Session:
-    """One session per request (or app context), closed at teardown."""
+    """One session per request (or app context), closed at teardown.
+
+    GET and HEAD requests only read (unless their view is marked `writes_on_get`): on SQLite their
+    transactions stay deferred, so parallel readers never wait for each other (service.db.READS_ONLY).
+    """
     from flask import current_app
 
     if "db_session" not in g:
-        g.db_session = runtime(current_app).session_factory()
+        factory = runtime(current_app).session_factory
+        g.db_session = factory(execution_options=READS_ONLY) if _reads_only() else factory()
     session: Session = g.db_session
     return session
+
+
+V = TypeVar("V", bound=Callable[..., Any])
+
+
+def writes_on_get(view: V) -> V:
+    """Mark a GET view that writes (an export kick-off, a sign-in page): its session takes the write lock."""
+    view.writes_on_get = True  # type: ignore[attr-defined]
+    return view
+
+
+def _reads_only() -> bool:
+    from flask import current_app, has_request_context, request
+
+    if not has_request_context() or request.method not in ("GET", "HEAD"):
+        return False
+    view = current_app.view_functions.get(request.endpoint or "")
+    return not getattr(view, "writes_on_get", False)
 
 
 def _close_session(_exc: BaseException | None) -> None:

@@ -69,8 +69,22 @@ def make_engine(url: str) -> Engine:
     )
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+# Execution options of a session that only reads (``factory(execution_options=READS_ONLY)``): on SQLite its
+# transactions begin DEFERRED; every other transaction begins IMMEDIATE. PostgreSQL ignores the option.
+_READS_ONLY = "carebridge_reads_only"
+READS_ONLY = {_READS_ONLY: True}
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # A deferred SQLite transaction that has read and then writes fails at once with SQLITE_BUSY if another
+    # connection wrote meanwhile: busy_timeout is not consulted for that upgrade
+    # (https://www.sqlite.org/lang_transaction.html#deferred_immediate_and_exclusive_transactions). So writers
+    # take the write lock up front, waiting busy_timeout for it; readers stay deferred, and in WAL mode never wait.
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READS_ONLY) else "BEGIN IMMEDIATE")
 
 
 def _json_text(value: Any) -> str:
@@ -86,6 +100,10 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL never corrupts the file; a power cut may lose the last commits, not a crash of the
+    # process. It spares an fsync per commit, and every FHIR read commits an access event
+    # (https://www.sqlite.org/pragma.html#pragma_synchronous).
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
 

@@ -65,9 +65,18 @@ def record_access(
 
 def record_access_now(session: Session, ctx: AccessContext, **fields: object) -> AccessEvent:
     """`record_access` and commit at once (reads and searches, which have no transaction of their own)."""
+    _end_reads(session)
     event = record_access(session, ctx, **fields)  # type: ignore[arg-type]
     session.commit()
     return event
+
+
+def _end_reads(session: Session) -> None:
+    # The event goes in a short transaction of its own whose first statement is the INSERT: on SQLite a
+    # transaction that has read cannot take the write lock while others write (service.db._sqlite_begin),
+    # and one that starts by writing waits for it. The caller's transaction is over by now (reads only, or
+    # a use case that committed), so committing it changes nothing.
+    session.commit()
 
 
 def record_accesses_now(
@@ -75,6 +84,7 @@ def record_accesses_now(
 ) -> None:
     """One event per patient an access disclosed (a search page may show several, and each patient's
     accounting of disclosures must find it), committed together."""
+    _end_reads(session)
     for patient_id in patient_ids:
         record_access(session, ctx, patient_id=patient_id, **fields)  # type: ignore[arg-type]
     session.commit()

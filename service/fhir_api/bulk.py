@@ -12,7 +12,7 @@ from datetime import datetime
 
 from flask import Blueprint, Response, request, send_file
 
-from service.app import request_session
+from service.app import request_session, writes_on_get
 from service.auth.audit import record_access_now
 from service.fhir_api import install_error_handlers
 from service.fhir_api.guard import authorize, bearer_access
@@ -31,16 +31,19 @@ RETRY_AFTER_SECONDS = "2"
 
 
 @bp.get("/$export")
+@writes_on_get
 def export_system() -> Response:
     return _kick_off("system", None)
 
 
 @bp.get("/Patient/$export")
+@writes_on_get
 def export_patients() -> Response:
     return _kick_off("patient", None)
 
 
 @bp.get("/Group/<group_id>/$export")
+@writes_on_get
 def export_group(group_id: str) -> Response:
     return _kick_off("group", group_id)
 

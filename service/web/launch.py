@@ -19,7 +19,7 @@ from connectors.fhir_client import FhirClient
 from connectors.http import Transport
 from connectors.smart_auth import discover
 from connectors.smart_launch import LaunchSettings, LaunchToken, exchange_code, start_authorization
-from service.app import request_session
+from service.app import request_session, writes_on_get
 from service.models.web import EhrRegistration
 from service.usecases import signin as accounts
 from service.usecases.ehr_import import import_stay
@@ -60,6 +60,7 @@ def _settings(registration: EhrRegistration, http: Transport) -> LaunchSettings:
 
 
 @blueprint.get("/launch")
+@writes_on_get
 def launch() -> Response:
     registration = _registration(request.args.get("iss", ""))
     with Transport() as http:
@@ -75,6 +76,7 @@ def launch() -> Response:
 
 
 @blueprint.get("/launch/callback")
+@writes_on_get
 def launch_callback() -> Response:
     pending: dict[str, Any] | None = g.web.pending_launch if g.web is not None else None
     if not pending:

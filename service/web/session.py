@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from flask import Response, abort, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from service.app import request_session
+from service.app import request_session, writes_on_get
 from service.models import Organization, User
 from service.models.web import WebSession
 from service.usecases import signin as accounts
@@ -133,6 +133,7 @@ def home() -> BaseResponse:
 
 
 @blueprint.route("/signin", methods=["GET", "POST"])
+@writes_on_get
 def signin() -> Any:
     next_url = safe_next(request.values.get("next"), url_for("web.home"))
     if request.method == "GET":
