@@ -30,7 +30,7 @@ def process_message() -> Response:
     session = request_session()
     with use_case_errors():
         message = adt_messages.parse_message(json_body())
-        stay = adt_messages.process(session, message, hospital_id=ctx.organization_id, actor=f"client:{ctx.client_id}")
+        stay = adt_messages.process(session, message, ctx, actor=f"client:{ctx.client_id}")
     record_access_now(
         session, ctx, action="E", interaction="process-message", resource_type="Encounter", resource_id=stay.id,
         patient_id=stay.patient_id, description=f"{message.event_code} {message.message_id}",

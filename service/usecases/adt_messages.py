@@ -6,6 +6,11 @@ starts the follow-up handoffs); an admit opens the stay (`stays.admit`) or re-pl
 hospital repeats itself; a transfer moves the ward and bed. Each message ends in one use-case
 call, so a refused message leaves nothing half-written. The Encounter is read with
 `fhir_mappings.from_fhir_encounter`, the same mapping the EHR pull uses.
+
+Who may send what: the sender is the caller's `AccessContext`. A transfer or discharge changes
+a stay only when the sender may see its patient (the access policy: tenancy, and a `patient/`
+token's launch patient), so a token for one patient cannot move another's stay; a patient the
+sender may not see answers exactly like an unknown one.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import fhir_mappings as fm
+from service.auth.context import AccessContext
+from service.auth.tenancy import can_see
 from service.models import Organization, Patient, Stay
 from service.usecases import discharge, patients, stays
 from service.usecases.errors import Invalid, UseCaseError
@@ -98,11 +105,11 @@ def _resolve(bundle: Json, reference: Any, resource_type: str) -> Json:
     raise BadMessage(f"the message does not contain the {resource_type} it refers to ({ref or 'no reference'})")
 
 
-def process(session: Session, message: AdtMessage, *, hospital_id: str | None, actor: str) -> Stay:
-    """Apply one message; `hospital_id` is the sending hospital (from the caller's token), else the
-    Encounter's serviceProvider when that names a carebridge organisation."""
-    patient = _matched_patient(session, message)
-    hospital = _hospital(session, hospital_id or message.encounter.hospital_org_id)
+def process(session: Session, message: AdtMessage, sender: AccessContext, *, actor: str) -> Stay:
+    """Apply one message from `sender`; the sending hospital is the sender's organisation, else
+    (a carebridge-operated client) the Encounter's serviceProvider when that names one."""
+    patient = _matched_patient(session, message, sender)
+    hospital = _hospital(session, sender.organization_id or message.encounter.hospital_org_id)
     stay = _stay_for(session, message, hospital.id, patient.id)
     data = message.encounter
     if stay is not None and stay.patient_id != patient.id:
@@ -159,10 +166,10 @@ def _stay_for(session: Session, message: AdtMessage, hospital_id: str, patient_i
     return None
 
 
-def _matched_patient(session: Session, message: AdtMessage) -> Patient:
+def _matched_patient(session: Session, message: AdtMessage, sender: AccessContext) -> Patient:
     for system, value in message.patient_identifiers:
         patient = patients.find_by_identifier(session, system, value)
-        if patient is not None:
+        if patient is not None and (message.event == "admit" or can_see(sender, "Patient", patient)):
             return patient
     raise Invalid("no carebridge patient has these identifiers", fields={"Patient.identifier": ["unknown patient"]})
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.models import ChangeEvent, Handoff, Stay
-from service.usecases import patients
+from service.usecases import patients, stays
 from service.usecases.adt_messages import EVENT_SYSTEM
 from tests.factories import Case
 
@@ -186,3 +186,55 @@ def test_only_a_hospital_can_send_them(
 ) -> None:
     snf_token = get_token(make_partner(case.snfs[0].id, HOSPITAL_SCOPES), HOSPITAL_SCOPES)
     assert post(client, snf_token, message("discharge", **discharged(now))).status_code == 422
+
+
+def _second_inpatient(session: Session, case: Case, now: datetime) -> Stay:
+    """Another patient of the same hospital, in bed 3B on 6 North."""
+    other = patients.register_patient(
+        session, family_name="Berg", given_name="Bo", actor="test",
+        identifiers=[{"kind": "mrn", "system": "urn:example:mrn", "value": "MRN-3003"}],
+    )  # fmt: skip
+    return stays.admit(
+        session, patient_id=other.id, hospital_id=case.hospital.id, admitted_at=now - timedelta(hours=5),
+        unit="6 North", bed="3B", actor="test",
+    )  # fmt: skip
+
+
+def _to_icu(now: datetime) -> dict[str, Any]:
+    ward_type = {"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": "wa"}
+    return {"period": {"start": instant(now)}, "location": [{"location": {"display": "ICU"}, "physicalType": {
+        "coding": [ward_type]}}]}  # fmt: skip
+
+
+def test_a_patient_context_token_cannot_move_another_patients_stay(
+    client: Any, session: Session, case: Case, now: datetime, mint: Callable[..., str]
+) -> None:
+    # SMART patient/ scopes confine the request to the launch patient
+    # (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html#patient-specific-scopes).
+    other_stay = _second_inpatient(session, case, now)
+    token = mint(case.hospital.id, "patient/Encounter.cru patient/Patient.rs", patient_id=case.patient.id)
+    for event in ("transfer", "discharge"):
+        body = message(event, mrn="MRN-3003", encounter_id="enc-other", **_to_icu(now))
+        if event == "discharge":
+            body = message(event, mrn="MRN-3003", encounter_id="enc-other", **discharged(now))
+        answer = post(client, token, body)
+        assert answer.status_code == 422 and answer.get_json()["resourceType"] == "OperationOutcome"
+    session.expire_all()
+    moved = session.get_one(Stay, other_stay.id)
+    assert (moved.unit, moved.bed, moved.status) == ("6 North", "3B", "in-progress")
+    # Its own patient it may still move.
+    assert post(client, token, message("transfer", **_to_icu(now))).status_code == 200
+    session.expire_all()
+    assert session.get_one(Stay, case.stay.id).unit == "ICU"
+
+
+def test_a_client_without_a_tenant_limit_still_obeys_the_patient_context(
+    client: Any, session: Session, case: Case, now: datetime, mint: Callable[..., str]
+) -> None:
+    other_stay = _second_inpatient(session, case, now)
+    token = mint(None, "patient/Encounter.cru patient/Patient.rs", patient_id=case.patient.id)
+    body = message("transfer", mrn="MRN-3003", encounter_id="enc-other", **_to_icu(now))
+    body["entry"][1]["resource"]["serviceProvider"] = {"reference": f"Organization/{case.hospital.id}"}
+    assert post(client, token, body).status_code == 422
+    session.expire_all()
+    assert session.get_one(Stay, other_stay.id).unit == "6 North"
