@@ -2,6 +2,7 @@
 
 carebridge keys generate [--alg RS384|ES384]   # rotate: new active key, previous ones retired
 carebridge keys list
+carebridge keys reencrypt                      # after rotating CAREBRIDGE_KEY_ENCRYPTION_KEY
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import click
 
 from connectors.keys import SIGNING_ALGS
 from service.cli_clients import open_session
-from service.keystore import generate_key, published_keys
+from service.keystore import generate_key, published_keys, reencrypt_private_keys
 
 
 @click.group()
@@ -35,3 +36,11 @@ def list_() -> None:
         for row in published_keys(session):
             retired = row.retired_at.isoformat() if row.retired_at else "active"
             click.echo(f"{row.kid}\t{row.alg}\t{row.created_at.isoformat()}\t{retired}")
+
+
+@keys.command("reencrypt")
+def reencrypt() -> None:
+    """Encrypt every stored private key under the first CAREBRIDGE_KEY_ENCRYPTION_KEY."""
+    with open_session() as session:
+        count = reencrypt_private_keys(session)
+        click.echo(f"{count} private keys encrypted under the current key-encryption key")

@@ -3,8 +3,8 @@
 The newest non-retired key signs access tokens; every key not retired for longer than a token
 lives is published at `/.well-known/jwks.json` so tokens stay verifiable across a rotation.
 `carebridge keys generate` rotates; the first token issued creates a key if none exists, so a
-fresh install works without a manual step. Private JWKs are stored as-is: protect the database
-as you would the key (or keep the database encrypted at rest).
+fresh install works without a manual step. Private JWKs are encrypted at rest under
+`CAREBRIDGE_KEY_ENCRYPTION_KEY` (service.sealed).
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from typing import Any
 from joserfc.jwk import Key, KeySet
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from connectors.keys import SigningAlg, generate_signing_key, public_jwk, signing_key
 from service import clock
 from service.models.keys import SigningKey
+from service.models.web import EhrRegistration
 
 # Tokens live at most 300 s (service.auth.tokens); keep retired keys published a little longer.
 PUBLISH_RETIRED_FOR = timedelta(minutes=10)
@@ -39,6 +41,17 @@ def generate_key(session: Session, alg: SigningAlg = "RS384") -> SigningKey:
     session.add(row)
     session.flush()
     return row
+
+
+def reencrypt_private_keys(session: Session) -> int:
+    """Seal every private key carebridge holds under the first key-encryption key (after a rotation,
+    or to encrypt keys stored before encryption at rest); the number of keys rewritten."""
+    rows: list[SigningKey | EhrRegistration] = [*session.scalars(select(SigningKey))]
+    rows += session.scalars(select(EhrRegistration))
+    for row in rows:
+        flag_modified(row, "private_jwk")  # the value is the same: write it again, sealed anew
+    session.commit()
+    return len(rows)
 
 
 def active_key(session: Session) -> tuple[str, str, Key]:

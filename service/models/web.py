@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, JSONType, UTCDateTime
+from service.sealed import SealedJSON
 
 
 class WebSession(Base):
@@ -43,7 +44,7 @@ class EhrRegistration(Base):
     iss: Mapped[str] = mapped_column(String(500), primary_key=True)
     client_id: Mapped[str] = mapped_column(String(200))
     redirect_uri: Mapped[str] = mapped_column(String(500))
-    private_jwk: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    private_jwk: Mapped[dict[str, Any]] = mapped_column(SealedJSON)  # encrypted at rest
     scope: Mapped[str] = mapped_column(Text)
     # The hospital the EHR belongs to: launched users and pulled stays belong to it.
     hospital_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
