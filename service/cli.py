@@ -32,16 +32,19 @@ def db_upgrade() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
-def serve(host: str, port: int, workers: int) -> None:
+@click.option("--workers", type=int, help="Processes  [default: 1 on SQLite, 2 otherwise]")
+@click.option("--threads", type=int, help="Threads per process  [default: 8 on SQLite, 4 otherwise]")
+def serve(host: str, port: int, workers: int | None, threads: int | None) -> None:
     """Run the web server (gunicorn)."""
-    from service.wsgi_server import run
+    from service.wsgi_server import run, sizing
 
-    if Settings.from_env().secret_key == DEV_SECRET_KEY and not _is_loopback(host):
+    settings = Settings.from_env()
+    default_workers, default_threads = sizing(settings)
+    if settings.secret_key == DEV_SECRET_KEY and not _is_loopback(host):
         # Anyone who knows the public development key could forge what it signs.
         raise click.ClickException(f"refusing to listen on {host} with the development SECRET_KEY; set SECRET_KEY")
 
-    run(host=host, port=port, workers=workers)
+    run(host=host, port=port, workers=workers or default_workers, threads=threads or default_threads)
 
 
 @main.command()
