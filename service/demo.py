@@ -125,13 +125,15 @@ def _organizations(session: Session) -> Orgs:
 
 def _users(session: Session, orgs: Orgs) -> dict[str, User]:
     specs = [
-        ("dana.planner", "Dana Reyes, RN (discharge planner)", orgs.hospital),
-        ("sam.casemanager", "Sam Okoro, RN (nurse case manager)", orgs.hospital),
-        ("maple.intake", "Maple Grove intake", orgs.snfs[0]),
-        ("harbor.intake", "Harbor View intake", orgs.snfs[1]),
-        ("oakwood.intake", "Oakwood intake", orgs.snfs[2]),
-        ("sunrise.intake", "Sunrise Home Health intake", orgs.home_health),
-        ("acme.caremanager", "Acme care manager", orgs.payer),
+        ("dana.planner", "Dana Reyes, RN (discharge planner)", orgs.hospital, "discharge_planner"),
+        ("sam.casemanager", "Sam Okoro, RN (nurse case manager)", orgs.hospital, "case_manager"),
+        ("maple.intake", "Maple Grove intake", orgs.snfs[0], "intake_coordinator"),
+        ("harbor.intake", "Harbor View intake", orgs.snfs[1], "intake_coordinator"),
+        ("oakwood.intake", "Oakwood intake", orgs.snfs[2], "intake_coordinator"),
+        ("sunrise.intake", "Sunrise Home Health intake", orgs.home_health, "intake_coordinator"),
+        ("acme.caremanager", "Acme care manager", orgs.payer, "payer_care_manager"),
+        ("riley.auditor", "Riley Brooks (privacy auditor)", orgs.hospital, "auditor"),
+        ("alex.admin", "Alex Kim (administrator)", orgs.hospital, "administrator"),
     ]
     password = generate_password_hash(DEMO_PASSWORD)
     users = {
@@ -139,10 +141,11 @@ def _users(session: Session, orgs: Orgs) -> dict[str, User]:
             username=name,
             display_name=display,
             organization_id=org.id,
+            role=role,
             password_hash=password,
             time_zone="America/New_York",
         )
-        for name, display, org in specs
+        for name, display, org, role in specs
     }
     session.add_all(users.values())
     session.commit()

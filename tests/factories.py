@@ -29,7 +29,9 @@ def build_case(session: Session, now: datetime, *, mrn: str = "MRN-1001") -> Cas
     snfs = [parties.add_organization(session, name=f"Oak SNF {i}", kind="snf", actor="test") for i in (1, 2, 3)]
     payer = parties.add_organization(session, name="Acme Health Plan", kind="payer", actor="test")
     pcp = parties.add_organization(session, name="Main Street Primary Care", kind="primary_care", actor="test")
-    planner = User(username=f"planner-{mrn}", display_name="Pat Planner", organization_id=hospital.id)
+    planner = User(
+        username=f"planner-{mrn}", display_name="Pat Planner", organization_id=hospital.id, role="discharge_planner"
+    )
     session.add(planner)
     session.commit()
     patient = patients.register_patient(

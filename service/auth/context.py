@@ -1,8 +1,9 @@
-"""The verified caller of one FHIR request: which client, acting for which organisation, with
-which SMART scopes, and (for `patient/` scopes) which patient.
+"""The principal of one request, whatever the door (REST, web, FHIR): which client, acting for
+which organisation, with which SMART scopes, for (`patient/` scopes) which patient, and, when a
+person is behind it, who.
 
-Part B (subscriptions, bulk export, messaging) and every FHIR handler receive it from
-`service.fhir_api.guard.authorize(...)`, or later in the request from `current_access()`.
+What a principal may do is decided in one place, `service.auth.policy`. FHIR handlers receive it
+from `service.fhir_api.guard.authorize(...)`, or later in the request from `current_access()`.
 """
 
 from __future__ import annotations
@@ -11,30 +12,29 @@ from dataclasses import dataclass
 
 from flask import g
 
-from service.auth.scopes import Interaction, ScopeSet
+from service.auth.scopes import ScopeSet
+
+# The client id of carebridge's own web app, for people signed in with a session cookie.
+WEB_CLIENT_ID = "carebridge-web"
 
 
 @dataclass(frozen=True)
 class AccessContext:
     client_id: str
-    subject: str  # the token's `sub`: the client itself for backend services, else the user
+    subject: str  # the token's `sub`: the client itself for backend services, else the user's username
     organization_id: str | None  # None: a carebridge-operated client (e.g. the auditor), no tenant limit
     scopes: ScopeSet
     patient_id: str | None  # launch context; required for `patient/` scopes to grant anything
-
-    def allows(self, resource_type: str, interaction: Interaction) -> bool:
-        """True when some scope grants `interaction` on `resource_type`.
-
-        A `patient/` scope grants only with a patient in context
-        (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html#patient-specific-scopes).
-        """
-        contexts = self.scopes.contexts_granting(resource_type, interaction)
-        return bool(contexts - {"patient"}) or ("patient" in contexts and self.patient_id is not None)
+    # A person behind the request (None for backend clients): see policy.principal_for_user.
+    user_id: str | None = None
+    role: str | None = None  # one of service.models.parties.USER_ROLES
+    display_name: str | None = None
 
     @property
-    def patient_only(self) -> bool:
-        """True when the token's resource access is limited to one patient's compartment."""
-        return bool(self.scopes.resource_scopes) and all(s.context == "patient" for s in self.scopes.resource_scopes)
+    def actor(self) -> str:
+        """Who made a change, as the audit trail and handoff timelines record it: the person's
+        username, or the backend client."""
+        return self.subject if self.user_id is not None else f"client:{self.client_id}"[:120]
 
 
 def set_current_access(ctx: AccessContext) -> None:

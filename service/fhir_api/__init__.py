@@ -6,7 +6,7 @@ Every handler starts with `service.fhir_api.guard.authorize(resource_type, inter
 returns the caller's `AccessContext`; every error is an OperationOutcome (`outcome.FhirError`).
 
 Part B (subscriptions, bulk export, messaging) registers its own blueprint with
-`url_prefix="/fhir/R4"`, uses `authorize(...)`, `service.auth.tenancy` and
+`url_prefix="/fhir/R4"`, uses `authorize(...)`, `service.auth.policy` and
 `service.auth.audit.record_access(...)`, and raises `FhirError` (rendered app-wide); calling
 `install_error_handlers(its_blueprint)` makes its other errors OperationOutcomes too.
 """

@@ -13,6 +13,7 @@ from datetime import datetime
 from flask import Blueprint, Response, request, send_file
 
 from service.app import request_session, writes_on_get
+from service.auth import policy
 from service.auth.audit import record_access_now
 from service.fhir_api import install_error_handlers
 from service.fhir_api.guard import authorize, bearer_access
@@ -64,7 +65,7 @@ def _kick_off(level: str, group_id: str | None) -> Response:
     if unknown:
         # https://hl7.org/fhir/uv/bulkdata/export.html#query-parameters (_type): an unsupported type is an error.
         raise FhirError(400, f"carebridge does not export {', '.join(unknown)}", code="not-supported")
-    refused = [t for t in types if not ctx.allows(t, "r")]
+    refused = [t for t in types if not policy.allows(ctx, t, "r")]
     if refused:
         raise FhirError(403, f"the token's scopes do not permit reading {', '.join(refused)}")
     export = ExportRequest(level, types, _since(), request.url, group_id)

@@ -5,7 +5,7 @@
 401 carries `WWW-Authenticate: Bearer realm="carebridge"` (plus `error="invalid_token"` when a
 token was sent but is unusable); 403 carries `error="insufficient_scope"`
 (https://www.rfc-editor.org/rfc/rfc6750#section-3). Tenancy (which rows) is not checked here:
-see service.auth.tenancy.
+see service.auth.policy (the same module decides both).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from flask import current_app, g, request
 
 from service.app import request_session, runtime
+from service.auth import policy
 from service.auth.context import AccessContext, set_current_access
 from service.auth.jwts import InvalidJwt
 from service.auth.scopes import Interaction
@@ -52,7 +53,7 @@ def bearer_access() -> AccessContext:
 def authorize(resource_type: str, interaction: Interaction) -> AccessContext:
     """Verify the bearer token and that its scopes grant `interaction` on `resource_type`."""
     ctx = bearer_access()
-    if not ctx.allows(resource_type, interaction):
+    if not policy.allows(ctx, resource_type, interaction):
         raise FhirError(
             403,
             f"the token's scopes do not permit '{interaction}' on {resource_type}",

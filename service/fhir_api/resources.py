@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Text, cast, exists, or_
 
-from service.auth.tenancy import MODELS
+from service.auth.policy import MODELS
 from service.fhir_api.params import date_clause, reference_id, token_code
 from service.models import CareTeamMember, CasePlan, Goal, Handoff, Patient, PatientIdentifier, Referral, Stay
 from service.models.audit_events import AccessEvent

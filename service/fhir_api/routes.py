@@ -17,7 +17,7 @@ from service.app import request_session, runtime
 from service.auth import tokens
 from service.auth.audit import OUTCOME_MINOR, Action, record_access_now, record_accesses_now
 from service.auth.context import AccessContext
-from service.auth.tenancy import can_see, visible_rows
+from service.auth.policy import can_see, visible_rows
 from service.fhir_api import bp
 from service.fhir_api.capability import capability_statement, smart_configuration
 from service.fhir_api.guard import authorize

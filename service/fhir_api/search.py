@@ -24,8 +24,9 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
+from service.auth import policy
 from service.auth.context import AccessContext
-from service.auth.tenancy import visible_rows
+from service.auth.policy import visible_rows
 from service.fhir_api.outcome import FhirError
 from service.fhir_api.params import date_clause, split_or
 from service.fhir_api.resources import CARE_TEAM_EXISTS, INCLUDES, KINDS, ResourceKind
@@ -158,7 +159,7 @@ def _related(
     """
     target_type, source_column, target_column = INCLUDES[value]
     added_type = value.partition(":")[0] if reverse else target_type
-    if not ctx.allows(added_type, "r") or not matches:
+    if not policy.allows(ctx, added_type, "r") or not matches:
         return None
     if reverse:
         keys = {getattr(row, target_column.key) for row in matches}

@@ -9,6 +9,7 @@ import uuid
 from flask import Blueprint, Response, current_app
 
 from service.app import request_session, runtime
+from service.auth import policy
 from service.auth.audit import record_access, record_access_now
 from service.fhir_api import install_error_handlers
 from service.fhir_api.guard import authorize
@@ -28,7 +29,7 @@ def create() -> Response:
     with use_case_errors():
         spec = parse_subscription(json_body())
     # A subscriber only hears about what it may read: no read scope on the topic's type, no topic.
-    if not ctx.allows(spec.topic.resource_type, "r"):
+    if not policy.allows(ctx, spec.topic.resource_type, "r"):
         raise FhirError(403, f"subscribing to '{spec.topic.title}' needs read access to {spec.topic.resource_type}")
     session = request_session()
     endpoints = EndpointPolicy.from_setting(runtime(current_app).settings.subscription_allow_private)

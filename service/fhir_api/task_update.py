@@ -61,7 +61,7 @@ def update_task(
         return handoff
     if ctx.organization_id is not None and ctx.organization_id not in (handoff.owner_org_id, handoff.requester_org_id):
         raise FhirError(403, "only the Task's owner or requester may update it", code="forbidden")
-    actor = f"fhir-client:{ctx.client_id}"[:120]
+    actor = ctx.actor
     business_status = concept_text(proposed.get("businessStatus"))
     try:
         if "status" in changed:

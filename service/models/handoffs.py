@@ -34,7 +34,7 @@ class Handoff(Base):
         Index("ix_handoffs_owner_status_due", "owner_org_id", "status", "due_at"),
         # A facility's FHIR search (Task?owner=..&status=..) pages in id order: one index walk per page.
         Index("ix_handoffs_owner_status_id", "owner_org_id", "status", "id"),
-        # Tenancy (service.auth.tenancy): the patients and referrals an organisation is a party to,
+        # Tenancy (service.auth.policy): the patients and referrals an organisation is a party to,
         # answered from the index alone.
         Index("ix_handoffs_owner_parties", "owner_org_id", "patient_id", "referral_id"),
         Index("ix_handoffs_requester_parties", "requester_org_id", "patient_id", "referral_id"),

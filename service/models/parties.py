@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import Base, IdType, JSONType, UTCDateTime, new_id, utcnow
@@ -18,6 +18,15 @@ ORGANIZATION_KINDS = (
     "primary_care",
     "community",
     "payer",
+)
+# What a person does in carebridge; service.auth.policy.ROLE_SCOPES says what each may see and do.
+USER_ROLES = (
+    "discharge_planner",
+    "case_manager",
+    "intake_coordinator",
+    "payer_care_manager",
+    "auditor",
+    "administrator",
 )
 CARE_TEAM_ROLES = (
     "discharge_planner",
@@ -61,6 +70,9 @@ class User(Base):
     practitioner_id: Mapped[str | None] = mapped_column(ForeignKey("practitioners.id"))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    role: Mapped[str] = mapped_column(String(32))  # one of USER_ROLES
+    # A disabled account keeps its history (audit trail, timelines) but can no longer sign in or use tokens.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
     organization: Mapped[Organization] = relationship()
     practitioner: Mapped[Practitioner | None] = relationship()
 

@@ -146,7 +146,7 @@ def _patient_fields(resource: Json, ctx: Incoming) -> tuple[list[dict[str, str]]
         "given_name": " ".join(data.given),
         "birth_date": data.birth_date,
         "gender": data.gender,
-        # A payer's patients are its members (the payer's tenant boundary, service.auth.tenancy).
+        # A payer's patients are its members (the payer's tenant boundary, service.auth.policy).
         "payer_id": ctx.partner.organization_id if ctx.partner.kind == "payer" else None,
     }
     return identifiers, fields

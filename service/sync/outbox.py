@@ -2,7 +2,7 @@
 
 `fan_out` is the consumer the outbox relay (`service.usecases.dispatch`) calls for each
 ChangeEvent: one pending Delivery per partner that pushes that type and whose organisation may
-read the record by the same rules as carebridge's FHIR API (`service.auth.tenancy`): a payer gets
+read the record by the same rules as carebridge's FHIR API (`service.auth.policy`): a payer gets
 its members' records only, a hospital its own patients', a facility what is addressed to it. A record that already has a
 pending row for a partner gets no second one, only the newer version: the delivery sends the
 record as it is when it runs, never an older state.
@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from service import clock
 from service.auth.context import AccessContext
+from service.auth.policy import MODELS, visible_rows
 from service.auth.scopes import parse_scopes
-from service.auth.tenancy import MODELS, visible_rows
 from service.models import ChangeEvent, Delivery, Partner
 from service.sync.outgoing import PUSHABLE
 from service.sync.resource_types import RESOURCE_TYPE

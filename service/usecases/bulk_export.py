@@ -5,7 +5,7 @@ The run streams: rows come from a server-side cursor in batches (`yield_per`), e
 rendered to FHIR JSON and appended to ndjson files, so memory stays flat whatever the size.
 Tasks and Goals are rendered once per version and kept (`service.usecases.renditions`): an export
 copies the current renditions' text and renders only the rows changed since the last one.
-It exports what the kick-off's client may read (`service.auth.tenancy.visible_rows`, same
+It exports what the kick-off's client may read (`service.auth.policy.visible_rows`, same
 rules as search), narrowed to the Group's members for a Group export.
 """
 
@@ -24,10 +24,11 @@ from sqlalchemy import Select, select, text
 from sqlalchemy.orm import Session
 
 from service import clock
+from service.auth import policy
 from service.auth.audit import record_access
 from service.auth.context import AccessContext
+from service.auth.policy import MODELS, visible_patients, visible_rows
 from service.auth.scopes import parse_scopes
-from service.auth.tenancy import MODELS, visible_patients, visible_rows
 from service.config import INSTANCE_DIR
 from service.models import Organization, Patient
 from service.models.bulk import ExportJob
@@ -76,7 +77,7 @@ def members_of(group_id: str) -> Select[Any]:
 
 
 def kick_off(session: Session, ctx: AccessContext, request: ExportRequest) -> ExportJob:
-    types = request.types or tuple(t for t in EXPORT_TYPES if ctx.allows(t, "r"))
+    types = request.types or tuple(t for t in EXPORT_TYPES if policy.allows(ctx, t, "r"))
     with unit_of_work(session):
         if request.group_id is not None:
             group_organization(session, ctx, request.group_id)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import clock
+from service.auth import policy
 from service.domain.handoff_status import OPEN, TASK_STATUSES, allowed_next, can_transition, party_for
 from service.models import Handoff, HandoffEvent, Organization, Patient, ReadinessItem, Stay
 from service.models.handoffs import HANDOFF_KINDS
@@ -69,18 +70,8 @@ def create_handoff(session: Session, *, actor: str, **fields: object) -> Handoff
 
 
 def _check_party(handoff: Handoff, target: str, acting_org_id: str | None) -> None:
-    """Partners may only make the moves their side owns (Gravity SDOH); None = carebridge staff."""
-    if acting_org_id is None:
-        return
-    party = party_for(target)
-    is_owner = acting_org_id == handoff.owner_org_id
-    is_requester = acting_org_id == handoff.requester_org_id
-    allowed = (
-        (party == "owner" and is_owner)
-        or (party == "requester" and is_requester)
-        or (party == "either" and (is_owner or is_requester))
-    )
-    if not allowed:
+    if not policy.task_move_allowed(acting_org_id, handoff, target):
+        party = party_for(target)
         raise ConflictError(
             f"only the {party} of handoff {handoff.id} may set it to '{target}'",
             details={"party": party, "owner": handoff.owner_org_id, "requester": handoff.requester_org_id},

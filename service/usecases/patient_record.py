@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fhir_mappings import bundle_collection_json
-from service.auth.tenancy import MODELS
+from service.auth.policy import MODELS
 from service.fhir_bridge import render
 from service.models import Patient
 from service.usecases.unit_of_work import get_or_404

@@ -124,6 +124,12 @@ def ehr_user(session: Session, *, hospital_id: str, iss: str, fhir_user: str | N
     if user is not None:
         return user
     with unit_of_work(session):
-        user = User(username=username, display_name=f"{who.rsplit('/', 1)[-1]} (EHR)", organization_id=hospital_id)
+        # Whoever launches carebridge from inside the hospital's EHR works that hospital's cases.
+        user = User(
+            username=username,
+            display_name=f"{who.rsplit('/', 1)[-1]} (EHR)",
+            organization_id=hospital_id,
+            role="discharge_planner",
+        )
         session.add(user)
     return user

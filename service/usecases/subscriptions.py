@@ -29,11 +29,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from service import clock
+from service.auth import policy
 from service.auth.audit import OUTCOME_MINOR, OUTCOME_SUCCESS, record_access
 from service.auth.context import AccessContext
+from service.auth.policy import MODELS, visible_rows
 from service.auth.registry import REVOKED_SUBSCRIPTION
 from service.auth.scopes import parse_scopes
-from service.auth.tenancy import MODELS, visible_rows
 from service.fhir_api.subscriptions_fhir import (
     TOPIC_FOR_ENTITY,
     TOPICS,
@@ -204,7 +205,7 @@ def fan_out(session: Session, event: ChangeEvent) -> None:
 
 def _may_see(session: Session, sub: Subscription, topic: Topic, entity_id: str) -> bool:
     ctx = access_of(sub)
-    if not ctx.allows(topic.resource_type, "r"):
+    if not policy.allows(ctx, topic.resource_type, "r"):
         return False
     model, _ = MODELS[topic.resource_type]
     query = select(model.id).where(model.id == entity_id, visible_rows(ctx, topic.resource_type))

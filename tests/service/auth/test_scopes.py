@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from service.auth import policy
 from service.auth.context import AccessContext
 from service.auth.scopes import is_within, parse_resource_scope, parse_scopes
 
@@ -44,8 +45,8 @@ def test_patient_scopes_need_a_patient_in_context() -> None:
     scopes = parse_scopes("patient/Task.rs")
     without = AccessContext("c", "c", None, scopes, None)
     with_patient = AccessContext("c", "c", None, scopes, "p1")
-    assert not without.allows("Task", "r")
-    assert with_patient.allows("Task", "r") and with_patient.patient_only
+    assert not policy.allows(without, "Task", "r")
+    assert policy.allows(with_patient, "Task", "r") and policy.confined_to_patient(with_patient)
 
 
 def test_is_within_checks_every_letter_in_the_same_context() -> None:

@@ -42,7 +42,7 @@ def test_snf_accepts_with_business_status(client: Any, world: World, snf_token: 
     assert row.status == "accepted" and row.business_status == "bed offered"
     # The same timeline as a REST API change: who did it is the FHIR client.
     event = session.query(HandoffEvent).filter_by(handoff_id=row.id, to_status="accepted").one()
-    assert event.actor.startswith("fhir-client:")
+    assert event.actor.startswith("client:")
 
 
 def test_business_status_alone(client: Any, world: World, snf_token: str) -> None:

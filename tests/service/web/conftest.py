@@ -31,7 +31,13 @@ def web_case(session: Session, case: Case) -> WebCase:
     case.planner.time_zone = "America/New_York"
     session.add(CareTeamMember(patient_id=case.patient.id, user_id=case.planner.id, role="discharge_planner"))
     intakes = [
-        User(username=f"intake-{i}", display_name=f"{snf.name} intake", organization_id=snf.id, password_hash=FAST_HASH)
+        User(
+            username=f"intake-{i}",
+            display_name=f"{snf.name} intake",
+            organization_id=snf.id,
+            role="intake_coordinator",
+            password_hash=FAST_HASH,
+        )
         for i, snf in enumerate(case.snfs)
     ]
     session.add_all(intakes)

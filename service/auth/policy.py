@@ -1,0 +1,266 @@
+"""The one access policy: for a principal (`AccessContext`) and a record, may it read or write?
+
+Every door asks this module: the REST API, the web pages, the FHIR API, bulk export,
+subscriptions, messaging and the partner push. Nothing else filters records by hand.
+
+1. Scopes (what kind of record, which interaction): SMART scopes
+   (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html). A backend client holds
+   `system/` scopes for its organisation; a person holds the `user/` scopes of their role
+   (ROLE_SCOPES); an EHR launch adds `patient/` scopes. The REST resources answer to the same
+   SMART types (REST_TYPES), so a token means the same on both APIs.
+2. Patient context: a token holding any `patient/` scope is confined to its launch patient,
+   whatever other scopes it carries (and to no patient when it has none). SMART's `patient/`
+   scopes grant access "to resources for a single patient"; a `user/` scope on the same token
+   must not widen that.
+3. Tenancy (which rows), as SQL filters so searches page over visible rows only:
+   - payer: its members (`Patient.payer_id`) and everything about them;
+   - receiving facility (or anyone a handoff is addressed to / requested by): the handoffs (Task)
+     addressed to it or requested by it, the referrals (ServiceRequest) those handoffs carry out,
+     and the patients they concern: not the rest of the patient's hospital record;
+   - hospital: the patients of its stays and their records;
+   - `organization_id` None: a carebridge-operated client (auditor, internal jobs), no tenant limit.
+   The org-kind rules are unions of relations, so an organisation only ever matches rows it is a
+   party to, whatever its kind.
+4. Writes: only the hospital where the patient has a stay changes the case (patient, stay, plan,
+   goals, referrals); the parties of a handoff (and the patient's hospital) change the handoff,
+   and each side makes only the Task moves it owns (Gravity SDOH, `task_move_allowed`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.orm import InstrumentedAttribute, aliased, object_session
+
+from service.auth.context import WEB_CLIENT_ID, AccessContext
+from service.auth.scopes import Interaction, ResourceScope, ScopeSet, is_within, parse_resource_scope, parse_scopes
+from service.domain.handoff_status import party_for
+from service.models import CasePlan, Goal, Handoff, Patient, Referral, Stay, User
+
+# FHIR resource type -> (ORM model, its patient id column).
+MODELS: dict[str, tuple[type[Any], InstrumentedAttribute[str]]] = {
+    "Patient": (Patient, Patient.id),
+    "Encounter": (Stay, Stay.patient_id),
+    "CarePlan": (CasePlan, CasePlan.patient_id),
+    "Goal": (Goal, Goal.patient_id),
+    "ServiceRequest": (Referral, Referral.patient_id),
+    "Task": (Handoff, Handoff.patient_id),
+    # One CareTeam per patient (its id is the patient's id): see service.fhir_bridge.
+    "CareTeam": (Patient, Patient.id),
+}
+
+
+# What each role may do, as the `user/` scopes a person of that role holds (tenancy then limits
+# the rows to their organisation's). Why each role gets what:
+_CASE_TYPES = ("Patient", "Encounter", "CarePlan", "Goal", "ServiceRequest", "Task")
+ROLE_SCOPES: dict[str, str] = {
+    # Hospital staff run the whole case of their hospital's patients: stays, plans, goals,
+    # referrals and handoffs, created and changed (no record is ever deleted, but `d` costs nothing
+    # to grant and keeps the scope the plain "full access" one).
+    "discharge_planner": " ".join(f"user/{t}.cruds" for t in _CASE_TYPES) + " user/CareTeam.rs user/Organization.rs",
+    "case_manager": " ".join(f"user/{t}.cruds" for t in _CASE_TYPES) + " user/CareTeam.rs user/Organization.rs",
+    # A facility's intake works the referrals addressed to it: it reads the patient and the
+    # referral, and answers (accepts, declines, updates) the handoff; nothing else of the case.
+    "intake_coordinator": "user/Patient.rs user/ServiceRequest.rs user/Task.rus user/Organization.rs",
+    # A payer's care manager follows its members' cases (read only) and answers the handoffs
+    # addressed to the payer (authorisations).
+    "payer_care_manager": "user/Patient.rs user/Encounter.rs user/CarePlan.rs user/Goal.rs user/ServiceRequest.rs "
+    "user/CareTeam.rs user/Task.rus user/Organization.rs",
+    # An auditor reads the access trail, not the records themselves.
+    "auditor": "user/AuditEvent.rs user/Organization.rs",
+    # An administrator manages accounts and the organisation directory, not patients.
+    "administrator": "user/Organization.cruds",
+}
+
+# REST resource (the path segment under /api) -> the SMART types its records are, so a token's
+# scopes mean the same on the REST API as on the FHIR API.
+REST_TYPES: dict[str, tuple[str, ...]] = {
+    "patients": ("Patient",),
+    "stays": ("Encounter",),
+    "worklist": ("Encounter",),
+    "plans": ("CarePlan", "Goal"),
+    "referrals": ("ServiceRequest",),
+    "handoffs": ("Task",),
+    "organizations": ("Organization",),
+}
+
+
+def role_scopes(role: str) -> ScopeSet:
+    return parse_scopes(ROLE_SCOPES[role])
+
+
+def principal_for_user(
+    user: User, scopes: ScopeSet | None = None, *, client_id: str = WEB_CLIENT_ID, patient_id: str | None = None
+) -> AccessContext:
+    """The principal of a signed-in person: their web session (scopes None: everything their role
+    grants) or a token they authorised for an app (`scopes`: what the app asked for, cut down to
+    what the role grants; `openid`, `launch/...` and the like pass through).
+
+    Raises PermissionError for a disabled account.
+    """
+    if not user.active:
+        raise PermissionError(f"user {user.id} is disabled")
+    granted = role_scopes(user.role)
+    if scopes is not None:
+        granted = ScopeSet(
+            tuple(s for s in scopes.raw if _within_role(s, granted)),
+            tuple(s for s in scopes.resource_scopes if _scope_within(s, granted)),
+        )
+    return AccessContext(
+        client_id=client_id,
+        subject=user.username,
+        organization_id=user.organization_id,
+        scopes=granted,
+        patient_id=patient_id,
+        user_id=user.id,
+        role=user.role,
+        display_name=user.display_name,
+    )
+
+
+def _within_role(text: str, granted: ScopeSet) -> bool:
+    scope = parse_resource_scope(text)
+    if scope is None:
+        return "/" not in text or text.startswith("launch")  # openid, fhirUser, launch/patient...
+    return _scope_within(scope, granted)
+
+
+def _scope_within(scope: ResourceScope, granted: ScopeSet) -> bool:
+    # A person's `user/` scopes bound both their `user/` and their `patient/` scopes (a patient's
+    # compartment is a subset of what the user may see); `system/` is never a person's.
+    as_user = ResourceScope("user", scope.resource_type, scope.interactions)
+    return scope.context != "system" and is_within(as_user, granted)
+
+
+def allows(ctx: AccessContext, resource_type: str, interaction: Interaction) -> bool:
+    """True when some scope of `ctx` grants `interaction` on `resource_type`.
+
+    A `patient/` scope grants only with a patient in context
+    (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html#patient-specific-scopes).
+    """
+    contexts = ctx.scopes.contexts_granting(resource_type, interaction)
+    return bool(contexts - {"patient"}) or ("patient" in contexts and ctx.patient_id is not None)
+
+
+def confined_to_patient(ctx: AccessContext) -> bool:
+    """True when the request is held to the launch patient's compartment: the token carries a
+    `patient/` scope, whatever `user/` or `system/` scopes it carries besides."""
+    return any(s.context == "patient" for s in ctx.scopes.resource_scopes)
+
+
+# Correlated EXISTS, not IN (subquery): PostgreSQL probes the indexes per candidate row instead
+# of materialising every patient of a large organisation on each request. The inner tables are
+# aliases, so that filtering Stay (Encounter) rows by a Stay subquery does not correlate the
+# subquery to the outer row. They are made once: building an alias per request cost more than
+# the query, and the same constructs let SQLAlchemy reuse the compiled statement.
+_MEMBER = aliased(Patient, name="tenancy_member")
+_STAY = aliased(Stay, name="tenancy_stay")
+_HANDOFF = aliased(Handoff, name="tenancy_handoff")
+
+
+def _patients_of_org(org_id: str, column: Any) -> ColumnElement[bool]:
+    return or_(_full_record_patients(org_id, column), _party_to_handoff(org_id, _HANDOFF.patient_id == column))
+
+
+def _party_to_handoff(org_id: str, match: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Some handoff matching `match` is owned or requested by the org. Two EXISTS rather than one
+    with an OR inside: each is then answered by its own index (ix_handoffs_*_parties)."""
+    return or_(
+        exists().where(match, _HANDOFF.owner_org_id == org_id),
+        exists().where(match, _HANDOFF.requester_org_id == org_id),
+    )
+
+
+def _full_record_patients(org_id: str, column: Any) -> ColumnElement[bool]:
+    """Patients whose whole record the org may read: its payer members and its hospital patients."""
+    return or_(
+        exists().where(_MEMBER.id == column, _MEMBER.payer_id == org_id),
+        exists().where(_STAY.patient_id == column, _STAY.hospital_id == org_id),
+    )
+
+
+def visible_patients(ctx: AccessContext, column: Any = Patient.id) -> ColumnElement[bool]:
+    """Filter on a patient id column (default `Patient.id`): the patients `ctx` may know about."""
+    clauses: list[ColumnElement[bool]] = []
+    if confined_to_patient(ctx):
+        clauses.append(column == ctx.patient_id if ctx.patient_id is not None else false())
+    if ctx.organization_id is not None:
+        clauses.append(_patients_of_org(ctx.organization_id, column))
+    return and_(true(), *clauses)
+
+
+def visible_rows(ctx: AccessContext, resource_type: str) -> ColumnElement[bool]:
+    """Filter on the model of `resource_type`: the rows `ctx` may read."""
+    model, patient_column = MODELS[resource_type]
+    clauses: list[ColumnElement[bool]] = [visible_patients(ctx, patient_column)]
+    org = ctx.organization_id
+    if org is not None and resource_type not in ("Patient", "CareTeam"):
+        whole_record = _full_record_patients(org, patient_column)
+        if resource_type == "Task":
+            clauses.append(or_(whole_record, Handoff.owner_org_id == org, Handoff.requester_org_id == org))
+        elif resource_type == "ServiceRequest":
+            clauses.append(or_(whole_record, _party_to_handoff(org, _HANDOFF.referral_id == Referral.id)))
+        else:
+            clauses.append(whole_record)
+    return and_(*clauses)
+
+
+def can_see(ctx: AccessContext, resource_type: str, row: Any) -> bool:
+    """Whether `ctx` may read this loaded row (same rules as `visible_rows`, asked of the database)."""
+    session = object_session(row)
+    if session is None:
+        raise ValueError("can_see needs a row loaded from a session")
+    model, _ = MODELS[resource_type]
+    query = select(model.id).where(model.id == row.id, visible_rows(ctx, resource_type))
+    return session.scalar(query) is not None
+
+
+def _case_hospital(org_id: str, column: Any) -> ColumnElement[bool]:
+    """The org is a hospital where the patient (in `column`) has a stay: it runs that case."""
+    return exists().where(_STAY.patient_id == column, _STAY.hospital_id == org_id)
+
+
+def writable_rows(ctx: AccessContext, resource_type: str) -> ColumnElement[bool]:
+    """Filter on the model of `resource_type`: the rows `ctx` may change (scope checked apart).
+
+    Only the hospital of one of the patient's stays changes the case; a handoff is changed by its
+    parties too (which moves each side owns is `task_move_allowed`). So a payer or a facility can
+    never, for example, set a patient's payer and thereby read a stranger's record.
+    """
+    model, patient_column = MODELS[resource_type]
+    clauses: list[ColumnElement[bool]] = [visible_patients(ctx, patient_column)]
+    org = ctx.organization_id
+    if org is not None:
+        case_owner = _case_hospital(org, patient_column)
+        if resource_type == "Task":
+            clauses.append(or_(case_owner, Handoff.owner_org_id == org, Handoff.requester_org_id == org))
+        else:
+            clauses.append(case_owner)
+    return and_(*clauses)
+
+
+def can_write(ctx: AccessContext, resource_type: str, row: Any) -> bool:
+    """Whether `ctx` may change this loaded row (`writable_rows`, asked of the database)."""
+    session = object_session(row)
+    if session is None:
+        raise ValueError("can_write needs a row loaded from a session")
+    model, _ = MODELS[resource_type]
+    return session.scalar(select(model.id).where(model.id == row.id, writable_rows(ctx, resource_type))) is not None
+
+
+def task_move_allowed(acting_org_id: str | None, handoff: Handoff, target: str) -> bool:
+    """Whether an organisation may move `handoff` to `target`: the requester owns
+    draft/requested/entered-in-error, the recipient accepted..completed, either may cancel
+    (Gravity SDOH, https://hl7.org/fhir/us/sdoh-clinicalcare/referral_workflow.html).
+    None: carebridge itself (demo data, operators), bound by the state machine only."""
+    if acting_org_id is None:
+        return True
+    party = party_for(target)
+    is_owner = acting_org_id == handoff.owner_org_id
+    is_requester = acting_org_id == handoff.requester_org_id
+    return (
+        (party == "owner" and is_owner)
+        or (party == "requester" and is_requester)
+        or (party == "either" and (is_owner or is_requester))
+    )
