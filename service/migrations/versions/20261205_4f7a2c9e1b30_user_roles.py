@@ -1,7 +1,7 @@
 """users get a role and an active flag (issue #10: every door asks one access policy)
 
 Revision ID: 4f7a2c9e1b30
-Revises: 5d8e2f1a9c47
+Revises: 568193ed9b4f
 Create Date: 2026-12-05
 
 Existing users get the role their organisation's kind implies (hospital staff: discharge
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "4f7a2c9e1b30"
-down_revision: str | Sequence[str] | None = "5d8e2f1a9c47"
+down_revision: str | Sequence[str] | None = "568193ed9b4f"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
