@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 import fhir_mappings as fm
 from service.auth.context import AccessContext
-from service.auth.tenancy import can_see
+from service.auth.policy import can_see
 from service.models import Organization, Patient, Stay
 from service.usecases import discharge, patients, stays
 from service.usecases.errors import Invalid, UseCaseError
