@@ -49,6 +49,13 @@ def clients() -> None:
 @click.option("--jwks-url", default=None, help="Where the client publishes its public keys.")
 @click.option("--jwks-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
 @click.option("--client-id", default=None, help="Defaults to a random id.")
+@click.option(
+    "--identifier-system",
+    "identifier_systems",
+    multiple=True,
+    help="A patient identifier system the client assigns (e.g. its hospital's MRN system): its admit "
+    "notifications may match existing patients on it. Repeatable.",
+)
 def add(
     name: str,
     scopes: str,
@@ -56,6 +63,7 @@ def add(
     jwks_url: str | None,
     jwks_file: Path | None,
     client_id: str | None,
+    identifier_systems: tuple[str, ...],
 ) -> None:
     """Register a client; prints its client id."""
     jwks = json.loads(jwks_file.read_text()) if jwks_file else None
@@ -69,6 +77,7 @@ def add(
                 jwks=jwks,
                 jwks_url=jwks_url,
                 client_id=client_id,
+                identifier_systems=identifier_systems,
             )
         except UseCaseError as refused:
             raise click.ClickException(f"{refused.message} {refused.details or ''}".strip()) from None

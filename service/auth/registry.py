@@ -8,6 +8,7 @@ URL), the scopes it may ask for and the organisation it acts for
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from joserfc.errors import JoseError
@@ -44,8 +45,11 @@ def register_client(
     jwks: dict[str, Any] | None = None,
     jwks_url: str | None = None,
     client_id: str | None = None,
+    identifier_systems: Sequence[str] = (),
 ) -> PartnerClient:
-    """Add a partner client; exactly one of `jwks` / `jwks_url` carries its public keys."""
+    """Add a partner client; exactly one of `jwks` / `jwks_url` carries its public keys.
+    `identifier_systems`: the patient identifier systems the client assigns and is trusted to
+    match existing patients on (see service.usecases.adt_messages)."""
     if (jwks is None) == (jwks_url is None):
         raise Invalid("give the client's public keys as a JWKS or a JWKS URL", fields={"jwks": ["exactly one"]})
     if jwks is not None:
@@ -56,6 +60,8 @@ def register_client(
         if any(key.get("d") for key in jwks.get("keys", [])):
             raise Invalid("register public keys only", fields={"jwks": ["contains a private key"]})
     _check_scopes(scopes)
+    if any(not system or any(c.isspace() for c in system) for system in identifier_systems):
+        raise Invalid("identifier systems are URIs", fields={"identifier_systems": ["empty or contains a space"]})
     with unit_of_work(session):
         if organization_id is not None:
             get_or_404(session, Organization, organization_id)
@@ -69,6 +75,7 @@ def register_client(
             allowed_scopes=" ".join(parse_scopes(scopes).raw),
             jwks=jwks,
             jwks_url=jwks_url,
+            identifier_systems=" ".join(dict.fromkeys(identifier_systems)),
             created_at=clock.now(),
         )
         session.add(client)

@@ -20,6 +20,10 @@ class PartnerClient(Base):
     # The organisation the client acts for: its tenant boundary. None = carebridge-operated.
     organization_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
     allowed_scopes: Mapped[str] = mapped_column(Text)
+    # Space-separated patient identifier systems this client assigns (its hospital's MRN system):
+    # an admit notification from it may match an existing patient on these even when its
+    # organisation cannot see that patient yet (service.usecases.adt_messages).
+    identifier_systems: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Public keys for private_key_jwt: inline JWKS or a JWKS URL
     # (https://hl7.org/fhir/smart-app-launch/backend-services.html#registering-a-smart-backend-service).
     jwks: Mapped[dict[str, Any] | None] = mapped_column(JSONType)

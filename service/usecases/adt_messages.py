@@ -7,16 +7,27 @@ hospital repeats itself; a transfer moves the ward and bed. Each message ends in
 call, so a refused message leaves nothing half-written. The Encounter is read with
 `fhir_mappings.from_fhir_encounter`, the same mapping the EHR pull uses.
 
-Who may send what: the sender is the caller's `AccessContext`. A transfer or discharge changes
-a stay only when the sender may see its patient (the access policy: tenancy, and a `patient/`
-token's launch patient), so a token for one patient cannot move another's stay; a patient the
-sender may not see answers exactly like an unknown one.
+Who may send what: the sender is the caller's `AccessContext`, and every patient it touches goes
+through the access policy (service.auth.policy: tenancy, and a `patient/` token's launch patient).
+
+- A message applies to an existing patient only when the sender may already see that patient,
+  so a token for one patient cannot move another's stay, and a patient the sender may not see
+  answers exactly like an unknown one.
+- Matching across organisations: an identifier match alone never joins a record other
+  organisations hold (a second hospital's admit carrying a payer member id would otherwise open
+  a stay there, and with it the whole case to that hospital). The one exception is an identifier
+  in a system the sending client is registered as assigning (`carebridge clients add
+  --identifier-system`, e.g. its hospital's MRN system): the sender is the authority for those
+  values, so a match on one is the sender's own patient.
+- Otherwise an admit creates a new patient with the message's demographics and those of its
+  identifiers no other patient holds: a separate record, never merged automatically; the
+  duplicate is for a person to reconcile.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -24,8 +35,9 @@ from sqlalchemy.orm import Session
 
 import fhir_mappings as fm
 from service.auth.context import AccessContext
-from service.auth.policy import can_see
+from service.auth.policy import can_see, confined_to_patient
 from service.models import Organization, Patient, Stay
+from service.models.clients import PartnerClient
 from service.usecases import discharge, patients, stays
 from service.usecases.errors import Invalid, UseCaseError
 
@@ -49,6 +61,7 @@ class AdtMessage:
     source_endpoint: str | None
     encounter_id: str
     encounter: fm.StayData
+    patient: fm.PatientData
     patient_identifiers: tuple[tuple[str, str], ...]
 
 
@@ -72,6 +85,10 @@ def parse_message(bundle: Json) -> AdtMessage:
         data = fm.from_fhir_encounter(encounter)
     except fm.MappingError as unusable:
         raise BadMessage(f"the Encounter cannot be read: {unusable}") from None
+    try:
+        person = fm.from_fhir_patient(patient)
+    except fm.MappingError as unusable:
+        raise BadMessage(f"the Patient cannot be read: {unusable}") from None
     identifiers = tuple(
         (str(i["system"]), str(i["value"]))
         for i in patient.get("identifier") or []
@@ -86,6 +103,7 @@ def parse_message(bundle: Json) -> AdtMessage:
         source_endpoint=(header.get("source") or {}).get("endpoint"),
         encounter_id=str(encounter.get("id") or ""),
         encounter=data,
+        patient=person,
         patient_identifiers=identifiers,
     )
 
@@ -108,10 +126,18 @@ def _resolve(bundle: Json, reference: Any, resource_type: str) -> Json:
 def process(session: Session, message: AdtMessage, sender: AccessContext, *, actor: str) -> Stay:
     """Apply one message from `sender`; the sending hospital is the sender's organisation, else
     (a carebridge-operated client) the Encounter's serviceProvider when that names one."""
-    patient = _matched_patient(session, message, sender)
     hospital = _hospital(session, sender.organization_id or message.encounter.hospital_org_id)
-    stay = _stay_for(session, message, hospital.id, patient.id)
     data = message.encounter
+    patient = _matched_patient(session, message, sender) or _patient_of_known_encounter(
+        session, message, sender, hospital.id
+    )
+    if patient is None:
+        if message.event != "admit":
+            raise _unknown_patient()
+        if data.admitted_at is None:
+            raise Invalid("no stay is known for this Encounter", fields={"Encounter.period.start": ["is required"]})
+        patient = _new_patient(session, message, sender, actor)
+    stay = _stay_for(session, message, hospital.id, patient.id)
     if stay is not None and stay.patient_id != patient.id:
         raise Invalid("the Encounter belongs to another patient", fields={"Encounter.subject": ["does not match"]})
     if message.event == "discharge":
@@ -166,12 +192,58 @@ def _stay_for(session: Session, message: AdtMessage, hospital_id: str, patient_i
     return None
 
 
-def _matched_patient(session: Session, message: AdtMessage, sender: AccessContext) -> Patient:
+def _matched_patient(session: Session, message: AdtMessage, sender: AccessContext) -> Patient | None:
+    """The patient the message's identifiers name, if the sender may see it, or the identifier is
+    in a system the sending client assigns (and the patient is within the sender's patient
+    context): see the module's rules."""
+    client = session.get(PartnerClient, sender.client_id)
+    trusted = set(client.identifier_systems.split()) if client is not None else set()
+    within_patient_context = replace(sender, organization_id=None)  # the patient context alone
     for system, value in message.patient_identifiers:
         patient = patients.find_by_identifier(session, system, value)
-        if patient is not None and (message.event == "admit" or can_see(sender, "Patient", patient)):
+        if patient is None:
+            continue
+        if can_see(sender, "Patient", patient):
             return patient
-    raise Invalid("no carebridge patient has these identifiers", fields={"Patient.identifier": ["unknown patient"]})
+        if system in trusted and can_see(within_patient_context, "Patient", patient):
+            return patient
+    return None
+
+
+def _patient_of_known_encounter(
+    session: Session, message: AdtMessage, sender: AccessContext, hospital_id: str
+) -> Patient | None:
+    """The patient of the stay the sender's hospital already has for this Encounter id (a patient
+    created by an earlier admit may have no identifier of the message's), if the sender may see it."""
+    stay = session.scalar(select(Stay).where(Stay.hospital_id == hospital_id, Stay.source_id == message.encounter_id))
+    patient = session.get(Patient, stay.patient_id) if stay is not None else None
+    return patient if patient is not None and can_see(sender, "Patient", patient) else None
+
+
+def _unknown_patient() -> Invalid:
+    # The same answer whether no patient has the identifiers or the sender may not see the one who
+    # has: a refusal must not tell the sender that a record exists.
+    return Invalid("no carebridge patient has these identifiers", fields={"Patient.identifier": ["unknown patient"]})
+
+
+def _new_patient(session: Session, message: AdtMessage, sender: AccessContext, actor: str) -> Patient:
+    """A separate patient for an admit that names no patient the sender may update. Identifiers
+    another patient holds are left off: the records are not joined."""
+    if confined_to_patient(sender):
+        # A `patient/` token acts for its launch patient only, never for a new one.
+        raise _unknown_patient()
+    wanted = [{"system": system, "value": value} for system, value in message.patient_identifiers]
+    held = patients.owners_of(session, wanted)
+    person = message.patient
+    return patients.register_patient(
+        session,
+        family_name=person.family or "(no family name)",
+        given_name=" ".join(person.given) or "(no given name)",
+        birth_date=person.birth_date,
+        gender=person.gender,
+        identifiers=[i | {"kind": "partner"} for i in wanted if (i["system"], i["value"]) not in held],
+        actor=actor,
+    )
 
 
 def _hospital(session: Session, org_id: str | None) -> Organization:

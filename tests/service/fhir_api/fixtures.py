@@ -36,13 +36,14 @@ def settings(app: Any) -> Settings:
 
 @pytest.fixture
 def make_partner(session: Session, rsa_key: RSAKey) -> Callable[..., Partner]:
-    def make(organization_id: str | None, scopes: str) -> Partner:
+    def make(organization_id: str | None, scopes: str, *, identifier_systems: tuple[str, ...] = ()) -> Partner:
         client = registry.register_client(
             session,
             name="test partner",
             scopes=scopes,
             organization_id=organization_id,
             jwks={"keys": [rsa_key.as_dict(private=False)]},
+            identifier_systems=identifier_systems,
         )
         return Partner(client.client_id, rsa_key)
 

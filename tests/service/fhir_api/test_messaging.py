@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.models import ChangeEvent, Handoff, Stay
-from service.usecases import patients, stays
+from service.models import ChangeEvent, Handoff, PatientIdentifier, Stay
+from service.usecases import parties, patients, stays
 from service.usecases.adt_messages import EVENT_SYSTEM
 from tests.factories import Case
+from tests.service.fhir_api.support import World, bearer
 
 HOSPITAL_SCOPES = "system/Encounter.cru system/Patient.rs"
 EHR = "https://ehr.example.org/fhir"
@@ -104,8 +105,13 @@ def test_discharge_records_it_and_starts_the_follow_ups_once(
 
 
 def test_admit_opens_a_stay_for_the_patient_matched_by_identifier_and_transfer_moves_it(
-    client: Any, session: Session, case: Case, now: datetime, hospital_token: str
+    client: Any, session: Session, case: Case, now: datetime, make_partner: Callable[..., Any],
+    get_token: Callable[..., str],
 ) -> None:
+    # The patient has no stay at this hospital yet, so only an identifier system the hospital's
+    # client is registered as assigning (its MRN system) lets the admit match the record.
+    ehr = make_partner(case.hospital.id, HOSPITAL_SCOPES, identifier_systems=("urn:example:mrn",))
+    hospital_token = get_token(ehr, HOSPITAL_SCOPES)
     patient = patients.register_patient(
         session, family_name="Berg", given_name="Bo", actor="test",
         identifiers=[{"kind": "mrn", "system": "urn:example:mrn", "value": "MRN-2002"}],
@@ -238,3 +244,90 @@ def test_a_client_without_a_tenant_limit_still_obeys_the_patient_context(
     assert post(client, token, body).status_code == 422
     session.expire_all()
     assert session.get_one(Stay, other_stay.id).unit == "6 North"
+
+
+MEMBER_SYSTEM = "urn:example:acme-member"
+
+
+def _second_hospital_token(
+    session: Session, make_partner: Callable[..., Any], get_token: Callable[..., str], **registration: Any
+) -> tuple[str, str]:
+    other = parties.add_organization(session, name="Riverside Hospital", kind="hospital", actor="test")
+    scopes = HOSPITAL_SCOPES + " system/CarePlan.rs system/Goal.rs system/Task.rs system/ServiceRequest.rs"
+    return other.id, get_token(make_partner(other.id, scopes, **registration), scopes)
+
+
+def test_an_admit_matching_only_a_member_id_does_not_take_over_the_patient(
+    client: Any, session: Session, world: World, now: datetime, make_partner: Callable[..., Any],
+    get_token: Callable[..., str],
+) -> None:
+    patient_id = world.a.patient.id
+    session.add(PatientIdentifier(patient_id=patient_id, kind="member_id", system=MEMBER_SYSTEM, value="M-77"))
+    session.commit()
+    other_id, token = _second_hospital_token(session, make_partner, get_token)
+    body = message("admit", encounter_id="riverside-1", period={"start": instant(now)})
+    body["entry"][2]["resource"]["identifier"] = [{"system": MEMBER_SYSTEM, "value": "M-77"}]
+    answer = post(client, token, body)
+    assert answer.status_code == 200, answer.get_json()
+    # A separate patient was admitted; the existing record gained no stay at the second hospital.
+    stay = session.scalars(select(Stay).where(Stay.hospital_id == other_id)).one()
+    assert stay.patient_id != patient_id
+    assert session.scalars(select(Stay.hospital_id).where(Stay.patient_id == patient_id)).all() == [
+        world.a.hospital.id
+    ]
+    assert patients.find_by_identifier(session, MEMBER_SYSTEM, "M-77").id == patient_id  # type: ignore[union-attr]
+    # And the second hospital still sees nothing of the patient's case.
+    headers = bearer(token)
+    for resource_type in ("CarePlan", "Goal", "Task", "ServiceRequest"):
+        assert client.get(f"/fhir/R4/{resource_type}/{world.ids_a[resource_type]}", headers=headers).status_code == 404
+        found = client.get(f"/fhir/R4/{resource_type}", query_string={"patient": patient_id}, headers=headers)
+        assert found.get_json()["total"] == 0
+    # Its repeated admit and its transfer land on its own patient, not on a third record.
+    assert post(client, token, body).status_code == 200
+    moved = message("transfer", encounter_id="riverside-1", **_to_icu(now))
+    moved["entry"][2]["resource"]["identifier"] = [{"system": MEMBER_SYSTEM, "value": "M-77"}]
+    assert post(client, token, moved).status_code == 200
+    session.expire_all()
+    assert session.get_one(Stay, stay.id).unit == "ICU"
+    assert session.scalar(select(func.count()).select_from(Stay).where(Stay.hospital_id == other_id)) == 1
+
+
+def test_an_admit_matching_nobody_creates_a_new_patient(
+    client: Any, session: Session, case: Case, now: datetime, hospital_token: str
+) -> None:
+    body = message("admit", mrn="MRN-NEW-1", encounter_id="enc-new", period={"start": instant(now)})
+    body["entry"][2]["resource"] |= {"name": [{"family": "Nilsson", "given": ["Nora"]}], "birthDate": "1950-05-06"}
+    assert post(client, hospital_token, body).status_code == 200
+    created = patients.find_by_identifier(session, "urn:example:mrn", "MRN-NEW-1")
+    assert created is not None and (created.family_name, created.given_name) == ("Nilsson", "Nora")
+    assert session.scalars(select(Stay.hospital_id).where(Stay.patient_id == created.id)).all() == [case.hospital.id]
+
+
+def test_a_trusted_identifier_system_is_the_senders_own_only(
+    client: Any, session: Session, world: World, now: datetime, make_partner: Callable[..., Any],
+    get_token: Callable[..., str],
+) -> None:
+    # Trust in one system (its own MRNs) does not extend to others (the payer's member ids).
+    patient_id = world.a.patient.id
+    session.add(PatientIdentifier(patient_id=patient_id, kind="member_id", system=MEMBER_SYSTEM, value="M-78"))
+    session.commit()
+    _, token = _second_hospital_token(
+        session, make_partner, get_token, identifier_systems=("urn:riverside:mrn",)
+    )
+    body = message("admit", encounter_id="riverside-2", period={"start": instant(now)})
+    body["entry"][2]["resource"]["identifier"] = [{"system": MEMBER_SYSTEM, "value": "M-78"}]
+    assert post(client, token, body).status_code == 200
+    assert session.scalars(select(Stay.hospital_id).where(Stay.patient_id == patient_id)).all() == [
+        world.a.hospital.id
+    ]
+
+
+def test_a_patient_context_token_cannot_admit_someone_else(
+    client: Any, session: Session, case: Case, now: datetime, mint: Callable[..., str]
+) -> None:
+    _second_inpatient(session, case, now)
+    token = mint(case.hospital.id, "patient/Encounter.cru patient/Patient.rs", patient_id=case.patient.id)
+    for mrn in ("MRN-3003", "MRN-NOBODY"):
+        body = message("admit", mrn=mrn, encounter_id=f"enc-{mrn}", period={"start": instant(now)})
+        assert post(client, token, body).status_code == 422
+    assert patients.find_by_identifier(session, "urn:example:mrn", "MRN-NOBODY") is None
