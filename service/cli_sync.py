@@ -4,8 +4,8 @@ carebridge sync pull --partner NAME [--since 2026-03-01T00:00:00Z]
 carebridge sync push --partner NAME
 carebridge sync status
 carebridge sync retry-dead [--partner NAME]
-carebridge sync conflict DELIVERY_ID          # both versions
-carebridge sync resolve DELIVERY_ID --take ours|theirs
+carebridge sync conflict DELIVERY_ID          # base, ours and theirs of each conflicting element
+carebridge sync resolve DELIVERY_ID [--element PATH] --take ours|theirs | --element PATH --value JSON
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ from service.db import make_engine, make_session_factory
 from service.models import Delivery
 from service.sync import engine
 from service.sync.connection import Connections, keystore_lookup
+from service.sync.merge import three_way
 from service.sync.outbox import retry_dead
 from service.sync.push import resolve_conflict
+from service.usecases.errors import UseCaseError
 from service.usecases.partners import get_partner, list_partners
 
 sync = click.Group("sync", help="Pull from and push to partners' FHIR servers.")
@@ -87,26 +89,37 @@ def retry(name: str | None) -> None:
 @sync.command("conflict")
 @click.argument("delivery_id", type=int)
 def conflict(delivery_id: int) -> None:
-    """Show both versions of a conflicting delivery: carebridge's and the partner's."""
+    """Show a conflicting delivery: each element both sides changed, with base, ours and theirs."""
     with cli_session() as session:
         row = session.get(Delivery, delivery_id)
         if row is None or row.state != "conflict":
             raise click.ClickException(f"delivery #{delivery_id} is not in conflict")
-        click.echo(f"{row.error}\n--- ours (carebridge)")
-        click.echo(orjson.dumps(row.ours, option=orjson.OPT_INDENT_2).decode())
-        click.echo("--- theirs (partner)")
-        click.echo(orjson.dumps(row.theirs, option=orjson.OPT_INDENT_2).decode())
+        base, ours, theirs = row.base or {}, row.ours or {}, row.theirs or {}
+        chosen = row.resolutions or {}
+        click.echo(f"#{row.id} {row.resource_type} {row.entity_id}: {row.error}")
+        for element in three_way(base, ours, theirs).conflicting:
+            click.echo(f"=== {element}" + (" (resolved)" if element in chosen else ""))
+            for label, side in (("base", base), ("ours (carebridge)", ours), ("theirs (partner)", theirs)):
+                click.echo(f"--- {label}: " + orjson.dumps(side.get(element)).decode())
 
 
 @sync.command("resolve")
 @click.argument("delivery_id", type=int)
-@click.option("--take", type=click.Choice(["ours", "theirs"]), required=True)
-def resolve(delivery_id: int, take: str) -> None:
-    """Settle a conflict: push carebridge's version over the partner's, or keep the partner's."""
+@click.option("--element", default=None, help="The element to settle (default: every conflicting one).")
+@click.option("--take", type=click.Choice(["ours", "theirs"]), default=None)
+@click.option("--value", "value_json", default=None, help="The element's value as JSON (null removes it).")
+def resolve(delivery_id: int, element: str | None, take: str | None, value_json: str | None) -> None:
+    """Settle a conflict element by element; both sides' other changes are kept. When every element
+    is settled, the result is written to carebridge's record and pushed to the partner."""
+    if (take is None) == (value_json is None) or (value_json is not None and element is None):
+        raise click.UsageError("give --take ours|theirs, or --element PATH with --value JSON")
     with cli_session() as session:
         try:
-            row = resolve_conflict(session, delivery_id, take)
-        except ValueError as exc:
+            if value_json is not None:
+                row = resolve_conflict(session, delivery_id, element=element, value=orjson.loads(value_json))
+            else:
+                row = resolve_conflict(session, delivery_id, element=element, take=take)
+        except (ValueError, UseCaseError) as exc:  # orjson.JSONDecodeError is a ValueError
             raise click.ClickException(str(exc)) from exc
         click.echo(f"delivery #{row.id} is {row.state}")
 

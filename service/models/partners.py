@@ -6,7 +6,7 @@
   partner JSON last seen, so a pull of the same page changes nothing and a push knows its If-Match.
 - `Delivery`: the partner outbox. One row per record a partner must see; it is ``done`` only when
   the partner confirmed it, ``dead`` (with the OperationOutcome) on a permanent failure, and
-  ``conflict`` (with both versions) when both sides changed the same fields.
+  ``conflict`` (with base and both versions) when both sides changed the same elements.
 - `SyncError`: a pulled resource carebridge could not apply (e.g. a Task move the state machine refuses).
 """
 
@@ -107,8 +107,12 @@ class Delivery(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # A conflict: the partner's version both sides started from, carebridge's and the partner's now.
+    base: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     ours: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     theirs: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # The value a person chose for each conflicting element so far (null: the element goes).
+    resolutions: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -24,6 +24,8 @@ import fhir_mappings as fm
 from service import clock
 from service.db import table_of
 from service.models import Handoff, Partner, PartnerLink, Patient, Stay
+from service.sync.outgoing import load
+from service.sync.reconcile import absorb, partner_has_ours, reconcile
 from service.sync.resource_types import ENTITY_TYPE, carebridge_id
 from service.usecases import discharge, handoffs, patients, stays
 from service.usecases.patients import find_by_identifier
@@ -330,13 +332,27 @@ def upsert_task(session: Session, ctx: Incoming, resource: Json) -> str:
 # --- CarePlan, Goal, ServiceRequest ----------------------------------------------------------------
 
 
-def observe(session: Session, ctx: Incoming, resource: Json) -> str:
-    """Plans, goals and referrals are carebridge's records; a partner's edit of one carebridge pushed
-    is merged at the next push (If-Match fails, three-way merge or a conflict for a person)."""
+def merge_pulled(session: Session, ctx: Incoming, resource: Json) -> str:
+    """A partner's edit of a plan, goal or referral it shares with carebridge is merged three ways
+    (`service.sync.reconcile`): carebridge's record takes the partner's changes and the pulled
+    version becomes the merge base, so the next push neither erases nor re-conflicts on them. When
+    both sides changed one element, nothing is taken: the next push meets the partner's version
+    (If-Match fails) and records the conflict for a person."""
     link = find_link(session, ctx.partner.id, str(resource["resourceType"]), str(resource["id"]))
     if link is None:
         return "ignored"
-    return "unchanged" if _unchanged(link, resource) else "observed"
+    if _unchanged(link, resource):
+        return "unchanged"
+    record = load(session, link.entity_type, link.entity_id)
+    if record is None:
+        return "ignored"
+    result = reconcile(session, ctx.partner, link, record, resource)
+    if not result.clean:
+        return "observed"
+    absorb(session, ctx.partner, link, result.merged, actor=ctx.actor)
+    synced = getattr(record, "version", None) if partner_has_ours(resource, result.merged) else None
+    save_link(session, ctx.partner.id, record.id, resource, link=link, synced_version=synced)
+    return "updated"
 
 
 def apply(session: Session, ctx: Incoming, resource: Json) -> str:
@@ -347,4 +363,4 @@ def apply(session: Session, ctx: Incoming, resource: Json) -> str:
         return upsert_encounter(session, ctx, resource)
     if kind == "Task":
         return upsert_task(session, ctx, resource)
-    return observe(session, ctx, resource)
+    return merge_pulled(session, ctx, resource)

@@ -19,8 +19,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fhir_mappings.codec import copy_json
 from service.fhir_bridge import render
-from service.models import CasePlan, Goal, Handoff, PartnerLink, Referral
+from service.models import CasePlan, Goal, Handoff, Partner, PartnerLink, Referral
 from service.sync.resource_types import ENTITY_TYPE, RESOURCE_TYPE, identifier_system
 
 Json = dict[str, Any]
@@ -35,22 +36,81 @@ def load(session: Session, entity_type: str, entity_id: str) -> Any | None:
     return session.get(MODELS[entity_type], entity_id)
 
 
-def resource_for_partner(session: Session, partner_id: str, entity_type: str, record: Any) -> Json:
+def resource_for_partner(session: Session, partner: Partner, entity_type: str, record: Any) -> Json:
     """The record as this partner receives it: exactly what carebridge's FHIR API reads
     (`fhir_bridge.render`, the one renderer) except that ``id`` and ``meta.versionId`` /
     ``meta.lastUpdated`` are the partner's to set, carebridge's business identifier is added and
     references are rewritten into the partner's terms (see the module docstring)."""
     resource = render(session, RESOURCE_TYPE[entity_type], [record])[0]
     resource.pop("id", None)
+    _drop_server_meta(resource)
+    with_identifier(resource, record.id)
+    known = _partner_ids(session, partner.id, _referenced(resource))
+    _rewrite_references(resource, known, partner.fhir_base.rstrip("/") + "/")
+    return resource
+
+
+def in_carebridge_terms(session: Session, partner: Partner, resource: Mapping[str, Any]) -> Json:
+    """The partner's resource as a record's ``source``: the inverse of `resource_for_partner`.
+
+    Without the partner's id, version and carebridge's own identifier; a reference to a record
+    the partner has under its own id points at carebridge's record again, a logical reference by
+    carebridge's identifier becomes literal again, and a reference to a resource only the partner
+    has becomes an absolute URL on the partner's server (sent back relative), so carebridge's FHIR
+    API never serves a relative reference it cannot resolve.
+    """
+    out = copy_json(resource)
+    out.pop("id", None)
+    _drop_server_meta(out)
+    own = identifier_system(str(out["resourceType"]))
+    identifiers = [i for i in out.get("identifier") or () if not (isinstance(i, dict) and i.get("system") == own)]
+    if identifiers:
+        out["identifier"] = identifiers
+    else:
+        out.pop("identifier", None)
+    refs = {ref for ref in _referenced(out) if ref[0] in ENTITY_TYPE}
+    links = session.scalars(
+        select(PartnerLink).where(
+            PartnerLink.partner_id == partner.id, PartnerLink.remote_id.in_([remote for _, remote in refs])
+        )
+    ) if refs else ()  # fmt: skip
+    ours = {(link.resource_type, link.remote_id): link.entity_id for link in links}
+    _carebridge_references(out, ours, partner.fhir_base.rstrip("/") + "/")
+    return out
+
+
+def _drop_server_meta(resource: Json) -> None:
     meta = {k: v for k, v in (resource.get("meta") or {}).items() if k not in ("versionId", "lastUpdated")}
     if meta:
         resource["meta"] = meta
     else:
         resource.pop("meta", None)
-    with_identifier(resource, record.id)
-    known = _partner_ids(session, partner_id, _referenced(resource))
-    _rewrite_references(resource, known)
-    return resource
+
+
+def _carebridge_references(node: Any, ours: Mapping[tuple[str, str], str], partner_base: str) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _carebridge_references(item, ours, partner_base)
+        return
+    if not isinstance(node, dict):
+        return
+    ref, logical, rtype = node.get("reference"), node.get("identifier"), node.get("type")
+    if isinstance(ref, str) and ref.count("/") == 1:
+        kind, remote_id = ref.split("/")
+        node["reference"] = f"{kind}/{ours[kind, remote_id]}" if (kind, remote_id) in ours else partner_base + ref
+        return
+    if (
+        ref is None
+        and isinstance(rtype, str)
+        and isinstance(logical, dict)
+        and logical.get("system") == identifier_system(rtype)
+        and logical.get("value")
+    ):
+        del node["identifier"], node["type"]
+        node["reference"] = f"{rtype}/{logical['value']}"
+        return
+    for value in node.values():
+        _carebridge_references(value, ours, partner_base)
 
 
 def with_identifier(resource: Json, entity_id: str) -> None:
@@ -84,14 +144,17 @@ def _partner_ids(session: Session, partner_id: str, refs: set[tuple[str, str]]) 
     return {(link.resource_type, link.entity_id): link.remote_id for link in links}
 
 
-def _rewrite_references(node: Any, known: Mapping[tuple[str, str], str]) -> None:
+def _rewrite_references(node: Any, known: Mapping[tuple[str, str], str], partner_base: str) -> None:
     if isinstance(node, list):
         for item in node:
-            _rewrite_references(item, known)
+            _rewrite_references(item, known, partner_base)
         return
     if not isinstance(node, dict):
         return
     ref = node.get("reference")
+    if isinstance(ref, str) and ref.startswith(partner_base):  # the partner's own resource
+        node["reference"] = ref[len(partner_base) :]
+        return
     if isinstance(ref, str) and ref.count("/") == 1:
         rtype, entity_id = ref.split("/")
         if (rtype, entity_id) in known:
@@ -102,4 +165,4 @@ def _rewrite_references(node: Any, known: Mapping[tuple[str, str], str]) -> None
             node.setdefault("type", rtype)
         return
     for value in node.values():
-        _rewrite_references(value, known)
+        _rewrite_references(value, known, partner_base)

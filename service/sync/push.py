@@ -17,8 +17,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -30,15 +30,18 @@ from connectors.fhir_client import FhirClient
 from service import clock
 from service.models import Delivery, Partner
 from service.sync.capability import PARTNER_READS, accepts_write, refused_type, supports_batch
-from service.sync.incoming import link_of, save_link
-from service.sync.merge import changed_elements, three_way
+from service.sync.incoming import link_of, remote_version, save_link
+from service.sync.merge import changed_elements, three_way, with_choices
 from service.sync.outgoing import load, resource_for_partner
+from service.sync.reconcile import absorb
 from service.sync.resource_types import identifier_token
+from service.usecases.partner_versions import takes_partner_edits
 from service.usecases.unit_of_work import unit_of_work
 
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = timedelta(minutes=10)
 Json = dict[str, Any]
+_UNSET: Any = object()
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ def _prepare(session: Session, partner: Partner, delivery_id: int, tally: Counte
             delivery_id=row.id,
             entity_id=row.entity_id,
             version=version,
-            resource=resource_for_partner(session, partner.id, row.entity_type, record),
+            resource=resource_for_partner(session, partner, row.entity_type, record),
             remote_id=link.remote_id if link else None,
             remote_version=link.remote_version if link else None,
             base=link.remote_json if link else None,
@@ -148,7 +151,7 @@ def _settle(
     tally: Counter[str],
 ) -> None:
     if isinstance(error, Conflict):
-        written, error, result = _merge(fhir, item, error)
+        written, error, result, item = _merge(session, partner, fhir, item, error)
     else:
         result = "created" if written is not None and written.status == 201 else "updated"
     if written is not None and item.remote_id is None and written.status != 201:
@@ -164,7 +167,10 @@ def _settle(
         elif isinstance(error, NotSupported):
             _finish(row, tally, "done", PARTNER_READS, outcome=error.outcome)
         elif isinstance(error, BothChanged):
-            _finish(row, tally, "conflict", None, error=str(error), ours=item.resource, theirs=error.outcome)
+            _finish(
+                row, tally, "conflict", None, error=str(error), base=error.base, ours=item.resource,
+                theirs=error.outcome, resolutions=None,
+            )  # fmt: skip
         elif isinstance(error, TemporaryError | Conflict) and row.attempts < MAX_ATTEMPTS:
             _retry_later(row, tally, error)
         else:
@@ -181,27 +187,55 @@ def _retry_later(row: Delivery, tally: Counter[str], error: ConnectorError) -> N
 
 
 class BothChanged(Conflict):
-    """Both sides changed the same elements; ``outcome`` holds the partner's version."""
+    """Both sides changed the same elements; ``outcome`` holds the partner's version, ``base`` the
+    version both started from."""
+
+    def __init__(
+        self, message: str, *, status: int | None, outcome: Mapping[str, Any] | None, base: Json | None = None
+    ) -> None:
+        super().__init__(message, status=status, outcome=outcome)
+        self.base = base
 
 
-def _merge(fhir: FhirClient, item: Prepared, error: Conflict) -> tuple[Written | None, ConnectorError | None, str]:
-    """After a 409/412: merge with the partner's current version when the changes do not overlap."""
+def _merge(
+    session: Session, partner: Partner, fhir: FhirClient, item: Prepared, error: Conflict
+) -> tuple[Written | None, ConnectorError | None, str, Prepared]:
+    """After a 409/412: merge three ways with the partner's current version (`service.sync.merge`).
+
+    Clean: carebridge's record takes the merge and the partner's version becomes the base, in one
+    transaction, then the record is rendered again and written with If-Match on that version, so
+    the partner keeps its edits now and on every later push. Overlapping: a conflict for a person.
+    The returned Prepared is what was written (its version is the record's after the merge).
+    """
     if item.remote_id is None:  # a conditional create matched several resources: a person decides
-        return None, BothChanged(str(error), status=error.status, outcome=error.outcome), "conflict"
+        return None, BothChanged(str(error), status=error.status, outcome=error.outcome), "conflict", item
     try:
         theirs = fhir.read(item.resource["resourceType"], item.remote_id)
     except ConnectorError as exc:
-        return None, exc, "retry"
-    merged = three_way(item.base or {}, item.resource, theirs)
-    if merged.merged is None:
-        conflict = BothChanged(f"both sides changed {', '.join(merged.conflicting)}", status=409, outcome=theirs)
-        return None, conflict, "conflict"
-    version = str((theirs.get("meta") or {}).get("versionId"))
+        return None, exc, "retry", item
+    result = three_way(item.base or {}, item.resource, theirs)
+    if not result.clean:
+        message = f"both sides changed {', '.join(result.conflicting)}"
+        return None, BothChanged(message, status=409, outcome=theirs, base=item.base), "conflict", item
+    with unit_of_work(session):
+        row = session.get_one(Delivery, item.delivery_id)
+        link = link_of(session, partner.id, row.entity_type, row.entity_id)
+        record = load(session, row.entity_type, row.entity_id)
+        if link is None or record is None:
+            return None, error, "retry", item
+        save_link(session, partner.id, record.id, theirs, link=link)  # committed by `absorb`, or below
+        if takes_partner_edits(row.entity_type):
+            absorb(session, partner, link, result.merged, actor=f"partner:{partner.name}")
+            body = resource_for_partner(session, partner, row.entity_type, record)
+        else:  # a Task's moves come through its state machine at the next pull: send the merge as is
+            body = {k: v for k, v in result.merged.items() if k not in ("id", "meta")}
+        version = getattr(record, "version", None)
+        item = replace(item, resource=body, version=version, remote_version=remote_version(theirs))
     try:
-        result = fhir.update({**merged.merged, "id": item.remote_id}, if_match=etag(version))
+        written = fhir.update({**body, "id": item.remote_id}, if_match=etag(item.remote_version))
     except ConnectorError as exc:  # moved again meanwhile: the row is retried from the start
-        return None, exc, "retry"
-    return Written(result.status, result.resource, result.location), None, "merged"
+        return None, exc, "retry", item
+    return Written(written.status, written.resource, written.location), None, "merged", item
 
 
 def _catch_up(fhir: FhirClient, item: Prepared, found: Written) -> tuple[Written | None, ConnectorError | None, str]:
@@ -228,26 +262,40 @@ def _confirmed(fhir: FhirClient, item: Prepared, written: Written) -> Json:
     return fhir.read(rtype, remote_id)
 
 
-def resolve_conflict(session: Session, delivery_id: int, take: str) -> Delivery:
-    """A person chose: ``ours`` pushes carebridge's version over the partner's (If-Match on theirs);
-    ``theirs`` keeps the partner's version and stops pushing this change."""
-    if take not in ("ours", "theirs"):
-        raise ValueError("take 'ours' or 'theirs'")
+def resolve_conflict(
+    session: Session, delivery_id: int, *, take: str | None = None, element: str | None = None, value: Any = _UNSET
+) -> Delivery:
+    """A person settles a conflict, one element (``element``) or all of them: ``take`` ``ours`` or
+    ``theirs``, or a ``value`` of their own (``None`` removes the element).
+
+    Once every conflicting element has a value, the merge (both sides' other changes included) is
+    written to carebridge's record, the partner's version becomes the merge base and the row is
+    queued again, so the next push writes the result to the partner with If-Match on its version.
+    Until then the row stays in conflict and remembers the values chosen so far.
+    """
+    if (take is None) == (value is _UNSET) or take not in (None, "ours", "theirs"):
+        raise ValueError("take 'ours' or 'theirs', or give a value")
     with unit_of_work(session):
         row = session.get_one(Delivery, delivery_id)
         if row.state != "conflict":
             raise ValueError(f"delivery {delivery_id} is {row.state}, not in conflict")
-        theirs = row.theirs or {}
+        base, ours, theirs = row.base or {}, row.ours or {}, row.theirs or {}
+        result = three_way(base, ours, theirs)
+        if element is not None and element not in result.conflicting:
+            raise ValueError(f"{element} is not in conflict; conflicting: {', '.join(result.conflicting)}")
+        chosen = dict(row.resolutions or {})
+        for name in [element] if element is not None else result.conflicting:
+            side = ours if take == "ours" else theirs
+            chosen[name] = side.get(name) if value is _UNSET else value
+        row.resolutions, row.updated_at = chosen, clock.now()
+        if set(result.conflicting) - set(chosen):
+            return row
+        merged = with_choices(result, chosen)
+        partner = session.get_one(Partner, row.partner_id)
         link = link_of(session, row.partner_id, row.entity_type, row.entity_id)
+        row.state, row.due_at, row.attempts, row.result, row.error = "pending", clock.now(), 0, None, None
         if link is not None:
-            # Their version becomes the agreed base: the next write goes over it without a new conflict.
-            save_link(session, row.partner_id, row.entity_id, theirs, link=link)
-        now = clock.now()
-        if take == "ours":
-            row.state, row.due_at, row.attempts, row.result = "pending", now, 0, None
-        else:
-            row.state, row.result = "done", "theirs-kept"
-            if link is not None:
-                link.synced_version = row.version
-        row.updated_at = now
+            save_link(session, partner.id, row.entity_id, theirs, link=link)  # the partner's version: the base
+            if takes_partner_edits(row.entity_type):
+                absorb(session, partner, link, merged, actor=f"resolve:{partner.name}")
         return row

@@ -1,0 +1,76 @@
+"""carebridge's record takes the result of a three-way merge with a partner (`service.sync.merge`).
+
+The fields carebridge models and a partner may edit (`EDITABLE`) are set from the merged resource;
+the resource itself becomes the record's ``source``, so the elements carebridge does not model
+(the partner's activities, extensions, a note's author and time...) are rendered, read through the
+FHIR API and pushed back with every later change instead of being erased. References, subject,
+goals and recipients stay carebridge's: they follow carebridge's own records. A merged value
+carebridge cannot hold (a status outside its value set, a missing title) refuses the whole merge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+import fhir_mappings as fm
+from service.models import CasePlan, Goal, Referral
+from service.models.plans import GOAL_ACHIEVEMENT, GOAL_LIFECYCLE, PLAN_INTENTS, PLAN_STATUSES
+from service.models.referrals import PRIORITIES, REFERRAL_STATUSES
+from service.usecases.changes import apply_changes
+from service.usecases.errors import Invalid
+from service.usecases.unit_of_work import get_or_404, unit_of_work
+
+# model -> (mapping from FHIR, {field: allowed codes or None for free values}, required fields)
+EDITABLE: Mapping[str, tuple[type[Any], Callable[[Any], Any], Mapping[str, tuple[str, ...] | None], frozenset[str]]] = {
+    "CasePlan": (
+        CasePlan,
+        fm.from_fhir_care_plan,
+        {"status": PLAN_STATUSES, "intent": PLAN_INTENTS, "title": None, "description": None,
+         "period_start": None, "period_end": None, "notes": None},
+        frozenset({"status", "intent", "title"}),
+    ),
+    "Goal": (
+        Goal,
+        fm.from_fhir_goal,
+        {"description": None, "lifecycle_status": GOAL_LIFECYCLE, "achievement_status": GOAL_ACHIEVEMENT,
+         "start_date": None, "target_measure": None, "target_due_date": None, "notes": None},
+        frozenset({"description", "lifecycle_status"}),
+    ),
+    "Referral": (
+        Referral,
+        fm.from_fhir_service_request,
+        {"status": REFERRAL_STATUSES, "priority": PRIORITIES, "wanted_by": None, "notes": None},
+        frozenset({"status", "priority"}),
+    ),
+}  # fmt: skip
+
+
+def takes_partner_edits(entity_type: str) -> bool:
+    return entity_type in EDITABLE
+
+
+def take_merged(session: Session, entity_type: str, entity_id: str, source: Mapping[str, Any], *, actor: str) -> Any:
+    """Set the record's editable fields and ``source`` from ``source`` (the merged resource in
+    carebridge's terms); a new version only when something differs."""
+    model, from_fhir, fields, required = EDITABLE[entity_type]
+    data = from_fhir(source)
+    values = {name: list(v) if isinstance(v := getattr(data, name), tuple) else v for name in fields}
+    errors = {name: ["is required"] for name in required if values[name] in (None, "")}
+    errors |= {
+        name: [f"must be one of {', '.join(codes)}"]
+        for name, codes in fields.items()
+        if codes is not None and values[name] is not None and values[name] not in codes
+    }
+    if errors:
+        raise Invalid(f"the partner's {entity_type} cannot be taken over", fields=errors)
+    with unit_of_work(session):
+        record = get_or_404(session, model, entity_id)
+        changes: dict[str, Any] = {k: v for k, v in values.items() if getattr(record, k) != v}
+        if record.source != source:
+            changes["source"] = dict(source)
+        if changes:
+            apply_changes(session, record, changes, actor=actor)
+        return record

@@ -1,0 +1,188 @@
+"""The three-way merge against a real partner server (issue #12): nothing either side wrote is erased."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connectors.fhir_client import FhirClient
+from service.models import CasePlan, Delivery, Partner, PartnerLink
+from service.sync import engine
+from service.sync.connection import Connections
+from service.sync.push import resolve_conflict
+from service.usecases import plans
+from tests.factories import Case
+from tests.peers import PeerSite
+
+pytestmark = pytest.mark.integration
+
+EHR_ACTIVITY = {"detail": {"status": "scheduled", "description": "PT twice weekly"}}
+EHR_NOTE = {"authorString": "Dr. Lee", "time": "2026-03-10T10:00:00Z", "text": "Family prefers home."}
+
+
+def _plan_with_goal(session: Session, case: Case) -> CasePlan:
+    plan = plans.create_case_plan(session, patient_id=case.patient.id, title="Home with support", actor="planner")
+    plans.add_goal(session, plan.id, description="Walk 50 ft", actor="planner")
+    return plan
+
+
+def _theirs(session: Session, fhir: FhirClient, partner: Partner, plan_id: str) -> dict[str, Any]:
+    link = session.scalars(
+        select(PartnerLink).where(PartnerLink.partner_id == partner.id, PartnerLink.entity_id == plan_id)
+    ).one()
+    return fhir.read("CarePlan", link.remote_id)
+
+
+def _ehr_edit(fhir: FhirClient, resource: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """The EHR's own PUT with If-Match on the version it read."""
+    updated = fhir.update({**resource, **changes}, if_match=f'W/"{resource["meta"]["versionId"]}"').resource
+    assert updated is not None
+    return updated
+
+
+def test_after_a_merge_a_carebridge_only_edit_keeps_the_ehr_activity_and_note(
+    session: Session,
+    case: Case,
+    ehr_site: PeerSite,
+    register_partner: Callable[..., Partner],
+    connections: Connections,
+) -> None:
+    partner = register_partner(ehr_site, "ehr-merge", case.hospital.id, push_types=["CarePlan", "Goal"])
+    plan = _plan_with_goal(session, case)
+    assert engine.push(session, partner, connections)["done:created"] == 2
+    with connections.client(partner) as fhir:
+        v2 = _ehr_edit(fhir, _theirs(session, fhir, partner, plan.id), activity=[EHR_ACTIVITY], note=[EHR_NOTE])
+
+    plans.update_case_plan(session, plan.id, {"title": "Home with home health"}, actor="case manager")
+    assert engine.push(session, partner, connections)["done:merged"] == 1
+    plans.update_case_plan(session, plan.id, {"period_end": date(2026, 4, 30)}, actor="case manager")
+    assert engine.push(session, partner, connections)["done:updated"] == 1
+
+    with connections.client(partner) as fhir:
+        v4 = _theirs(session, fhir, partner, plan.id)
+    assert int(v4["meta"]["versionId"]) > int(v2["meta"]["versionId"])
+    assert v4["title"] == "Home with home health"
+    assert v4["period"]["end"] == "2026-04-30"
+    assert EHR_ACTIVITY in v4["activity"]
+    assert v4["note"] == [EHR_NOTE]
+    session.refresh(plan)
+    assert plan.notes == ["Family prefers home."]
+    assert plan.source is not None and EHR_ACTIVITY in plan.source["activity"]  # type: ignore[operator]
+
+
+def test_twenty_rounds_of_alternating_edits_end_equal_without_conflicts(
+    session: Session,
+    case: Case,
+    ehr_site: PeerSite,
+    register_partner: Callable[..., Partner],
+    connections: Connections,
+) -> None:
+    partner = register_partner(
+        ehr_site, "ehr-rounds", case.hospital.id, push_types=["CarePlan", "Goal"], pull_types=["CarePlan"]
+    )
+    plan = _plan_with_goal(session, case)
+    engine.push(session, partner, connections)
+
+    for round_ in range(20):
+        with connections.client(partner) as fhir:
+            theirs = _theirs(session, fhir, partner, plan.id)
+            if round_ % 2 == 0:  # the EHR edits its notes: a new note each time, an old one dropped
+                notes = [*theirs.get("note", [])[-1:], {"text": f"EHR note {round_}"}]
+                _ehr_edit(fhir, theirs, note=notes)
+            else:
+                _ehr_edit(fhir, theirs, description=f"EHR description {round_}")
+        title = f"carebridge title {round_}"
+        plans.update_case_plan(session, plan.id, {"title": title}, actor="case manager")
+        if round_ % 3 == 0:  # sometimes the pull sees the EHR's edit before the push does
+            pulled = engine.pull(session, partner, connections).counts["CarePlan"]
+            assert pulled["updated"] == 1, pulled  # carebridge's plan took the EHR's edit
+            session.expire_all()  # the pull wrote through its own session
+        engine.push(session, partner, connections)
+
+    conflicts = session.scalars(select(Delivery).where(Delivery.state.in_(("conflict", "dead")))).all()
+    assert conflicts == []
+    with connections.client(partner) as fhir:
+        theirs = _theirs(session, fhir, partner, plan.id)
+    session.refresh(plan)
+    assert theirs["title"] == plan.title == "carebridge title 19"
+    assert theirs["description"] == plan.description == "EHR description 19"
+    assert [n["text"] for n in theirs["note"]] == plan.notes == ["EHR note 16", "EHR note 18"]
+
+
+def test_a_conflict_shows_base_ours_theirs_and_each_resolution_reaches_both_sides(
+    session: Session,
+    case: Case,
+    ehr_site: PeerSite,
+    register_partner: Callable[..., Partner],
+    connections: Connections,
+) -> None:
+    partner = register_partner(ehr_site, "ehr-conflict", case.hospital.id, push_types=["CarePlan"])
+    plan = plans.create_case_plan(
+        session, patient_id=case.patient.id, title="Home", actor="planner", description="Discharge home"
+    )
+    engine.push(session, partner, connections)
+    with connections.client(partner) as fhir:
+        _ehr_edit(
+            fhir, _theirs(session, fhir, partner, plan.id),
+            title="EHR title", description="EHR description", note=[EHR_NOTE],
+        )  # fmt: skip
+    plans.update_case_plan(
+        session, plan.id, {"title": "cb title", "description": "cb description", "period_end": date(2026, 5, 1)},
+        actor="case manager",
+    )  # fmt: skip
+
+    assert engine.push(session, partner, connections)["conflict"] == 1
+    row = session.scalars(select(Delivery).where(Delivery.state == "conflict")).one()
+    assert row.base is not None and row.ours is not None and row.theirs is not None
+    assert (row.base["title"], row.ours["title"], row.theirs["title"]) == ("Home", "cb title", "EHR title")
+    assert (row.base["description"], row.ours["description"], row.theirs["description"]) == (
+        "Discharge home", "cb description", "EHR description",
+    )  # fmt: skip
+    assert row.error == "both sides changed description, title"
+
+    # One element at a time: theirs for the title, an edited value for the description.
+    assert resolve_conflict(session, row.id, element="title", take="theirs").state == "conflict"
+    resolved = resolve_conflict(session, row.id, element="description", value="Home with PT (agreed)")
+    assert resolved.state == "pending"
+    session.refresh(plan)
+    assert (plan.title, plan.description) == ("EHR title", "Home with PT (agreed)")
+    assert plan.period_end == date(2026, 5, 1) and plan.notes == ["Family prefers home."]
+
+    assert engine.push(session, partner, connections)["done:updated"] == 1
+    with connections.client(partner) as fhir:
+        theirs = _theirs(session, fhir, partner, plan.id)
+    assert (theirs["title"], theirs["description"]) == ("EHR title", "Home with PT (agreed)")
+    assert theirs["period"]["end"] == "2026-05-01"  # carebridge's other change
+    assert theirs["note"] == [EHR_NOTE]  # the partner's other change
+
+
+def test_take_ours_keeps_the_partners_other_changes(
+    session: Session,
+    case: Case,
+    ehr_site: PeerSite,
+    register_partner: Callable[..., Partner],
+    connections: Connections,
+) -> None:
+    partner = register_partner(ehr_site, "ehr-ours", case.hospital.id, push_types=["CarePlan"])
+    plan = plans.create_case_plan(session, patient_id=case.patient.id, title="Home", actor="planner")
+    engine.push(session, partner, connections)
+    with connections.client(partner) as fhir:
+        _ehr_edit(fhir, _theirs(session, fhir, partner, plan.id), title="EHR title", activity=[EHR_ACTIVITY])
+    plans.update_case_plan(session, plan.id, {"title": "cb title"}, actor="case manager")
+    engine.push(session, partner, connections)
+    row = session.scalars(select(Delivery).where(Delivery.state == "conflict")).one()
+
+    assert resolve_conflict(session, row.id, take="ours").state == "pending"
+    engine.push(session, partner, connections)
+
+    with connections.client(partner) as fhir:
+        theirs = _theirs(session, fhir, partner, plan.id)
+    assert theirs["title"] == "cb title"
+    assert EHR_ACTIVITY in theirs["activity"]
+    session.refresh(plan)
+    assert plan.title == "cb title"
