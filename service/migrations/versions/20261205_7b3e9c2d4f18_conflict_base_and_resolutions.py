@@ -1,7 +1,7 @@
 """a conflicting delivery keeps the merge base and the values a person chose per element
 
 Revision ID: 7b3e9c2d4f18
-Revises: 568193ed9b4f
+Revises: 7d3e9a1c5b42
 Create Date: 2026-12-05
 
 See service/sync/merge.py: a conflict shows base, ours and theirs, and is resolved element by
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "7b3e9c2d4f18"
-down_revision: str | Sequence[str] | None = "568193ed9b4f"
+down_revision: str | Sequence[str] | None = "7d3e9a1c5b42"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
