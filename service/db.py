@@ -64,8 +64,14 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     # orjson reads and writes JSON columns (partners' resources, audit snapshots) several times faster than json.
+    # hide_parameters: an error's message never carries the values of the statement (names, birth dates, MRNs).
     engine = create_engine(
-        url, future=True, pool_pre_ping=True, json_serializer=_json_text, json_deserializer=orjson.loads
+        url,
+        future=True,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        json_serializer=_json_text,
+        json_deserializer=orjson.loads,
     )
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)

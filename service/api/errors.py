@@ -13,6 +13,7 @@ from flask import Flask, jsonify
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from service.failures import log_unexpected
 from service.usecases.errors import UseCaseError
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,6 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception) -> tuple[Any, int]:
         if isinstance(exc, HTTPException):
             return envelope(exc.code or 500, exc.description or HTTPStatus(exc.code or 500).phrase)
-        # Never echo internals (or patient data) to the caller; the log has the trace.
-        log.exception("unhandled error")
+        # Never echo internals (or patient data) to the caller; the log has the trace, without values.
+        log_unexpected(log, exc)
         return envelope(500, "carebridge could not complete the request; it has been logged.")

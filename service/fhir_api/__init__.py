@@ -18,6 +18,7 @@ import logging
 from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from service.failures import log_unexpected
 from service.fhir_api.outcome import FhirError, operation_outcome
 
 PREFIX = "/fhir/R4"
@@ -61,8 +62,8 @@ def _unexpected(error: Exception) -> Response:
         return error.response()
     if isinstance(error, HTTPException):
         return _http_error(error)
-    # Never echo internals (or patient data) to the caller; the log has the trace.
-    log.exception("unhandled error in the FHIR API")
+    # Never echo internals (or patient data) to the caller; the log has the trace, without values.
+    log_unexpected(log, error)
     return operation_outcome(500, "exception", "carebridge could not complete the request; it has been logged.")
 
 
