@@ -3,7 +3,8 @@
     ConnectorError
     ├── TemporaryError   try again later: network failure, 408, 429, 500, 502, 503, 504 (``retry_after``)
     ├── PermanentError   do not repeat the same request; dead-letter it with ``outcome``
-    │   └── NotSupported 405/501: the partner does not accept this interaction at all
+    │   ├── NotSupported 405/501: the partner does not accept this interaction at all
+    │   └── Malformed    a 2xx answer whose body is not the JSON it must be (not UTF-8, not JSON, a bad Bundle)
     ├── Conflict         409/412: the partner's version moved on; re-read, then decide
     └── AuthFailed       token request refused, or 401 even after one re-authentication
 
@@ -54,6 +55,10 @@ class PermanentError(ConnectorError):
 
 class NotSupported(PermanentError):
     """The partner refuses this interaction for this type (e.g. Task create on a read-only EHR)."""
+
+
+class Malformed(PermanentError):
+    """The partner answered 2xx with a body carebridge cannot read; the message says where, not what."""
 
 
 class Conflict(ConnectorError):

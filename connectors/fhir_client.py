@@ -29,8 +29,8 @@ from connectors.bundles import (
     search_resources,
 )
 from connectors.capabilities import Capabilities, parse_capability_statement
-from connectors.errors import PermanentError
-from connectors.http import Closing, Transport, error_for_response
+from connectors.errors import Malformed, PermanentError
+from connectors.http import Closing, Transport, describe, error_for_response
 from connectors.smart_auth import TokenSource
 
 FHIR_JSON = "application/fhir+json"  # https://hl7.org/fhir/R4/http.html#mime-type
@@ -53,6 +53,18 @@ class WriteResult:
     @property
     def created(self) -> bool:
         return self.status == 201
+
+
+def _searchset(bundle: dict[str, Any]) -> dict[str, Any]:
+    """``bundle`` if it has the shape paging relies on: ``entry`` and ``link`` lists of objects, each
+    entry's ``resource`` an object (https://hl7.org/fhir/R4/bundle.html). Else `Malformed`."""
+    for element in ("entry", "link"):
+        items = bundle.get(element, [])
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise Malformed(f"a search page's Bundle.{element} is not a list of objects")
+    if not all(isinstance(entry.get("resource", {}), dict) for entry in bundle.get("entry", [])):
+        raise Malformed("a search page's Bundle.entry.resource is not an object")
+    return bundle
 
 
 class FhirClient(Closing):
@@ -83,7 +95,7 @@ class FhirClient(Closing):
 
     def search_pages(self, resource_type: str, params: SearchParams | None = None) -> Iterator[dict[str, Any]]:
         """Each searchset Bundle, following ``next`` links until there is none."""
-        bundle = self._get(self._url(resource_type), params=params)
+        bundle = _searchset(self._get(self._url(resource_type), params=params))
         seen: set[str] = set()
         while True:
             yield bundle
@@ -93,7 +105,7 @@ class FhirClient(Closing):
             if url in seen:  # a server bug would otherwise keep a worker paging forever
                 raise PermanentError(f"search of {resource_type} links back to a page already read")
             seen.add(url)
-            bundle = self.get_page(url)
+            bundle = _searchset(self.get_page(url))
 
     def search(self, resource_type: str, params: SearchParams | None = None) -> Iterator[dict[str, Any]]:
         """Every matched and included resource across all pages."""
@@ -169,7 +181,13 @@ class FhirClient(Closing):
         return entry_responses(orjson.loads(response.content), entries)
 
     def _get(self, url: str, *, params: SearchParams | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = orjson.loads(self._send("GET", url, params=params, idempotent=True).content)
+        response = self._send("GET", url, params=params, idempotent=True)
+        try:
+            body = orjson.loads(response.content)  # orjson refuses bytes that are not UTF-8, too
+        except orjson.JSONDecodeError:
+            raise Malformed(f"{describe('GET', response.url or url)} answered a body that is not UTF-8 JSON") from None
+        if not isinstance(body, dict):
+            raise Malformed(f"{describe('GET', response.url or url)} answered JSON that is not an object")
         return body
 
     def _send(

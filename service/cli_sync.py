@@ -3,6 +3,9 @@
 carebridge sync pull --partner NAME [--since 2026-03-01T00:00:00Z]
 carebridge sync push --partner NAME
 carebridge sync status
+carebridge sync errors [--partner NAME] [--clear]
+carebridge sync matches list [--partner NAME]
+carebridge sync matches accept|reject MATCH_ID
 carebridge sync retry-dead [--partner NAME]
 carebridge sync conflict DELIVERY_ID          # base, ours and theirs of each conflicting element
 carebridge sync resolve DELIVERY_ID [--element PATH] --take ours|theirs | --element PATH --value JSON
@@ -10,18 +13,19 @@ carebridge sync resolve DELIVERY_ID [--element PATH] --take ours|theirs | --elem
 
 from __future__ import annotations
 
+import getpass
 from datetime import timedelta
 
 import click
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from tqdm import tqdm
 
 from service.cli_partners import cli_session, echo_status, partners
 from service.config import Settings
 from service.db import make_engine, make_session_factory
 from service.models import Delivery
-from service.sync import engine
+from service.sync import engine, errors, matches
 from service.sync.connection import Connections, keystore_lookup
 from service.sync.merge import three_way
 from service.sync.outbox import retry_dead
@@ -51,6 +55,10 @@ def pull(name: str, since: str | None) -> None:
         report = engine.pull(session, partner, conns, since=since, progress=progress)
     for rtype, counts in report.counts.items():
         click.echo(f"{rtype}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    for rtype in report.broken:
+        click.echo(f"{rtype}: stopped at a page it could not read (see carebridge sync errors); retried next pull")
+    if report.stopped:
+        click.echo(f"stopped early: {report.stopped}")
 
 
 @sync.command("push")
@@ -75,6 +83,67 @@ def status() -> None:
             echo_status(session, partner)
         for row in session.scalars(select(Delivery).where(Delivery.state.in_(("conflict", "dead")))):
             click.echo(f"{row.state} #{row.id} {row.resource_type} {row.entity_id}: {row.error}")
+
+
+@sync.command("errors")
+@click.option("--partner", "name", default=None)
+@click.option("--clear", is_flag=True, help="Forget them; the next pull records what still fails.")
+def errors_(name: str | None, clear: bool) -> None:
+    """Pulled resources (and pages) that could not be applied: why, when first and last seen, how often."""
+    with cli_session() as session:
+        partner_id = get_partner(session, name).id if name else None
+        if clear:
+            click.echo(f"{errors.clear(session, partner_id)} sync errors cleared")
+            return
+        names = {p.id: p.name for p in list_partners(session)}
+        rows = errors.list_errors(session, partner_id)
+        for row in rows:
+            what = f"{row.resource_type}/{row.remote_id}" if row.remote_id else f"{row.resource_type} (a page)"
+            seen = f"{row.first_seen:%Y-%m-%d %H:%M} .. {row.last_seen:%Y-%m-%d %H:%M}, {row.count}x"
+            click.echo(f"{names[row.partner_id]}\t{what}\t{seen}\t{row.message}")
+        if not rows:
+            click.echo("no sync errors")
+
+
+matches_group = click.Group("matches", help="Partner Patients held for a person to decide who they are.")
+sync.add_command(matches_group)
+
+
+@matches_group.command("list")
+@click.option("--partner", "name", default=None)
+def matches_list(name: str | None) -> None:
+    """Open reviews: the partner Patient, the carebridge patient it would match, and why it was held."""
+    with cli_session() as session:
+        partner_id = get_partner(session, name).id if name else None
+        names = {p.id: p.name for p in list_partners(session)}
+        rows = matches.list_matches(session, partner_id)
+        for row in rows:
+            candidate = f"patient {row.patient_id}" if row.patient_id else "no single patient"
+            click.echo(f"#{row.id}\t{names[row.partner_id]} Patient/{row.remote_id}\t{candidate}\t{row.reason}")
+        if not rows:
+            click.echo("no patient matches to review")
+
+
+@matches_group.command("accept")
+@click.argument("match_id", type=int)
+def matches_accept(match_id: int) -> None:
+    """The partner Patient is the patient the review names: link it and apply its demographics."""
+    _decide(match_id, "accept")
+
+
+@matches_group.command("reject")
+@click.argument("match_id", type=int)
+def matches_reject(match_id: int) -> None:
+    """The partner Patient is someone else: register a new patient for it."""
+    _decide(match_id, "reject")
+
+
+def _decide(match_id: int, decision: str) -> None:
+    with cli_session() as session:
+        bind = session.get_bind()
+        assert isinstance(bind, Engine)
+        row = matches.decide(bind, match_id, decision, actor=f"cli:{getpass.getuser()}")
+        click.echo(f"match #{row.id} {row.state}")
 
 
 @sync.command("retry-dead")

@@ -6,7 +6,7 @@ from service.models.audit import AuditRecord
 from service.models.events import ChangeEvent
 from service.models.handoffs import Handoff, HandoffEvent
 from service.models.parties import CareTeamMember, Organization, Practitioner, User
-from service.models.partners import Delivery, Partner, PartnerLink, SyncError, SyncWatermark  # noqa: F401
+from service.models.partners import Delivery, Partner, PartnerLink, PatientMatch, SyncError, SyncWatermark  # noqa: F401
 from service.models.patients import Patient, PatientIdentifier
 from service.models.plans import CasePlan, Goal
 from service.models.referrals import Referral

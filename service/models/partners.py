@@ -7,7 +7,10 @@
 - `Delivery`: the partner outbox. One row per record a partner must see; it is ``done`` only when
   the partner confirmed it, ``dead`` (with the OperationOutcome) on a permanent failure, and
   ``conflict`` (with base and both versions) when both sides changed the same elements.
-- `SyncError`: a pulled resource carebridge could not apply (e.g. a Task move the state machine refuses).
+- `SyncError`: a pulled resource (or page) carebridge could not apply, once per partner, type and id,
+  with a PHI-free reason, when it was first and last seen and how often.
+- `PatientMatch`: a partner Patient that carebridge would not match on its own (demographics that
+  disagree, an identifier already taken by someone else), waiting for a person to decide.
 """
 
 from __future__ import annotations
@@ -47,6 +50,12 @@ class Partner(Base):
     # From the partner's CapabilityStatement: resource type -> interactions; "*" -> system interactions.
     capabilities: Mapped[dict[str, list[str]] | None] = mapped_column(JSONType)
     capabilities_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Identifier systems whose values name one person at this partner (e.g. the hospital's MRN
+    # system): a partner Patient is matched to an existing patient only on these (service.sync.identity).
+    trusted_identifier_systems: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # The last pull round: when it ended, and why it failed (None when it succeeded).
+    pulled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pull_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -119,10 +128,37 @@ class Delivery(Base):
 
 class SyncError(Base):
     __tablename__ = "sync_errors"
+    # One row per partner resource however often it fails: a re-pull counts, never duplicates.
+    __table_args__ = (UniqueConstraint("partner_id", "resource_type", "remote_id", name="uq_sync_errors_resource"),)
 
     id: Mapped[int] = mapped_column(SerialId, primary_key=True, autoincrement=True)
     partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
     resource_type: Mapped[str] = mapped_column(String(40))
-    remote_id: Mapped[str | None] = mapped_column(String(64))
-    message: Mapped[str] = mapped_column(Text)
+    # The partner's id (cut to 64 characters if longer); "" for a page that could not be read.
+    remote_id: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)  # PHI-free: codes, paths, ids, lengths; never values
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    count: Mapped[int] = mapped_column(Integer, default=1)
+
+
+MATCH_STATES = ("open", "accepted", "rejected")
+
+
+class PatientMatch(Base):
+    __tablename__ = "patient_matches"
+    __table_args__ = (UniqueConstraint("partner_id", "remote_id", name="uq_patient_matches_remote"),)
+
+    id: Mapped[int] = mapped_column(SerialId, primary_key=True, autoincrement=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    remote_id: Mapped[str] = mapped_column(String(64))
+    remote_version: Mapped[str | None] = mapped_column(String(64))
+    # The partner's Patient as pulled: what accept or reject applies.
+    remote_json: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # The carebridge patient it would have matched (None when its identifiers name several).
+    patient_id: Mapped[str | None] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(Text)  # PHI-free: which check failed, not the values
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(120))

@@ -29,7 +29,7 @@ class Connections:
     def __init__(self, keys: KeyLookup, transport: Transport | None = None) -> None:
         self.keys = keys
         self.transport = transport or Transport()
-        self._auths: dict[tuple[str, str, str], BackendServicesAuth] = {}
+        self._auths: dict[tuple[str, ...], BackendServicesAuth] = {}
         self._lock = threading.Lock()
 
     def __enter__(self) -> Connections:
@@ -39,7 +39,8 @@ class Connections:
         self.transport.close()
 
     def client(self, partner: Partner) -> FhirClient:
-        key = (partner.id, partner.key_kid, partner.client_id)
+        # Every setting the token depends on: a `partners update` takes effect in a running worker.
+        key = (partner.id, partner.key_kid, partner.client_id, partner.scopes, partner.token_endpoint or "")
         with self._lock:
             auth = self._auths.get(key)
             if auth is None:

@@ -11,16 +11,17 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, update
 from sqlalchemy.orm import Session
 
 from connectors.fhir_client import FhirClient
 from service import clock
 from service.config import Settings
 from service.models import Partner
+from service.sync import errors
 from service.sync.connection import Connections
 from service.sync.outbox import DEFAULT_LEASE, claim
-from service.sync.pull import DEFAULT_PAGE_SIZE, Progress, PullReport, pull_partner
+from service.sync.pull import DEFAULT_PAGE_SIZE, Budget, Progress, PullReport, page_transaction, pull_partner
 from service.sync.push import deliver
 from service.usecases.consumers import CONSUMERS
 from service.usecases.dispatch import dispatch_pending
@@ -41,11 +42,28 @@ def pull(
     types: list[str] | None = None,
     page_size: int = DEFAULT_PAGE_SIZE,
     progress: Progress | None = None,
+    budget: Budget | None = None,
 ) -> PullReport:
+    """One pull round. A round that fails as a whole (the partner refuses carebridge's client,
+    its server is down) is recorded on the partner (`sync status`) and re-raised."""
     bind = session.get_bind()
     assert isinstance(bind, Engine | Connection)
-    with connections.client(partner) as fhir:
-        return pull_partner(bind, partner, fhir, types=types, since=since, page_size=page_size, progress=progress)
+    try:
+        with connections.client(partner) as fhir:
+            report = pull_partner(
+                bind, partner, fhir, types=types, since=since, page_size=page_size, progress=progress, budget=budget
+            )
+    except Exception as exc:
+        _pull_ended(bind, partner.id, errors.reason(exc))
+        raise
+    _pull_ended(bind, partner.id, None)
+    return report
+
+
+def _pull_ended(bind: Engine | Connection, partner_id: str, error: str | None) -> None:
+    with page_transaction(bind) as session:
+        session.execute(update(Partner).where(Partner.id == partner_id).values(pulled_at=clock.now(), pull_error=error))
+        session.commit()
 
 
 def push(

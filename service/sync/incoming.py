@@ -7,8 +7,9 @@ seen, or when no field carebridge keeps has changed: a page fetched twice makes 
 and no new events. The partner's JSON is kept on the link (and in the record's ``source``
 where the record has one), so nothing it sent is lost.
 
-Each function returns what happened: "created", "updated", "unchanged", "observed" or "ignored";
-use-case errors (an illegal Task move, a duplicate identifier) propagate for the caller to record.
+Each function returns what happened: "created", "updated", "unchanged", "observed", "ignored" or
+"review" (a Patient held for a person, see `identity`); use-case errors (an illegal Task move) and
+`Refused` (a value longer than carebridge keeps) propagate for the caller to record.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from sqlalchemy.orm import Session
 import fhir_mappings as fm
 from service import clock
 from service.db import table_of
-from service.models import Handoff, Partner, PartnerLink, Patient, Stay
+from service.models import Handoff, Partner, PartnerLink, Patient, PatientIdentifier, Stay
+from service.sync import identity
+from service.sync.bounds import check_columns, check_resource
+from service.sync.errors import Refused
 from service.sync.outgoing import load
 from service.sync.reconcile import absorb, partner_has_ours, reconcile
 from service.sync.resource_types import ENTITY_TYPE, carebridge_id
 from service.usecases import discharge, handoffs, patients, stays
-from service.usecases.patients import find_by_identifier
 
 Json = Mapping[str, Any]
 Fetch = Callable[[str, str], dict[str, Any]]  # (resource type, id) -> the partner's resource
@@ -120,26 +123,40 @@ def partner_identifier(partner: Partner, resource_type: str, remote_id: str) -> 
 # --- Patient ---------------------------------------------------------------------------------------
 
 
-def upsert_patient(session: Session, ctx: Incoming, resource: Json) -> tuple[str, Patient]:
+def upsert_patient(session: Session, ctx: Incoming, resource: Json) -> tuple[str, Patient | None]:
+    """The patient for the partner's Patient: its link, else a match by `identity.match_patient`,
+    else a new one. No patient ("review") when the match is held for a person to decide."""
     link = find_link(session, ctx.partner.id, "Patient", str(resource["id"]))
     if link is not None and _unchanged(link, resource):
         return "unchanged", session.get_one(Patient, link.entity_id)
-    identifiers, fields = _patient_fields(resource, ctx)
-    patient = session.get(Patient, link.entity_id) if link is not None else _match_patient(session, identifiers)
+    identifiers, fields = patient_fields(resource, ctx)
+    if link is not None:
+        patient = session.get(Patient, link.entity_id)
+    else:
+        match = identity.match_patient(session, ctx.partner, identifiers, fields)
+        if match.review is not None:
+            identity.hold_for_review(session, ctx.partner, resource, match, remote_version(resource))
+            return "review", None
+        patient = match.patient
     if patient is None:
         patient = patients.register_patient(session, actor=ctx.actor, identifiers=identifiers, **fields)
         outcome = "created"
     else:
-        changes = {key: value for key, value in fields.items() if getattr(patient, key) != value}
-        if changes:
-            patients.update_patient(session, patient.id, changes, actor=ctx.actor)
-        outcome = "updated" if changes else "unchanged"
+        outcome = update_patient_fields(session, ctx, patient, fields)
     save_link(session, ctx.partner.id, patient.id, resource, link=link)
     return outcome, patient
 
 
-def _patient_fields(resource: Json, ctx: Incoming) -> tuple[list[dict[str, str]], dict[str, Any]]:
-    """The identifiers (the partner's, plus its resource id as one) and the patient fields of `resource`."""
+def update_patient_fields(session: Session, ctx: Incoming, patient: Patient, fields: Mapping[str, Any]) -> str:
+    changes = {key: value for key, value in fields.items() if getattr(patient, key) != value}
+    if changes:
+        patients.update_patient(session, patient.id, changes, actor=ctx.actor)
+    return "updated" if changes else "unchanged"
+
+
+def patient_fields(resource: Json, ctx: Incoming) -> tuple[list[dict[str, str]], dict[str, Any]]:
+    """The identifiers (the partner's, plus its resource id as one) and the patient fields of `resource`,
+    refused (`Refused`) when one is longer than carebridge keeps."""
     data = fm.from_fhir_patient(resource)
     own = partner_identifier(ctx.partner, "Patient", str(resource["id"]))
     identifiers = [{"kind": "partner", "system": i.system, "value": i.value} for i in data.identifiers] + [own]
@@ -151,6 +168,9 @@ def _patient_fields(resource: Json, ctx: Incoming) -> tuple[list[dict[str, str]]
         # A payer's patients are its members (the payer's tenant boundary, service.auth.policy).
         "payer_id": ctx.partner.organization_id if ctx.partner.kind == "payer" else None,
     }
+    check_columns(Patient, fields, "Patient")
+    for identifier in identifiers:
+        check_columns(PatientIdentifier, identifier, "Patient.identifier")
     return identifiers, fields
 
 
@@ -184,8 +204,8 @@ def upsert_patients(session: Session, ctx: Incoming, resources: Sequence[Json]) 
             rest.append(resource)
             continue
         try:
-            identifiers, fields = _patient_fields(resource, ctx)
-        except fm.MappingError:
+            identifiers, fields = patient_fields(resource, ctx)
+        except (fm.MappingError, Refused):
             rest.append(resource)  # refused one at a time, and recorded as a sync error there
             continue
         keys = {(i["system"], i["value"]) for i in identifiers}
@@ -211,20 +231,17 @@ def upsert_patients(session: Session, ctx: Incoming, resources: Sequence[Json]) 
     return outcomes, rest
 
 
-def _match_patient(session: Session, identifiers: list[dict[str, str]]) -> Patient | None:
-    for identifier in identifiers:
-        found = find_by_identifier(session, identifier["system"], identifier["value"])
-        if found is not None:
-            return found
-    return None
-
-
 def _known_patient(session: Session, ctx: Incoming, remote_patient_id: str) -> Patient:
     """The carebridge patient for the partner's Patient id, pulling that Patient when it is new."""
     link = find_link(session, ctx.partner.id, "Patient", remote_patient_id)
     if link is not None:
         return session.get_one(Patient, link.entity_id)
-    return upsert_patient(session, ctx, ctx.fetch("Patient", remote_patient_id))[1]
+    resource = ctx.fetch("Patient", remote_patient_id)  # a 404 (a dangling reference) is recorded by the pull
+    check_resource(resource)
+    patient = upsert_patient(session, ctx, resource)[1]
+    if patient is None:
+        raise Refused(f"its subject Patient/{remote_patient_id} waits for a match review (carebridge sync matches)")
+    return patient
 
 
 # --- Encounter -------------------------------------------------------------------------------------
@@ -241,6 +258,7 @@ def upsert_encounter(session: Session, ctx: Incoming, resource: Json) -> str:
     data = fm.from_fhir_encounter(resource)
     if data.patient_id is None or data.admitted_at is None:
         raise fm.MappingError("an inpatient Encounter needs subject Patient/id and period.start")
+    check_columns(Stay, {"unit": data.unit, "bed": data.bed}, "Encounter")
     stay = session.get(Stay, link.entity_id) if link is not None else _stay_by_source(session, ctx, remote_id)
     outcome = "unchanged"
     if stay is None:
@@ -307,6 +325,7 @@ def upsert_task(session: Session, ctx: Incoming, resource: Json) -> str:
         return "ignored"  # not a carebridge handoff: the partner's own work
     in_step = link is not None and link.synced_version == handoff.version
     status, business_status = str(resource.get("status")), _text(resource.get("businessStatus"))
+    check_columns(Handoff, {"business_status": business_status}, "Task")
     outcome = "unchanged"
     if status != handoff.status:
         handoffs.transition_handoff(

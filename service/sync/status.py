@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.models import Delivery, Partner, SyncError, SyncWatermark
+from service.models import Delivery, Partner, PatientMatch, SyncError, SyncWatermark
 from service.models.partners import DELIVERY_STATES, SYNC_TYPES
 from service.sync.capability import PushMode, push_mode
 
@@ -24,7 +24,9 @@ class TypeStatus:
 class PartnerStatus:
     partner: Partner
     types: list[TypeStatus]
-    sync_errors: int
+    sync_errors: int  # partner resources (and pages) that do not apply now
+    error_occurrences: int  # how often they failed, over all pulls since first seen
+    open_matches: int  # partner Patients waiting for a match review
 
 
 def partner_status(session: Session, partner: Partner) -> PartnerStatus:
@@ -57,5 +59,10 @@ def partner_status(session: Session, partner: Partner) -> PartnerStatus:
         for rtype in SYNC_TYPES
         if rtype in partner.pull_types or rtype in partner.push_types
     ]
-    errors = session.scalar(select(func.count()).select_from(SyncError).where(SyncError.partner_id == partner.id))
-    return PartnerStatus(partner, types, int(errors or 0))
+    errors, occurrences = session.execute(
+        select(func.count(), func.coalesce(func.sum(SyncError.count), 0)).where(SyncError.partner_id == partner.id)
+    ).one()
+    matches = session.scalar(
+        select(func.count()).where(PatientMatch.partner_id == partner.id, PatientMatch.state == "open")
+    )
+    return PartnerStatus(partner, types, int(errors), int(occurrences), int(matches or 0))

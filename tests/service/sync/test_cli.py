@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
+from service import clock
 from service.cli import main
 from service.db import make_engine, make_session_factory
 from service.migrate import upgrade
-from service.usecases import parties
+from service.models import Delivery, PartnerLink, Patient, PatientMatch
+from service.sync import errors
+from service.usecases import parties, patients
+from service.usecases.partners import get_partner
 
 
 @pytest.fixture
@@ -53,3 +59,81 @@ def test_unknown_types_are_refused_with_the_choices(cli_db: str) -> None:
     )  # fmt: skip
     assert result.exit_code == 1
     assert "push_types" in result.output and "ServiceRequest" in result.output
+
+
+def _add(runner: CliRunner, org_id: str, name: str = "general-ehr") -> None:
+    add = [
+        "partners", "add", name, "--kind", "ehr", "--organization", org_id,
+        "--fhir-base", "http://127.0.0.1:8081/fhir/R4", "--client-id", "carebridge", "--key-kid", "k1",
+        "--scopes", "system/*.rs", "--pull", "Patient", "--trusted-identifier-system", "urn:example:mrn",
+    ]  # fmt: skip
+    assert runner.invoke(main, add).exit_code == 0
+
+
+def test_partners_update_and_remove(cli_db: str) -> None:
+    runner = CliRunner()
+    _add(runner, cli_db)
+
+    updated = runner.invoke(
+        main, ["partners", "update", "general-ehr", "--scopes", "system/*.cruds", "--trusted-identifier-system",
+               "urn:oid:1.2.3", "--trusted-identifier-system", "urn:example:mrn"],
+    )  # fmt: skip
+    assert updated.exit_code == 0, updated.output
+    shown = runner.invoke(main, ["partners", "show", "general-ehr"]).output
+    assert "system/*.cruds" in shown and "urn:oid:1.2.3, urn:example:mrn" in shown
+    assert "last pull: never" in shown and "pull errors: 0 resources not applied" in shown
+    refused = runner.invoke(main, ["partners", "update", "general-ehr", "--trusted-identifier-system", "mrn"])
+    assert refused.exit_code == 1 and "not an absolute URI: mrn" in refused.output
+
+    engine = make_engine(os.environ["DATABASE_URL"])
+    with make_session_factory(engine)() as session:
+        partner = get_partner(session, "general-ehr")
+        session.add(Delivery(partner_id=partner.id, entity_type="CasePlan", entity_id="p1", resource_type="CarePlan",
+                             state="pending", due_at=clock.now(), created_at=clock.now(), updated_at=clock.now()))
+        session.commit()  # fmt: skip
+    engine.dispose()
+    kept = runner.invoke(main, ["partners", "remove", "general-ehr"])
+    assert kept.exit_code == 1 and "still has queued deliveries (1 pending)" in kept.output
+    removed = runner.invoke(main, ["partners", "remove", "general-ehr", "--drop-queued"])
+    assert removed.exit_code == 0 and "dropped queued deliveries: 1 pending" in removed.output
+    assert "general-ehr" not in runner.invoke(main, ["partners", "list"]).output
+
+
+def test_sync_errors_and_patient_matches(cli_db: str) -> None:
+    runner = CliRunner()
+    _add(runner, cli_db)
+    engine = make_engine(os.environ["DATABASE_URL"])
+    with make_session_factory(engine)() as session:
+        partner = get_partner(session, "general-ehr")
+        errors.record(session, partner.id, "Patient", "p9", "Patient: family_name is longer than 100 characters (150)")
+        errors.record(session, partner.id, "Patient", "p9", "Patient: family_name is longer than 100 characters (150)")
+        known = patients.register_patient(
+            session, family_name="Anders", given_name="Agnes", actor="test",
+            identifiers=[{"kind": "mrn", "system": "urn:example:mrn", "value": "MRN-1"}],
+        )  # fmt: skip
+        resource = {"resourceType": "Patient", "id": "p7", "name": [{"family": "Intruder", "given": ["Ivo"]}],
+                    "identifier": [{"system": "urn:example:mrn", "value": "MRN-1"}]}  # fmt: skip
+        for remote_id in ("p7", "p8"):
+            session.add(PatientMatch(
+                partner_id=partner.id, remote_id=remote_id, remote_json={**resource, "id": remote_id},
+                patient_id=known.id, reason="family name and given name differ", state="open", created_at=clock.now(),
+            ))  # fmt: skip
+        session.commit()
+    listed = runner.invoke(main, ["sync", "errors", "--partner", "general-ehr"]).output
+    assert "Patient/p9" in listed and "2x" in listed and "longer than 100 characters" in listed
+    assert "1 sync errors cleared" in runner.invoke(main, ["sync", "errors", "--clear"]).output
+    assert "no sync errors" in runner.invoke(main, ["sync", "errors"]).output
+
+    queue = runner.invoke(main, ["sync", "matches", "list"]).output
+    assert "general-ehr Patient/p7" in queue and "family name and given name differ" in queue
+    first, second = (line.split("\t")[0].lstrip("#") for line in queue.splitlines())
+    assert "rejected" in runner.invoke(main, ["sync", "matches", "reject", first]).output
+    assert "accepted" in runner.invoke(main, ["sync", "matches", "accept", second]).output
+    with make_session_factory(engine)() as session:
+        links = {link.remote_id: link.entity_id for link in session.scalars(select(PartnerLink))}
+        assert links["p8"] == known.id and links["p7"] != known.id
+        assert session.get_one(Patient, known.id).family_name == "Intruder"  # accepted: the partner's name
+        stranger = session.get_one(Patient, links["p7"])
+        assert stranger.family_name == "Intruder" and stranger.identifiers[0].value != "MRN-1"
+    engine.dispose()
+    assert "no patient matches to review" in runner.invoke(main, ["sync", "matches", "list"]).output

@@ -11,7 +11,16 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.models import AuditRecord, ChangeEvent, Partner, PartnerLink, Patient, PatientIdentifier, SyncError
+from service.models import (
+    AuditRecord,
+    ChangeEvent,
+    Partner,
+    PartnerLink,
+    Patient,
+    PatientIdentifier,
+    PatientMatch,
+    SyncError,
+)
 from service.sync.pull import PullReport, pull_type
 from service.usecases import patients
 from service.usecases.partners import add_partner
@@ -52,6 +61,7 @@ def payer(session: Session, case: Case) -> Partner:
     return add_partner(
         session, name="acme", kind="payer", organization_id=case.payer.id, fhir_base="http://127.0.0.1:9/fhir",
         client_id="carebridge", key_kid="k1", scopes="system/*.rs", pull_types=["Patient"], push_types=[],
+        trusted_identifier_systems=[MRN],
     )  # fmt: skip
 
 
@@ -96,24 +106,28 @@ def test_a_page_of_new_patients_is_registered_with_everything_one_at_a_time_writ
 def test_known_changed_matched_and_duplicate_patients_in_one_page(session: Session, payer: Partner) -> None:
     pull(session, payer, [patient("old", "Before")])
     known = patients.register_patient(
-        session, family_name="Known", given_name="Kim", actor="test",
+        session, family_name="Known", given_name="Ann", actor="test",
         identifiers=[{"kind": "mrn", "system": MRN, "value": "MRN-7"}],
     )  # fmt: skip
     page = [
         patient("old", "After", version="2"),  # linked, changed: updated
         patient("kim", "Known", mrn="MRN-7"),  # no link, but carebridge knows the MRN: linked to Kim
         patient("twin-a", "Twin", mrn="T-1"),
-        patient("twin-b", "Twin", mrn="T-1"),  # the same MRN twice in the page: one patient
+        patient("twin-b", "Twin", mrn="T-1"),  # the same MRN on two partner Patients: held for review
         patient("new", "New"),
     ]
 
     report = pull(session, payer, page)
 
-    # Updated: "old" (renamed) and "kim" (Known, given name from the partner); unchanged:
-    # "twin-b", found by its MRN as "twin-a"'s patient. Created: "twin-a" and "new".
-    assert report.counts["Patient"] == {"created": 2, "updated": 2, "unchanged": 1}
+    # Updated: "old" (renamed) and "kim" (same name, sex from the partner). Created: "twin-a" and
+    # "new". "twin-b" carries the MRN "twin-a" already brought: one identifier, two people at the
+    # partner, so it waits for a person instead of merging into twin-a's patient.
+    assert report.counts["Patient"] == {"created": 2, "updated": 2, "review": 1}
     link_of = {link.remote_id: link.entity_id for link in session.scalars(select(PartnerLink))}
-    assert link_of["kim"] == known.id
+    assert link_of["kim"] == known.id and "twin-b" not in link_of
+    held = session.scalars(select(PatientMatch)).one()
+    assert (held.remote_id, held.patient_id, held.state) == ("twin-b", link_of["twin-a"], "open")
+    assert held.reason == "its identifier already belongs to the partner's Patient/twin-a"
     assert session.get_one(Patient, link_of["old"]).family_name == "After"
     twins = session.scalars(select(PatientIdentifier).where(PatientIdentifier.value == "T-1")).all()
     assert len(twins) == 1
