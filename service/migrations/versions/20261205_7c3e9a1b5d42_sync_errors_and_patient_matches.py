@@ -1,7 +1,7 @@
 """sync errors once per resource; partners' pull state and trusted identifier systems; patient matches
 
 Revision ID: 7c3e9a1b5d42
-Revises: 4f7a2c9e1b30
+Revises: 7b3e9c2d4f18
 Create Date: 2026-12-05
 
 sync_errors is recreated rather than altered: its old rows repeat on every re-pull and their
@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 import service.db
 
 revision: str = "7c3e9a1b5d42"
-down_revision: str | Sequence[str] | None = "4f7a2c9e1b30"
+down_revision: str | Sequence[str] | None = "7b3e9c2d4f18"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
