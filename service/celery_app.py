@@ -39,6 +39,7 @@ def init_celery(app: Flask) -> Celery:
             # Safety nets behind the after-commit trigger (service.tasks.relay) and the retry backoff.
             "relay-changes": {"task": "service.tasks.relay.relay_changes", "schedule": 5.0},
             "deliver-due-notifications": {"task": "service.tasks.notifications.deliver_due", "schedule": 10.0},
+            "start-waiting-exports": {"task": "service.tasks.export.start_waiting", "schedule": 30.0},
             "subscription-heartbeats": {"task": "service.tasks.notifications.send_heartbeats", "schedule": 30.0},
             # Partner sync (service.tasks.sync): each fans out one task per partner.
             "pull-partners": {"task": "service.tasks.sync.pull_all", "schedule": settings.sync_pull_seconds},

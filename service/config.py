@@ -13,10 +13,27 @@ from pathlib import Path
 
 # The default SECRET_KEY: fine on a developer's machine, never on a reachable server.
 DEV_SECRET_KEY = "dev-only-change-me"
-INSTANCE_DIR = Path(os.environ.get("CAREBRIDGE_INSTANCE", Path.cwd() / "instance"))
+
+
+def _instance_dir() -> Path:
+    """Where the embedded SQLite files, the export files and beat's schedule live: CAREBRIDGE_INSTANCE, else
+    ``instance/`` in the source checkout carebridge runs from, else the user's data folder. Never the current
+    directory: a command run from elsewhere would create a second, empty database there."""
+    configured = os.environ.get("CAREBRIDGE_INSTANCE")
+    if configured:
+        return Path(configured).expanduser().resolve()
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file():
+        return checkout / "instance"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "carebridge"
+
+
+INSTANCE_DIR = _instance_dir()
 
 
 def _sqlite_url(name: str) -> str:
+    # Kombu's SQLite transport and Celery's result store open the file but do not create its folder.
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{INSTANCE_DIR / name}"
 
 

@@ -20,6 +20,7 @@ from service.fhir_api.guard import authorize, bearer_access
 from service.fhir_api.outcome import FhirError, fhir_response, operation_outcome
 from service.fhir_api.subscriptions_http import fhir_base, use_case_errors
 from service.tasks.export import run_export
+from service.tasks.sending import send_after_commit
 from service.usecases import bulk_export
 from service.usecases.bulk_export import ExportRequest
 
@@ -73,7 +74,7 @@ def _kick_off(level: str, group_id: str | None) -> Response:
         job = bulk_export.kick_off(request_session(), ctx, export)
     if not job.types:
         raise FhirError(403, "the token's scopes permit reading none of the exported resource types")
-    run_export.delay(job.id)
+    send_after_commit(run_export, job.id)  # the job is saved: beat starts it should the broker be away
     return Response(status=202, headers={"Content-Location": f"{fhir_base()}/$export-status/{job.id}"})
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.app import runtime
 from service.models import ChangeEvent
 from service.models.subscriptions import NotificationDelivery
+from service.tasks.sending import send_after_commit
 from service.usecases.changes import EVENTS_WRITTEN
 from service.usecases.consumers import CONSUMERS
 from service.usecases.dispatch import dispatch_pending
@@ -60,9 +61,9 @@ def _send_after_commit(session: Session) -> None:
 
     relay = session.info.pop(EVENTS_WRITTEN, False)
     for subscription_id in sorted(session.info.pop(_NOTIFY, set())):
-        deliver_notifications.delay(subscription_id)
+        send_after_commit(deliver_notifications, subscription_id)
     if relay:
-        relay_changes.delay()
+        send_after_commit(relay_changes)
 
 
 def _forget(session: Session) -> None:

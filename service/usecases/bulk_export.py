@@ -108,6 +108,12 @@ def kick_off(session: Session, ctx: AccessContext, request: ExportRequest) -> Ex
         return job
 
 
+def waiting_jobs(session: Session, *, accepted_before: datetime) -> list[str]:
+    """Jobs accepted before `accepted_before` that no worker has started: their message was lost."""
+    query = select(ExportJob.id).where(ExportJob.status == "accepted", ExportJob.created_at < accepted_before)
+    return list(session.scalars(query.order_by(ExportJob.created_at)))
+
+
 def job_for(session: Session, ctx: AccessContext, job_id: str) -> ExportJob:
     """The job, for the client that started it only: its files need the same token's client."""
     job = session.get(ExportJob, job_id)
