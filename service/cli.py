@@ -91,9 +91,11 @@ def _redact(url: str) -> str:
 from service.cli_clients import add_to as add_client_commands  # noqa: E402
 from service.cli_fhir import fhir  # noqa: E402
 from service.cli_sync import add_to as add_sync_commands  # noqa: E402
+from service.cli_users import users  # noqa: E402
 from service.web.cli import web  # noqa: E402
 
 main.add_command(fhir)
+main.add_command(users)  # people: accounts, roles, passwords
 add_client_commands(main)  # FHIR API: clients, keys
 add_sync_commands(main)
 main.add_command(web)  # web app: register-ehr

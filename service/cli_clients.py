@@ -4,6 +4,8 @@ and trust external authorization servers.
     carebridge clients add --name "Oak SNF intake" --org <organization id> \
         --scopes "system/Task.rsu system/ServiceRequest.rs system/Patient.rs" --jwks-url https://partner/jwks.json
     carebridge clients add --name auditor --scopes system/AuditEvent.rs --jwks-file auditor-public.json
+    carebridge clients add --name "planner scripts" --public --redirect-uri http://127.0.0.1:8765/callback \
+        --scopes "user/Patient.rs user/Task.rs user/CarePlan.rs"
     carebridge clients list
     carebridge clients revoke <client id>
     carebridge clients trust-issuer --issuer https://ehr.example/oidc \
@@ -39,7 +41,7 @@ def add_to(main: click.Group) -> None:
 
 @click.group()
 def clients() -> None:
-    """Partner clients of the FHIR API (SMART Backend Services)."""
+    """Clients of carebridge's APIs: partners' backend services and the apps people sign in to."""
 
 
 @clients.command("add")
@@ -56,6 +58,13 @@ def clients() -> None:
     help="A patient identifier system the client assigns (e.g. its hospital's MRN system): its admit "
     "notifications may match existing patients on it. Repeatable.",
 )
+@click.option(
+    "--redirect-uri",
+    "redirect_uris",
+    multiple=True,
+    help="An app people sign in to (authorization code + PKCE): where its codes may go. Repeatable.",
+)
+@click.option("--public", is_flag=True, help="The app has no keys (a script or native app): PKCE alone.")
 def add(
     name: str,
     scopes: str,
@@ -64,6 +73,8 @@ def add(
     jwks_file: Path | None,
     client_id: str | None,
     identifier_systems: tuple[str, ...],
+    redirect_uris: tuple[str, ...],
+    public: bool,
 ) -> None:
     """Register a client; prints its client id."""
     jwks = json.loads(jwks_file.read_text()) if jwks_file else None
@@ -78,6 +89,8 @@ def add(
                 jwks_url=jwks_url,
                 client_id=client_id,
                 identifier_systems=identifier_systems,
+                redirect_uris=list(redirect_uris),
+                public=public,
             )
         except UseCaseError as refused:
             raise click.ClickException(f"{refused.message} {refused.details or ''}".strip()) from None
@@ -86,12 +99,14 @@ def add(
 
 @clients.command("list")
 def list_() -> None:
-    """One line per client: id, state, organisation, scopes, name."""
+    """One line per client: id, state, kind (backend, app, app-public), organisation, scopes, name."""
     with open_session() as session:
         for client in registry.list_clients(session):
             state = "revoked" if client.revoked_at else "active"
+            kind = "app-public" if client.public else "app" if client.redirect_uris else "backend"
             click.echo(
-                f"{client.client_id}\t{state}\t{client.organization_id or '-'}\t{client.allowed_scopes}\t{client.name}"
+                f"{client.client_id}\t{state}\t{kind}\t{client.organization_id or '-'}\t{client.allowed_scopes}"
+                f"\t{client.name}"
             )
 
 

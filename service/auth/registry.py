@@ -1,8 +1,11 @@
-"""Registering the partners allowed to call the FHIR API (used by `carebridge clients ...`).
+"""Registering the clients allowed to call carebridge's APIs (used by `carebridge clients ...`).
 
 A SMART backend client is registered out of band with its public keys (inline JWKS or a JWKS
 URL), the scopes it may ask for and the organisation it acts for
 (https://hl7.org/fhir/smart-app-launch/backend-services.html#registering-a-smart-backend-service).
+An app people use is registered the same way with its redirect URIs and `user/` scopes: public
+(no keys, PKCE only) or confidential (private_key_jwt). It acts for whoever signs in, so it has no
+organisation of its own.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -36,6 +40,19 @@ def _check_scopes(scopes: str) -> None:
         )
 
 
+def _check_redirect_uris(uris: list[str]) -> None:
+    """Absolute https URLs without a fragment; plain http only to the loopback address of a native
+    app or script (RFC 6749 s3.1.2, RFC 8252 s7.3)."""
+    bad = []
+    for uri in uris:
+        parts = urlsplit(uri)
+        loopback = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "::1", "localhost")
+        if not (parts.scheme == "https" or loopback) or not parts.netloc or parts.fragment:
+            bad.append(f"not an https (or loopback http) URL without a fragment: {uri}")
+    if bad:
+        raise Invalid("redirect URIs must be absolute https URLs", fields={"redirect_uris": bad})
+
+
 def register_client(
     session: Session,
     *,
@@ -46,12 +63,23 @@ def register_client(
     jwks_url: str | None = None,
     client_id: str | None = None,
     identifier_systems: Sequence[str] = (),
+    redirect_uris: list[str] | None = None,
+    public: bool = False,
 ) -> PartnerClient:
-    """Add a partner client; exactly one of `jwks` / `jwks_url` carries its public keys.
+    """Add a client. Exactly one of `jwks` / `jwks_url` carries its public keys, except for a
+    `public` app, which has none. With `redirect_uris` it is an app people authorise.
     `identifier_systems`: the patient identifier systems the client assigns and is trusted to
     match existing patients on (see service.usecases.adt_messages)."""
-    if (jwks is None) == (jwks_url is None):
+    if public and (jwks is not None or jwks_url is not None):
+        raise Invalid("a public app has no keys", fields={"jwks": ["leave out for a public app"]})
+    if public and not redirect_uris:
+        raise Invalid("a public app needs its redirect URIs", fields={"redirect_uris": ["at least one"]})
+    if not public and (jwks is None) == (jwks_url is None):
         raise Invalid("give the client's public keys as a JWKS or a JWKS URL", fields={"jwks": ["exactly one"]})
+    if redirect_uris:
+        _check_redirect_uris(redirect_uris)
+        if organization_id is not None:
+            raise Invalid("an app people use acts for whoever signs in", fields={"org": ["leave out for an app"]})
     if jwks is not None:
         try:
             KeySet.import_key_set(jwks)  # type: ignore[arg-type]
@@ -77,6 +105,8 @@ def register_client(
             jwks_url=jwks_url,
             identifier_systems=" ".join(dict.fromkeys(identifier_systems)),
             created_at=clock.now(),
+            redirect_uris=list(redirect_uris) if redirect_uris else None,
+            public=public,
         )
         session.add(client)
         return client

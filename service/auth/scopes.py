@@ -79,3 +79,21 @@ def is_within(requested: ResourceScope, allowed: ScopeSet) -> bool:
         )
         for letter in requested.interactions
     )
+
+
+def intersect(first: ScopeSet, second: ScopeSet) -> ScopeSet:
+    """The resource scopes granted by both sets, narrowed interaction by interaction: `user/*.rs`
+    and `user/Task.rus` give `user/Task.rs`. The server may grant less than an app asked for
+    (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html#scopes-for-requesting-fhir-resources)."""
+    found: dict[tuple[str, str], set[str]] = {}
+    for a in first.resource_scopes:
+        for b in second.resource_scopes:
+            same_type = a.resource_type == b.resource_type or "*" in (a.resource_type, b.resource_type)
+            if a.context != b.context or not same_type:
+                continue
+            letters = a.interactions & b.interactions
+            if letters:
+                resource_type = b.resource_type if a.resource_type == "*" else a.resource_type
+                found.setdefault((a.context, resource_type), set()).update(letters)
+    texts = (f"{ctx}/{rtype}.{''.join(c for c in 'cruds' if c in letters)}" for (ctx, rtype), letters in found.items())
+    return parse_scopes(" ".join(texts))

@@ -1,7 +1,8 @@
 """carebridge's access tokens, and tokens from trusted external authorization servers.
 
 Own tokens are JWT access tokens (RFC 9068, `typ: at+jwt`) signed with the keystore's active key,
-`aud` = carebridge's FHIR base, lasting at most 300 s (SMART Backend Services recommends five
+`aud` = carebridge's FHIR base, `sub` = the backend client or the person who authorised an app
+(service.auth.authorization_code), lasting at most 300 s (SMART Backend Services recommends five
 minutes: https://hl7.org/fhir/smart-app-launch/backend-services.html#issue-access-token).
 """
 
@@ -16,8 +17,10 @@ from sqlalchemy.orm import Session
 from service import clock, keystore
 from service.auth.context import AccessContext
 from service.auth.jwts import ASYMMETRIC_ALGS, InvalidJwt, key_set_from_url, unverified_claims, verify_jwt
+from service.auth.policy import principal_for_user
 from service.auth.scopes import ScopeSet, parse_scopes
 from service.config import Settings
+from service.models import User
 from service.models.clients import PartnerClient, TrustedIssuer
 
 ACCESS_TOKEN_SECONDS = 300
@@ -36,15 +39,26 @@ def token_endpoint(settings: Settings) -> str:
     return issuer(settings) + "/token"
 
 
+def authorize_endpoint(settings: Settings) -> str:
+    return issuer(settings) + "/authorize"
+
+
 def issue_access_token(
-    session: Session, settings: Settings, client: PartnerClient, scopes: ScopeSet, *, patient_id: str | None = None
+    session: Session,
+    settings: Settings,
+    client: PartnerClient,
+    scopes: ScopeSet,
+    *,
+    patient_id: str | None = None,
+    user: User | None = None,
 ) -> tuple[str, int]:
-    """(signed JWT, lifetime in seconds) for `client` with the granted `scopes`."""
+    """(signed JWT, lifetime in seconds) for `client` with the granted `scopes`; `sub` is the person
+    (`user`) who authorised an app, or the backend client itself."""
     kid, alg, key = keystore.active_key(session)
     now = int(clock.now().timestamp())
     claims: dict[str, Any] = {
         "iss": issuer(settings),
-        "sub": client.client_id,
+        "sub": user.id if user is not None else client.client_id,
         "aud": fhir_base(settings),
         "client_id": client.client_id,
         "iat": now,
@@ -81,6 +95,8 @@ def _own_token(session: Session, settings: Settings, token: str) -> AccessContex
     client = session.get(PartnerClient, claims["client_id"])
     if client is None or client.revoked_at is not None:
         raise InvalidJwt("client no longer registered")
+    if claims["sub"] != client.client_id:
+        return _person(session, client, claims)
     return AccessContext(
         client_id=client.client_id,
         subject=str(claims["sub"]),
@@ -88,6 +104,20 @@ def _own_token(session: Session, settings: Settings, token: str) -> AccessContex
         scopes=parse_scopes(claims.get("scope")),
         patient_id=claims.get("patient"),
     )
+
+
+def _person(session: Session, app: PartnerClient, claims: dict[str, Any]) -> AccessContext:
+    """The principal of a token a person authorised for an app: checked against the account now,
+    so disabling it stops its tokens at once."""
+    user = session.get(User, claims["sub"])
+    if user is None or app.redirect_uris is None:
+        raise InvalidJwt("token subject unknown")
+    try:
+        return principal_for_user(
+            user, parse_scopes(claims.get("scope")), client_id=app.client_id, patient_id=claims.get("patient")
+        )
+    except PermissionError:
+        raise InvalidJwt("the user's account is disabled") from None
 
 
 def _external_token(settings: Settings, trusted: TrustedIssuer, token: str) -> AccessContext:

@@ -105,16 +105,28 @@ def capability_statement(base_url: str, token_url: str, software_version: str, d
     }
 
 
-def smart_configuration(*, issuer: str, token_url: str, jwks_url: str) -> Json:
+def smart_configuration(*, issuer: str, token_url: str, authorize_url: str, jwks_url: str) -> Json:
+    """SMART discovery (https://hl7.org/fhir/smart-app-launch/conformance.html#metadata): backend
+    services for partners, and standalone launch with `user/` scopes for the apps people use
+    (public apps authenticate with PKCE alone: auth method "none", RFC 8414 s2)."""
     scopes = ["system/*.rs", "system/AuditEvent.rs"] + [f"system/{name}.rs" for name in sorted(KINDS)]
     return {
         "issuer": issuer,
         "jwks_uri": jwks_url,
+        "authorization_endpoint": authorize_url,
         "token_endpoint": token_url,
-        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_methods_supported": ["private_key_jwt", "none"],
         "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
-        "grant_types_supported": ["client_credentials"],
-        "scopes_supported": [*scopes, "system/Task.u", "system/Task.rus"],
+        "grant_types_supported": ["authorization_code", "client_credentials"],
+        "response_types_supported": ["code"],
+        "scopes_supported": [*scopes, "system/Task.u", "system/Task.rus", "user/*.rs", "user/Task.rus"],
         "code_challenge_methods_supported": ["S256"],
-        "capabilities": ["client-confidential-asymmetric", "permission-v1", "permission-v2"],
+        "capabilities": [
+            "launch-standalone",
+            "client-public",
+            "client-confidential-asymmetric",
+            "permission-user",
+            "permission-v1",
+            "permission-v2",
+        ],
     }

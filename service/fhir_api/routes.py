@@ -56,6 +56,7 @@ def smart_config() -> Response:
     body = smart_configuration(
         issuer=tokens.issuer(settings),
         token_url=tokens.token_endpoint(settings),
+        authorize_url=tokens.authorize_endpoint(settings),
         jwks_url=settings.public_url.rstrip("/") + "/.well-known/jwks.json",
     )
     # SMART discovery is plain JSON (https://hl7.org/fhir/smart-app-launch/conformance.html#using-well-known).

@@ -1,12 +1,13 @@
-"""Partners allowed to call carebridge's FHIR API: registered SMART Backend Services clients,
-external authorization servers whose tokens carebridge trusts, and the assertion ids seen."""
+"""Clients allowed to call carebridge's APIs: registered SMART Backend Services clients and the
+apps people authorise (authorization code + PKCE), one registry; external authorization servers
+whose tokens carebridge trusts; the assertion ids seen and the authorization codes handed out."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import Boolean, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, JSONType, UTCDateTime
@@ -30,6 +31,12 @@ class PartnerClient(Base):
     jwks_url: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An app people use (SMART App Launch, authorization code): the exact redirect URIs its codes
+    # may go to. None for a backend-services client.
+    redirect_uris: Mapped[list[str] | None] = mapped_column(JSONType)
+    # A public app has no keys (a script, a native or browser app): PKCE alone binds its code.
+    # https://hl7.org/fhir/smart-app-launch/client-public.html
+    public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class TrustedIssuer(Base):
@@ -55,3 +62,20 @@ class SeenAssertion(Base):
     client_id: Mapped[str] = mapped_column(String(120), primary_key=True)
     jti: Mapped[str] = mapped_column(String(200), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class AuthorizationCode(Base):
+    """A code handed to an app at its redirect URI, bound to the person who signed in, the app,
+    that redirect URI, the granted scopes and the PKCE challenge; short-lived and single-use
+    (https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2). Only its SHA-256 is stored."""
+
+    __tablename__ = "authorization_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("partner_clients.client_id"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    redirect_uri: Mapped[str] = mapped_column(String(500))
+    scope: Mapped[str] = mapped_column(Text)
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

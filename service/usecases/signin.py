@@ -43,6 +43,8 @@ def authenticate(session: Session, username: str, password: str, *, address: str
         signin_throttle.record_failure(session, keys)
         raise Invalid("unknown username or wrong password", fields={"username": ["check username and password"]})
     signin_throttle.clear(session, keys[0])
+    if not user.active:  # told only to whoever knows the password
+        raise Invalid("this account is disabled; ask your administrator", fields={"username": ["disabled"]})
     return user
 
 

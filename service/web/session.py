@@ -25,8 +25,9 @@ from service.web import formatting
 from service.web.blueprint import blueprint
 
 COOKIE = "carebridge_session"
-# Pages anyone may open: signing in, the EHR launch (its own OAuth state protects it), assets.
-PUBLIC = frozenset({"web.signin", "web.launch", "web.launch_callback", "web.static"})
+# Pages anyone may open: signing in, the EHR launch (its own OAuth state protects it), assets, and
+# an app's authorization request (it checks the app before asking the person to sign in).
+PUBLIC = frozenset({"web.signin", "web.launch", "web.launch_callback", "web.static", "web.authorize"})
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -35,9 +36,11 @@ def load_session() -> BaseResponse | None:
     db = request_session()
     g.web = accounts.find_session(db, request.cookies.get(COOKIE))
     g.user = db.get(User, g.web.user_id) if g.web is not None and g.web.user_id else None
+    if g.user is not None and not g.user.active:  # disabled since signing in: signed out now
+        g.user = None
     g.zone = formatting.user_zone(g.user.time_zone if g.user else None)
     if request.method == "POST" and not _csrf_ok(g.web):
-        return _error_page(403, "This form has expired or did not come from carebridge. Reload the page and try again.")
+        return error_page(403, "This form has expired or did not come from carebridge. Reload the page and try again.")
     if g.user is None and request.endpoint not in PUBLIC:
         return redirect(url_for("web.signin", next=request.full_path.rstrip("?")))
     return None
@@ -174,7 +177,7 @@ def org_name(org_id: str) -> str:
     return organization_name(org_id)
 
 
-def _error_page(status: int, message: str) -> BaseResponse:
+def error_page(status: int, message: str) -> BaseResponse:
     back = safe_next(request.form.get("back") or _referrer_path(), url_for("web.home"))
     response = Response(render_template("error.html", status=status, message=message, back=back), status=status)
     return response
@@ -193,14 +196,14 @@ def use_case_error(exc: UseCaseError) -> BaseResponse:
     fields = exc.details.get("fields")
     pairs = fields.items() if isinstance(fields, dict) else ()
     detail = "; ".join(f"{name.replace('_', ' ')}: {', '.join(msgs)}" for name, msgs in pairs)
-    return _error_page(exc.status, exc.message + (f" ({detail})" if detail else ""))
+    return error_page(exc.status, exc.message + (f" ({detail})" if detail else ""))
 
 
 @blueprint.errorhandler(403)
 def forbidden(_exc: Exception) -> BaseResponse:
-    return _error_page(403, "This page belongs to another organisation's patients.")
+    return error_page(403, "This page belongs to another organisation's patients.")
 
 
 @blueprint.errorhandler(404)
 def not_found(_exc: Exception) -> BaseResponse:
-    return _error_page(404, "There is no such page or record.")
+    return error_page(404, "There is no such page or record.")

@@ -130,8 +130,11 @@ def test_v1_scope_within_v2_allow_list(client: Any, partner: Partner, settings: 
 
 
 def test_only_client_credentials_with_an_assertion(client: Any, partner: Partner, settings: Settings) -> None:
-    wrong_grant = _post(client, partner.assertion(token_endpoint(settings)), grant_type="authorization_code")
+    wrong_grant = _post(client, partner.assertion(token_endpoint(settings)), grant_type="password")
     assert wrong_grant.status_code == 400 and wrong_grant.get_json()["error"] == "unsupported_grant_type"
+    # A backend client holds no authorization code: the code grant (for apps people use) refuses it.
+    no_code = _post(client, partner.assertion(token_endpoint(settings)), grant_type="authorization_code")
+    assert no_code.status_code == 400 and no_code.get_json()["error"] == "invalid_grant"
     no_assertion = client.post("/auth/token", data={"grant_type": "client_credentials", "scope": SCOPE})
     assert no_assertion.status_code == 401 and no_assertion.get_json()["error"] == "invalid_client"
     garbage = _post(client, "not-a-jwt")

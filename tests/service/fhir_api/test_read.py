@@ -101,6 +101,8 @@ def test_smart_configuration(client: Any, settings: Any) -> None:
     assert smart["code_challenge_methods_supported"] == ["S256"]
     assert "client-confidential-asymmetric" in smart["capabilities"]
     assert {"RS384", "ES384"} <= set(smart["token_endpoint_auth_signing_alg_values_supported"])
-    assert smart["grant_types_supported"] == ["client_credentials"]
+    assert smart["grant_types_supported"] == ["authorization_code", "client_credentials"]
+    assert smart["authorization_endpoint"] == settings.public_url + "/auth/authorize"
+    assert {"launch-standalone", "client-public", "permission-user"} <= set(smart["capabilities"])
     assert smart["jwks_uri"].endswith("/.well-known/jwks.json")
     assert client.get("/.well-known/jwks.json").get_json()["keys"] or True
