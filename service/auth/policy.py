@@ -37,6 +37,7 @@ from service.auth.context import WEB_CLIENT_ID, AccessContext
 from service.auth.scopes import Interaction, ResourceScope, ScopeSet, is_within, parse_resource_scope, parse_scopes
 from service.domain.handoff_status import party_for
 from service.models import CasePlan, Goal, Handoff, Patient, Referral, Stay, User
+from service.models.audit_events import AccessEvent
 
 # FHIR resource type -> (ORM model, its patient id column).
 MODELS: dict[str, tuple[type[Any], InstrumentedAttribute[str]]] = {
@@ -213,6 +214,33 @@ def can_see(ctx: AccessContext, resource_type: str, row: Any) -> bool:
         raise ValueError("can_see needs a row loaded from a session")
     model, _ = MODELS[resource_type]
     query = select(model.id).where(model.id == row.id, visible_rows(ctx, resource_type))
+    return session.scalar(query) is not None
+
+
+def visible_access_events(ctx: AccessContext) -> ColumnElement[bool]:
+    """Filter on AccessEvent: the audit trail `ctx` may search and read (FHIR AuditEvent).
+
+    - patient context: only events about the launch patient (an event about no patient, such as
+      a refused read, is not that patient's);
+    - organisation: events about patients it may see (`visible_patients`: who accessed its
+      patients' data), and events its own clients and people caused, whatever they concern;
+    - no organisation and no patient context (carebridge's own auditor): everything.
+    """
+    clauses: list[ColumnElement[bool]] = []
+    if confined_to_patient(ctx):
+        clauses.append(AccessEvent.patient_id == ctx.patient_id if ctx.patient_id is not None else false())
+    org = ctx.organization_id
+    if org is not None:
+        clauses.append(or_(AccessEvent.organization_id == org, _patients_of_org(org, AccessEvent.patient_id)))
+    return and_(true(), *clauses)
+
+
+def can_see_access_event(ctx: AccessContext, event: AccessEvent) -> bool:
+    """Whether `ctx` may read this loaded AccessEvent (`visible_access_events`, asked of the database)."""
+    session = object_session(event)
+    if session is None:
+        raise ValueError("can_see_access_event needs a row loaded from a session")
+    query = select(AccessEvent.id).where(AccessEvent.id == event.id, visible_access_events(ctx))
     return session.scalar(query) is not None
 
 

@@ -57,7 +57,7 @@ def _resource(name: str) -> Json:
 def _audit_event() -> Json:
     return {
         "type": "AuditEvent",
-        "interaction": [{"code": "search-type"}],
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
         "searchParam": [
             {"name": "patient", "type": "reference"},
             {"name": "agent", "type": "token", "documentation": "The client id"},

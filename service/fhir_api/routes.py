@@ -17,7 +17,7 @@ from service.app import request_session, runtime
 from service.auth import tokens
 from service.auth.audit import OUTCOME_MINOR, Action, record_access_now, record_accesses_now
 from service.auth.context import AccessContext
-from service.auth.policy import can_see, visible_rows
+from service.auth.policy import can_see, can_see_access_event, visible_access_events, visible_rows
 from service.fhir_api import bp
 from service.fhir_api.capability import capability_statement, smart_configuration
 from service.fhir_api.guard import authorize
@@ -198,10 +198,21 @@ def audit_events() -> Response:
     ctx = authorize("AuditEvent", "s")
     session = request_session()
     query = parse(AUDIT_EVENT, request.args, base_url=_base(), lenient=_lenient())
-    # An organisation's auditor sees the accesses made on its behalf; carebridge's sees all.
-    visible = AccessEvent.organization_id == ctx.organization_id if ctx.organization_id else AccessEvent.id.is_not(None)
-    result = execute(session, ctx, query, visible)
+    result = execute(session, ctx, query, visible_access_events(ctx))
     base = _base()
     events = [audit_event_json(event, base_url=base) for event in result.matches]
     _audit(ctx, "E", "search-type", "AuditEvent", query="&".join(dict.fromkeys(n for n, _ in query.applied)) or None)
     return fhir_response(_bundle(AUDIT_EVENT, query, result, events, []))
+
+
+@bp.get("/AuditEvent/<ident>")
+def audit_event(ident: str) -> Response:
+    ctx = authorize("AuditEvent", "r")
+    session = request_session()
+    event = session.get(AccessEvent, ident)
+    if event is None or not can_see_access_event(ctx, event):
+        _audit(ctx, "R", "read", "AuditEvent", resource_id=ident, outcome=OUTCOME_MINOR, description="not found")
+        raise FhirError(404, f"AuditEvent/{ident} is not known")
+    body = audit_event_json(event, base_url=_base())
+    _audit(ctx, "R", "read", "AuditEvent", resource_id=ident, patient_id=event.patient_id)
+    return fhir_response(body)
