@@ -3,33 +3,47 @@
     .venv/bin/python bench/sync.py [--pull 10000] [--push 2000] [--memory 10000,100000]
 
 - pull: carebridge's pull (upserts, watermark per page) vs a bare `requests` loop over the same pages;
-- push: 2,000 changes (If-Match updates of plans the partner has) in batch Bundles vs one request each;
+- push: 2,000 changes (If-Match updates of plans the partner has) vs a bare client posting the
+  same batch Bundles with If-Match, with as many requests in flight as carebridge (PostgreSQL);
+- scale-out: 2,000 changes delivered by 4 worker processes vs 1, counting duplicates (PostgreSQL);
 - memory: the process's peak RSS after a pull of each size; it should stay flat, since only a
   page or two is held at a time.
-Starts its own peer site (../shared/peers) and uses a throw-away SQLite database.
+Starts its own peer site (../shared/peers); pulls use a throw-away SQLite database, pushes a
+throw-away PostgreSQL one (``--pg``, default 127.0.0.1:5432), where parallel senders run.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import resource
 import statistics
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import requests
+from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.support import DEFAULT_PG, scratch_database  # noqa: E402
 from connectors.bundles import create_entry, next_link  # noqa: E402
 from connectors.http import Transport  # noqa: E402
 from service import clock  # noqa: E402
+from service.config import Settings  # noqa: E402
 from service.db import make_engine, make_session_factory  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
+from service.models import Delivery, Partner  # noqa: E402
 from service.sync import engine  # noqa: E402
 from service.sync.connection import Connections  # noqa: E402
+from service.sync.resource_types import carebridge_id  # noqa: E402
 from service.usecases import parties, patients, plans, stays  # noqa: E402
 from service.usecases.consumers import CONSUMERS  # noqa: E402
 from service.usecases.dispatch import dispatch_pending  # noqa: E402
@@ -40,8 +54,10 @@ PAGE = 1000
 PULL_ROUNDS = 3
 # Push changes are edits of plans already on the partner (If-Match updates), as most changes to a
 # case are: the peer answers each conditional create by scanning every stored resource of the
-# type, so 2,000 creates would measure the peer's linear scan, not carebridge.
-PUSH_PLANS = 100
+# type, so 2,000 creates would measure the peer's linear scan, not carebridge. 500 plans make ten
+# batches a round, enough for every sender to have one in flight.
+PUSH_PLANS = 500
+PUSH = engine.PushSettings.from_settings(Settings())  # the defaults: batches of 50, 4 in flight
 
 
 def seed_patients(site: PeerSite, count: int) -> None:
@@ -74,16 +90,16 @@ def bare_pull(site: PeerSite) -> tuple[int, float]:
 
 
 class Bench:
-    def __init__(self, site: PeerSite, workdir: Path) -> None:
+    def __init__(self, site: PeerSite, url: str) -> None:
         self.site = site
-        self.url = f"sqlite:///{workdir / 'bench.db'}"
+        self.url = url
         upgrade(self.url)
         self.factory = make_session_factory(make_engine(self.url))
         self.keys: dict[str, object] = {}
         with self.factory() as session:
             self.hospital = parties.add_organization(session, name="Bench General", kind="hospital", actor="bench")
 
-    def partner(self, name: str, **types: list[str]) -> object:
+    def partner(self, name: str, **types: list[str]) -> Partner:
         client = self.site.register_backend_client("system/*.cruds")
         key = client.settings.private_jwk
         self.keys[key["kid"]] = key
@@ -101,9 +117,8 @@ class Bench:
             report = engine.pull(session, partner, conns, page_size=PAGE)  # type: ignore[arg-type]
             return report.total, time.perf_counter() - began
 
-    def push(self, name: str, changes: int, batch: int) -> float:
-        """Seconds to push ``changes`` edits of PUSH_PLANS plans that the partner already has."""
-        self.site.reset()
+    def seed_plans(self, name: str, count: int) -> tuple[Any, list[str]]:
+        """A partner that already has ``count`` plans of one patient (created by an untimed push)."""
         partner = self.partner(name, pull_types=[], push_types=["CarePlan"])
         with self.factory() as session, Connections(self.keys.__getitem__) as conns:  # type: ignore[arg-type]
             patient = patients.register_patient(session, family_name="Bench", given_name=name, actor="bench")
@@ -112,32 +127,159 @@ class Bench:
             stays.admit(session, patient_id=patient.id, hospital_id=hospital_id, admitted_at=clock.now(), actor="bench")
             ids = [
                 plans.create_case_plan(session, patient_id=patient.id, title=f"Plan {n}", actor="bench").id
-                for n in range(PUSH_PLANS)
+                for n in range(count)
             ]
-            while dispatch_pending(session, CONSUMERS):  # the pulls' events too, before the plans'
-                pass
-            tally = engine.push(session, partner, conns)  # type: ignore[arg-type]
-            assert tally["done:created"] == PUSH_PLANS, tally
-            elapsed, pushed = 0.0, 0
-            for round_ in range(changes // PUSH_PLANS):
-                for plan_id in ids:
-                    plans.update_case_plan(session, plan_id, {"description": f"round {round_}"}, actor="bench")
-                while dispatch_pending(session, CONSUMERS):
-                    pass
-                began = time.perf_counter()
-                tally = engine.push(session, partner, conns, batch=batch)  # type: ignore[arg-type]
-                elapsed += time.perf_counter() - began
-                assert tally["done:updated"] == PUSH_PLANS, tally
-                pushed += PUSH_PLANS
-        assert pushed == changes, (pushed, changes)
-        return elapsed
+            tally = engine.push(session, partner, conns, PUSH)
+            assert tally["done:created"] == count, tally
+        return partner, ids
 
+    def edit(self, ids: list[str], description: str) -> None:
+        """One change to each plan, relayed to the outbox (untimed)."""
+        with self.factory() as session:
+            for plan_id in ids:
+                plans.update_case_plan(session, plan_id, {"description": description}, actor="bench")
+            dispatch_pending(session, CONSUMERS)
+
+    def push(self, partner: Any, how: engine.PushSettings) -> tuple[Counter[str], float]:
+        with self.factory() as session, Connections(self.keys.__getitem__) as conns:  # type: ignore[arg-type]
+            began = time.perf_counter()
+            tally = engine.push(session, partner, conns, how)
+            return tally, time.perf_counter() - began
+
+
+class BarePush:
+    """A bare client: the same batch Bundles of If-Match PUTs, ``parallel`` requests in flight,
+    one requests Session per thread, bodies built before the clock starts. It writes copies of
+    carebridge's plans of its own, so both sides update the same number of equal resources."""
+
+    def __init__(self, site: PeerSite, resources: list[dict[str, Any]], parallel: int) -> None:
+        client = site.register_backend_client("system/*.cruds")
+        with Transport() as http, client.connect(http) as fhir:
+            token = fhir._auth.access_token()  # type: ignore[union-attr]
+            answers = [fhir.batch([create_entry(r) for r in chunk]) for chunk in _chunks(resources, PUSH.batch)]
+        self.url = site.fhir_base
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+        self.copies = [answer.resource for chunk in answers for answer in chunk if answer.resource]
+        assert len(self.copies) == len(resources)
+        self.parallel = parallel
+        self._local = threading.local()
+
+    def round(self, description: str) -> float:
+        """Seconds to update every copy once."""
+        bundles = [
+            {"resourceType": "Bundle", "type": "batch", "entry": [self._put(r, description) for r in chunk]}
+            for chunk in _chunks(self.copies, PUSH.batch)
+        ]
+        with ThreadPoolExecutor(self.parallel) as pool:
+            began = time.perf_counter()
+            answered = list(pool.map(self._post, bundles))
+            seconds = time.perf_counter() - began
+        self.copies = [entry["resource"] for answer in answered for entry in answer["entry"]]
+        assert len(self.copies) == sum(len(b["entry"]) for b in bundles), "an update was refused"
+        return seconds
+
+    @staticmethod
+    def _put(resource: dict[str, Any], description: str) -> dict[str, Any]:
+        version = resource["meta"]["versionId"]
+        request = {"method": "PUT", "url": f"CarePlan/{resource['id']}", "ifMatch": f'W/"{version}"'}
+        return {"resource": {**resource, "description": description}, "request": request}
+
+    def _post(self, bundle: dict[str, Any]) -> dict[str, Any]:
+        http = getattr(self._local, "session", None) or requests.Session()
+        self._local.session = http
+        response = http.post(self.url, json=bundle, headers=self.headers, timeout=60)
+        response.raise_for_status()
+        answer: dict[str, Any] = response.json()
+        return answer
+
+
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def compare_push(site: PeerSite, pg_url: str, changes: int) -> None:
+    """carebridge's push of ``changes`` edits vs the bare client, bare rounds before and after."""
+    site.reset()
+    with scratch_database(pg_url) as (url, _):
+        bench = Bench(site, url)
+        partner, ids = bench.seed_plans("push", PUSH_PLANS)
+        client = site.register_backend_client("system/*.cruds")
+        with Transport() as http, client.connect(http) as fhir:
+            stored = fhir.search("CarePlan", {"_count": "1000"})
+            sent = [{k: v for k, v in r.items() if k not in ("id", "meta")} for r in stored]
+        bare = BarePush(site, sent, PUSH.parallel)
+        rounds = changes // PUSH_PLANS
+        bare_seconds = sum(bare.round(f"bare {n}") for n in range(rounds))
+        ours_seconds = 0.0
+        for n in range(rounds):
+            bench.edit(ids, f"round {n}")
+            tally, seconds = bench.push(partner, PUSH)
+            assert tally["done:updated"] == PUSH_PLANS, tally
+            ours_seconds += seconds
+        bare_seconds = (bare_seconds + sum(bare.round(f"bare again {n}") for n in range(rounds))) / 2
+    done = rounds * PUSH_PLANS
+    ours, base = done / ours_seconds, done / bare_seconds
+    print(f"push {done} changes (edits of {PUSH_PLANS} plans, batches of {PUSH.batch}, {PUSH.parallel} in flight): "
+          f"carebridge {ours:,.0f}/s, bare client {base:,.0f}/s, ratio {ours / base:.2f} (aim >= 0.7)",
+          flush=True)  # fmt: skip
+
+
+def _push_worker(url: str, partner_id: str, keys: dict[str, Any], ready: Any) -> None:
+    """One worker process: one sender (its own engine, connections and token), pushing all that is due."""
+    factory = make_session_factory(make_engine(url))
+    with factory() as session, Connections(keys.__getitem__) as conns:
+        partner = session.get_one(Partner, partner_id)
+        conns.client(partner).close()  # the token endpoint is known before the clock starts
+        ready.wait()
+        engine.push(session, partner, conns, replace(PUSH, parallel=1))
+
+
+def scale_out(site: PeerSite, pg_url: str, changes: int) -> None:
+    """``changes`` plan edits delivered by 1 worker process, then by 4; each change must reach the
+    partner exactly once (one resource per plan, at version 2: created, then this one edit)."""
+    rates = {}
+    for workers in (1, 4):
+        site.reset()
+        with scratch_database(pg_url) as (url, _):
+            bench = Bench(site, url)
+            partner, ids = bench.seed_plans(f"scale-{workers}", changes)
+            bench.edit(ids, "scale-out")
+            spawn = multiprocessing.get_context("spawn")
+            ready = spawn.Barrier(workers + 1)  # the workers import and connect before the clock starts
+            args = (url, partner.id, bench.keys, ready)
+            procs = [spawn.Process(target=_push_worker, args=args) for _ in range(workers)]
+            for proc in procs:
+                proc.start()
+            ready.wait()
+            began = time.perf_counter()
+            for proc in procs:
+                proc.join()
+            seconds = time.perf_counter() - began
+            with bench.factory() as session:
+                counts = session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))
+                states = dict(counts.tuples().all())
+        client = site.register_backend_client("system/*.cruds")
+        with Transport() as http, client.connect(http) as fhir:
+            stored = list(fhir.search("CarePlan", {"_count": "1000"}))
+        per_plan = Counter(carebridge_id(r) for r in stored)
+        duplicates = sum(n - 1 for n in per_plan.values() if n > 1)
+        twice = sum(1 for r in stored if r["meta"]["versionId"] != "2")
+        assert set(per_plan) == set(ids), "a change never arrived"
+        rates[workers] = changes / seconds
+        print(f"  {workers} worker process(es): {changes} changes in {seconds:.1f} s ({rates[workers]:,.0f}/s), "
+              f"{duplicates} duplicate resources, {twice} written more than once, outbox {states}",
+              flush=True)  # fmt: skip
+    print(f"scale-out on PostgreSQL: 4 workers {rates[4]:,.0f}/s vs 1 worker {rates[1]:,.0f}/s, "
+          f"{rates[4] / rates[1]:.2f}x (aim >= 2)", flush=True)  # fmt: skip
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pull", type=int, default=10_000)
     parser.add_argument("--push", type=int, default=2_000)
+    parser.add_argument("--scale", type=int, default=2_000, help="changes the scale-out delivers")
     parser.add_argument("--memory", default="10000,100000", help="pull sizes whose peak memory is compared")
+    parser.add_argument("--parts", default="pull,push,scale,memory", help="which figures to measure")
+    parser.add_argument("--pg", default=DEFAULT_PG, help="PostgreSQL for the push figures (a scratch database)")
     args = parser.parse_args()
     name, peers = f"bench-{int(time.time())}", peers_dir()
     site = start_site(peers, name, "RS384", ["--", "--default-count", "1000"])
@@ -149,7 +291,19 @@ def main() -> None:
 
 
 def run(site: PeerSite, workdir: Path, args: argparse.Namespace) -> None:
-    bench = Bench(site, workdir)
+    parts = set(args.parts.split(","))
+    bench = Bench(site, f"sqlite:///{workdir / 'bench.db'}")
+    if "pull" in parts:
+        compare_pull(site, bench, args.pull)
+    if "push" in parts:
+        compare_push(site, args.pg, args.push)
+    if "scale" in parts:
+        scale_out(site, args.pg, args.scale)
+    if "memory" in parts:
+        pull_memory(site, bench, args.memory)
+
+
+def compare_pull(site: PeerSite, bench: Bench, size: int) -> None:
     # A loopback peer on a shared machine is noisy from run to run: three rounds, each on freshly
     # seeded Patients (new to carebridge), and the median round is the figure. Within a round the
     # bare loop runs before and after carebridge's pull (its rate is the mean), so neither side
@@ -157,28 +311,25 @@ def run(site: PeerSite, workdir: Path, args: argparse.Namespace) -> None:
     rounds = []
     for round_ in range(PULL_ROUNDS):
         site.reset()
-        seed_patients(site, args.pull)
+        seed_patients(site, size)
         bare_count, bare_before = bare_pull(site)
         ours_count, ours_time = bench.pull(f"pull-{round_}")
         _, bare_after = bare_pull(site)
-        assert ours_count == bare_count == args.pull, (ours_count, bare_count)
+        assert ours_count == bare_count == size, (ours_count, bare_count)
         bare_rate, ours_rate = bare_count / ((bare_before + bare_after) / 2), ours_count / ours_time
         rounds.append((ours_rate / bare_rate, ours_rate, bare_rate))
         print(f"  round {round_ + 1}: carebridge {ours_rate:,.0f}/s, bare {bare_rate:,.0f}/s", flush=True)
     ratio, ours_rate, bare_rate = statistics.median(rounds)
-    print(f"pull {args.pull} resources (median of {PULL_ROUNDS} rounds): carebridge {ours_rate:,.0f}/s, "
+    print(f"pull {size} resources (median of {PULL_ROUNDS} rounds): carebridge {ours_rate:,.0f}/s, "
           f"bare requests loop {bare_rate:,.0f}/s, ratio {ratio:.2f} (aim >= 0.7)", flush=True)  # fmt: skip
 
-    batched = bench.push("push-batched", args.push, batch=50)
-    single = bench.push("push-single", args.push, batch=1)
-    print(f"push {args.push} changes (edits of {PUSH_PLANS} plans): batched {args.push / batched:,.0f}/s, "
-          f"one request each {args.push / single:,.0f}/s, ratio {single / batched:.2f}x", flush=True)  # fmt: skip
 
+def pull_memory(site: PeerSite, bench: Bench, sizes: str) -> None:
     # The process's peak RSS after each pull (a high-water mark): if a pull held its resources,
     # the larger pull would raise it by hundreds of MiB. tracemalloc would say more, but slows the
     # pull several times over, and a 100,000-resource pull under it takes the better part of an hour.
     previous = 0.0
-    for size in (int(s) for s in args.memory.split(",")):
+    for size in (int(s) for s in sizes.split(",")):
         site.reset()
         seed_patients(site, size)
         count, seconds = bench.pull(f"memory-{size}")

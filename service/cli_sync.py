@@ -14,7 +14,6 @@ carebridge sync resolve DELIVERY_ID [--element PATH] --take ours|theirs | --elem
 from __future__ import annotations
 
 import getpass
-from datetime import timedelta
 
 import click
 import orjson
@@ -69,8 +68,7 @@ def push(name: str) -> None:
         partner = get_partner(session, name)
         due = session.scalar(select(func.count()).where(Delivery.partner_id == partner.id, Delivery.state == "pending"))
         with tqdm(total=due, unit="res", desc=f"push {name}") as bar:
-            ttl = timedelta(seconds=Settings.from_env().sync_capabilities_seconds)
-            tally = engine.push(session, partner, conns, capabilities_ttl=ttl, progress=bar.update)
+            tally = engine.push(session, partner, conns, progress=bar.update)
     click.echo(", ".join(f"{k} {v}" for k, v in sorted(tally.items())) or "nothing to send")
 
 

@@ -57,12 +57,17 @@ class Settings:
     # Non-global networks Subscription endpoints may reach ("" refuses them all, "1" allows any,
     # or "127.0.0.0/8,10.20.0.0/16"): see service.usecases.outbound_endpoints.
     subscription_allow_private: str = ""
+    # A push worker's hold on the rows it sends, renewed by heartbeat while it sends (seconds): a
+    # crashed worker's rows go to another worker within about this long.
+    sync_lease_seconds: float = 30.0
+    # Batch requests a push has in flight at once per partner (each on its own DB session).
+    sync_push_parallel: int = 4
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         env = os.environ
         values: dict[str, object] = {}
-        mapping: dict[str, tuple[str, type[str] | type[float]]] = {
+        mapping: dict[str, tuple[str, type[str] | type[float] | type[int]]] = {
             "database_url": ("DATABASE_URL", str),
             "celery_broker_url": ("CELERY_BROKER_URL", str),
             "celery_result_backend": ("CELERY_RESULT_BACKEND", str),
@@ -72,6 +77,8 @@ class Settings:
             "sync_push_seconds": ("CAREBRIDGE_SYNC_PUSH_SECONDS", float),
             "sync_capabilities_seconds": ("CAREBRIDGE_SYNC_CAPABILITIES_SECONDS", float),
             "subscription_allow_private": ("CAREBRIDGE_SUBSCRIPTION_ALLOW_PRIVATE", str),
+            "sync_lease_seconds": ("CAREBRIDGE_SYNC_LEASE_SECONDS", float),
+            "sync_push_parallel": ("CAREBRIDGE_SYNC_PUSH_PARALLEL", int),
         }
         for attr, (var, convert) in mapping.items():
             if env.get(var):

@@ -7,9 +7,13 @@ with Connections(keystore_lookup(session)) as conns:
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import Connection, Engine, update
 from sqlalchemy.orm import Session
@@ -20,7 +24,7 @@ from service.config import Settings
 from service.models import Partner
 from service.sync import errors
 from service.sync.connection import Connections
-from service.sync.outbox import DEFAULT_LEASE, claim
+from service.sync.outbox import claim, keep_leases
 from service.sync.pull import DEFAULT_PAGE_SIZE, Budget, Progress, PullReport, page_transaction, pull_partner
 from service.sync.push import deliver
 from service.usecases.consumers import CONSUMERS
@@ -29,8 +33,26 @@ from service.usecases.partners import record_capabilities
 
 # Rows per claim: one batch Bundle where the partner takes batches (https://hl7.org/fhir/R4/http.html#transaction).
 PUSH_BATCH = 50
-_DEFAULTS = Settings()
-DEFAULT_CAPABILITIES_TTL = timedelta(seconds=_DEFAULTS.sync_capabilities_seconds)
+
+
+@dataclass(frozen=True)
+class PushSettings:
+    """How a push round sends: rows per batch, batches in flight at once, the lease a heartbeat
+    renews, and how long a partner's CapabilityStatement is trusted (README "Configuration")."""
+
+    parallel: int
+    lease: timedelta
+    capabilities_ttl: timedelta
+    batch: int = PUSH_BATCH
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> PushSettings:
+        values: dict[str, Any] = {
+            "parallel": settings.sync_push_parallel,
+            "lease": timedelta(seconds=settings.sync_lease_seconds),
+            "capabilities_ttl": timedelta(seconds=settings.sync_capabilities_seconds),
+        }
+        return cls(**{**values, **overrides})
 
 
 def pull(
@@ -70,35 +92,69 @@ def push(
     session: Session,
     partner: Partner,
     connections: Connections,
+    how: PushSettings | None = None,
     *,
-    batch: int = PUSH_BATCH,
-    lease: timedelta = DEFAULT_LEASE,
-    capabilities_ttl: timedelta = DEFAULT_CAPABILITIES_TTL,
-    rounds: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Counter[str]:
-    """Relay pending change events, then deliver due rows until none is left (or ``rounds``
-    claims were made), by what the partner's CapabilityStatement (cached) says it accepts."""
+    """Relay pending change events, then deliver due rows until none is left, up to
+    ``how.parallel`` batches at once, by what the partner's CapabilityStatement (cached) accepts.
+
+    Batches go out in parallel because a partner's server usually takes several requests at once
+    while each waits on the network and on carebridge's own commits. Per-record order still holds:
+    `claim` never hands out a record that is in flight elsewhere, so two writes of one record are
+    never in flight together, and If-Match / If-None-Exist keep every write idempotent.
+    """
+    how = how or PushSettings.from_settings(Settings.from_env())
     dispatch_pending(session, CONSUMERS)
-    tally: Counter[str] = Counter()
-    with connections.client(partner) as fhir:
-        done = 0
-        while rounds is None or done < rounds:
-            ids = claim(session, partner.id, limit=batch, lease=lease)
-            if not ids:
-                break
-            _know_capabilities(session, partner, fhir, capabilities_ttl)
-            tally += deliver(session, partner, fhir, ids)
-            done += 1
-            if progress:
-                progress(len(ids))
-    return tally
+    bind = session.get_bind()
+    sender = _Sender(partner.id, connections, how, progress)
+    if how.parallel <= 1 or not isinstance(bind, Engine) or bind.dialect.name == "sqlite":
+        # One sender: SQLite has a single writer, and a session bound to one connection (the
+        # tests' rollback fixture) has no engine to open more sessions on.
+        return sender.run(session)
+    with ThreadPoolExecutor(how.parallel, thread_name_prefix="push") as pool:
+        runs = [pool.submit(sender.run_own, bind) for _ in range(how.parallel)]
+        return sum((run.result() for run in runs), Counter())
 
 
-def _know_capabilities(session: Session, partner: Partner, fhir: FhirClient, ttl: timedelta) -> None:
-    """Read the partner's CapabilityStatement when the stored one is older than ``ttl`` or was made
-    stale by a 405/404 (`service.sync.capability.refused_type`): a statement changes with a
-    partner's release, not between two pushes (https://hl7.org/fhir/R4/http.html#capabilities)."""
-    read_at = partner.capabilities_read_at
-    if partner.capabilities is None or read_at is None or clock.now() - read_at >= ttl:
-        record_capabilities(session, partner.id, fhir.capabilities())
+class _Sender:
+    """One loop of claim, send, record; `push` runs ``parallel`` of them, each on its own session."""
+
+    def __init__(
+        self, partner_id: str, connections: Connections, how: PushSettings, progress: Callable[[int], None] | None
+    ) -> None:
+        self.partner_id, self.connections, self.how, self.progress = partner_id, connections, how, progress
+        self._statement = threading.Lock()  # one sender reads the CapabilityStatement for all
+
+    def run_own(self, bind: Engine) -> Counter[str]:
+        with Session(bind, expire_on_commit=False) as session:
+            return self.run(session)
+
+    def run(self, session: Session) -> Counter[str]:
+        tally: Counter[str] = Counter()
+        partner = session.get_one(Partner, self.partner_id)
+        with self.connections.client(partner) as fhir:
+            while claimed := claim(session, partner.id, limit=self.how.batch, lease=self.how.lease):
+                self._know_capabilities(session, partner, fhir)
+                with keep_leases(session, claimed, self.how.lease):
+                    tally += deliver(session, partner, fhir, list(claimed))
+                if self.progress:
+                    self.progress(len(claimed))
+        return tally
+
+    def _know_capabilities(self, session: Session, partner: Partner, fhir: FhirClient) -> None:
+        """Read the partner's CapabilityStatement when the stored one is older than the TTL or was
+        made stale by a 405/404 (`service.sync.capability.refused_type`): a statement changes with
+        a partner's release, not between two pushes (https://hl7.org/fhir/R4/http.html#capabilities)."""
+        if self._fresh(partner):
+            return
+        with self._statement:
+            session.refresh(partner)  # another sender may have read it meanwhile
+            if not self._fresh(partner):
+                record_capabilities(session, partner.id, fhir.capabilities())
+
+    def _fresh(self, partner: Partner) -> bool:
+        read_at = partner.capabilities_read_at
+        if partner.capabilities is None or read_at is None:
+            return False
+        return clock.now() - read_at < self.how.capabilities_ttl

@@ -10,16 +10,26 @@ record as it is when it runs, never an older state.
 `claim` hands a worker up to ``limit`` due rows of one partner and marks them in-flight with a
 lease, in one transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so workers never share a
 row; SQLite serialises writers). A record that is in flight under a live lease is never claimed
-again, so the same resource is never sent twice at once. A worker that dies leaves its rows to
-expire; they become due again (acks_late redelivers its task too) and resending is safe because
-every write is conditional.
+again, so the same resource is never sent twice at once.
+
+The lease is short (``CAREBRIDGE_SYNC_LEASE_SECONDS``, 30 s) and `keep_leases` renews it by
+heartbeat while the worker is sending, however long the partner takes. A worker that dies stops
+renewing: its rows are due again within one lease, not after the longest delivery anyone could
+imagine, and newer changes to those records stop queueing behind them. Resending is safe because
+every write is conditional. A claim is fenced by the row's attempt number: a heartbeat renews only
+rows still in the attempt it claimed, never one another worker has since reclaimed.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Engine, and_, or_, select, tuple_, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from service import clock
@@ -31,8 +41,10 @@ from service.sync.outgoing import PUSHABLE
 from service.sync.resource_types import RESOURCE_TYPE
 from service.usecases.unit_of_work import unit_of_work
 
-DEFAULT_LEASE = timedelta(minutes=5)
 OPEN_STATES = ("pending", "in-flight")
+log = logging.getLogger(__name__)
+# Delivery id -> the attempt number it was claimed in (the fence of that claim).
+Claimed = Mapping[int, int]
 
 
 def fan_out(session: Session, event: ChangeEvent) -> None:
@@ -93,9 +105,13 @@ def _due(now: datetime) -> object:
     )
 
 
-def claim(session: Session, partner_id: str, *, limit: int, lease: timedelta = DEFAULT_LEASE) -> list[int]:
-    """Mark up to ``limit`` due rows in-flight for this worker; their ids, oldest first."""
+def claim(session: Session, partner_id: str, *, limit: int, lease: timedelta) -> dict[int, int]:
+    """Mark up to ``limit`` due rows in-flight for this worker; their ids (oldest first) and attempts."""
     with unit_of_work(session):
+        # Claims for one partner take turns (its row is locked until this one commits), so each
+        # sees what the claim before it put in flight and never hands out a record that is in
+        # flight: with several senders, two writes of one record are never in flight together.
+        session.execute(select(Partner.id).where(Partner.id == partner_id).with_for_update())
         now = clock.now()
         rows = list(
             session.scalars(
@@ -117,7 +133,52 @@ def claim(session: Session, partner_id: str, *, limit: int, lease: timedelta = D
             row.state, row.lease_until, row.updated_at = "in-flight", now + lease, now
             row.attempts += 1
             claimed.append(row)
-        return [row.id for row in claimed]
+        return {row.id: row.attempts for row in claimed}
+
+
+def renew(session: Session, claimed: Claimed, lease: timedelta) -> int:
+    """Extend the lease of the rows still in flight under this claim; how many."""
+    if not claimed:
+        return 0
+    with unit_of_work(session):
+        now = clock.now()
+        result = session.execute(
+            update(Delivery)
+            .where(Delivery.state == "in-flight", tuple_(Delivery.id, Delivery.attempts).in_(list(claimed.items())))
+            .values(lease_until=now + lease)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+@contextmanager
+def keep_leases(session: Session, claimed: Claimed, lease: timedelta) -> Iterator[None]:
+    """Renew the claim's leases every third of a lease from a thread, until the block ends.
+
+    The thread has a session of its own on the engine, since a session is not shared between
+    threads. A session bound to one connection (the tests' rollback-per-test fixture) has no
+    engine to open another on: there the lease just runs its length.
+    """
+    bind = session.get_bind()
+    if not isinstance(bind, Engine) or not claimed:
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(lease.total_seconds() / 3):
+            try:
+                with Session(bind) as own:
+                    renew(own, claimed, lease)
+            except SQLAlchemyError as exc:  # the next beat tries again; the lease still runs meanwhile
+                log.warning("lease renewal of %d deliveries failed: %s", len(claimed), type(exc).__name__)
+
+    heart = threading.Thread(target=beat, name="lease-heartbeat", daemon=True)
+    heart.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        heart.join()
 
 
 def _in_flight_elsewhere(

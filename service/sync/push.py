@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from connectors.bundles import create_entry, update_entry
+from connectors.bundles import EntryResponse, create_entry, update_entry
 from connectors.errors import Conflict, ConnectorError, NotSupported, TemporaryError
 from connectors.fhir_client import FhirClient
 from service import clock
@@ -78,21 +78,41 @@ def etag(version: str | None) -> str | None:
     return f'W/"{version}"' if version is not None else None
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How one row's write ended, after any merge or catch-up: what to record for it."""
+
+    item: Prepared
+    confirmed: Json | None  # the partner's copy after a confirmed write
+    error: ConnectorError | None
+    result: str
+
+
 def deliver(session: Session, partner: Partner, fhir: FhirClient, delivery_ids: Sequence[int]) -> Counter[str]:
-    """Send the claimed rows; how many ended in each state/result (e.g. ``done:created``)."""
+    """Send the claimed rows; how many ended in each state/result (e.g. ``done:created``).
+
+    The rows are read in one transaction and their outcomes recorded in another, with the
+    partner's answers in between: two commits a batch, not two a row, and no transaction is held
+    open across a request. Dying before the second commit only means resending, which is harmless.
+    """
     tally: Counter[str] = Counter()
-    prepared = [p for p in (_prepare(session, partner, i, tally) for i in delivery_ids) if p is not None]
+    with unit_of_work(session):
+        prepared = [p for p in (_prepare(session, partner, i, tally) for i in delivery_ids) if p is not None]
     if len(prepared) > 1 and supports_batch(partner.capabilities):
         answers = fhir.batch([p.entry for p in prepared])
-        for item, answer in zip(prepared, answers, strict=True):
-            error = answer.error()
-            written = Written(answer.status, answer.resource, answer.location) if error is None else None
-            _settle(session, partner, fhir, item, written, error, tally)
+        sent = [(item, *_answered(answer)) for item, answer in zip(prepared, answers, strict=True)]
     else:
-        for item in prepared:
-            written, error = _write_one(fhir, item)
-            _settle(session, partner, fhir, item, written, error, tally)
+        sent = [(item, *_write_one(fhir, item)) for item in prepared]
+    outcomes = [_conclude(session, partner, fhir, *one) for one in sent]
+    with unit_of_work(session):
+        for outcome in outcomes:
+            _settle(session, partner, outcome, tally)
     return tally
+
+
+def _answered(answer: EntryResponse) -> tuple[Written | None, ConnectorError | None]:
+    error = answer.error()
+    return (Written(answer.status, answer.resource, answer.location) if error is None else None), error
 
 
 def _write_one(fhir: FhirClient, item: Prepared) -> tuple[Written | None, ConnectorError | None]:
@@ -107,31 +127,30 @@ def _write_one(fhir: FhirClient, item: Prepared) -> tuple[Written | None, Connec
 
 
 def _prepare(session: Session, partner: Partner, delivery_id: int, tally: Counter[str]) -> Prepared | None:
-    with unit_of_work(session):
-        row = session.get(Delivery, delivery_id)
-        if row is None or row.state != "in-flight":
-            return None  # finished by someone else meanwhile
-        record = load(session, row.entity_type, row.entity_id)
-        if record is None:
-            _finish(row, tally, "done", "gone")
-            return None
-        link = link_of(session, partner.id, row.entity_type, row.entity_id)
-        version = getattr(record, "version", None)
-        if link is not None and version is not None and (link.synced_version or 0) >= version:
-            _finish(row, tally, "done", "superseded")  # the partner already has this version
-            return None
-        if not accepts_write(partner.capabilities, row.resource_type, create=link is None):
-            _finish(row, tally, "done", PARTNER_READS)
-            return None
-        return Prepared(
-            delivery_id=row.id,
-            entity_id=row.entity_id,
-            version=version,
-            resource=resource_for_partner(session, partner, row.entity_type, record),
-            remote_id=link.remote_id if link else None,
-            remote_version=link.remote_version if link else None,
-            base=link.remote_json if link else None,
-        )
+    row = session.get(Delivery, delivery_id)
+    if row is None or row.state != "in-flight":
+        return None  # finished by someone else meanwhile
+    record = load(session, row.entity_type, row.entity_id)
+    if record is None:
+        _finish(row, tally, "done", "gone")
+        return None
+    link = link_of(session, partner.id, row.entity_type, row.entity_id)
+    version = getattr(record, "version", None)
+    if link is not None and version is not None and (link.synced_version or 0) >= version:
+        _finish(row, tally, "done", "superseded")  # the partner already has this version
+        return None
+    if not accepts_write(partner.capabilities, row.resource_type, create=link is None):
+        _finish(row, tally, "done", PARTNER_READS)
+        return None
+    return Prepared(
+        delivery_id=row.id,
+        entity_id=row.entity_id,
+        version=version,
+        resource=resource_for_partner(session, partner, row.entity_type, record),
+        remote_id=link.remote_id if link else None,
+        remote_version=link.remote_version if link else None,
+        base=link.remote_json if link else None,
+    )
 
 
 def _finish(row: Delivery, tally: Counter[str], state: str, result: str | None, **fields: Any) -> None:
@@ -141,15 +160,12 @@ def _finish(row: Delivery, tally: Counter[str], state: str, result: str | None, 
     tally[f"{state}:{result}" if result else state] += 1
 
 
-def _settle(
-    session: Session,
-    partner: Partner,
-    fhir: FhirClient,
-    item: Prepared,
-    written: Written | None,
+def _conclude(
+    session: Session, partner: Partner, fhir: FhirClient, item: Prepared, written: Written | None,
     error: ConnectorError | None,
-    tally: Counter[str],
-) -> None:
+) -> Outcome:  # fmt: skip
+    """The partner's answer followed through: a merge after 409/412, a catch-up after an
+    If-None-Exist match, and the confirmed copy (read when the answer had no body)."""
     if isinstance(error, Conflict):
         written, error, result, item = _merge(session, partner, fhir, item, error)
     else:
@@ -157,25 +173,35 @@ def _settle(
     if written is not None and item.remote_id is None and written.status != 201:
         # If-None-Exist matched: an earlier attempt created it; bring it up to our version.
         written, error, result = _catch_up(fhir, item, written)
-    with unit_of_work(session):
-        row = session.get_one(Delivery, item.delivery_id)
-        if refused_type(error):
-            partner.capabilities_read_at = None  # stale: the push round reads the statement again
-        if written is not None:
-            save_link(session, partner.id, item.entity_id, _confirmed(fhir, item, written), synced_version=item.version)
-            _finish(row, tally, "done", result, error=None, outcome=None)
-        elif isinstance(error, NotSupported):
-            _finish(row, tally, "done", PARTNER_READS, outcome=error.outcome)
-        elif isinstance(error, BothChanged):
-            _finish(
-                row, tally, "conflict", None, error=str(error), base=error.base, ours=item.resource,
-                theirs=error.outcome, resolutions=None,
-            )  # fmt: skip
-        elif isinstance(error, TemporaryError | Conflict) and row.attempts < MAX_ATTEMPTS:
-            _retry_later(row, tally, error)
-        else:
-            assert error is not None
-            _finish(row, tally, "dead", type(error).__name__, error=str(error), outcome=error.outcome)
+    confirmed = None
+    if written is not None:
+        try:
+            confirmed = _confirmed(fhir, item, written)
+        except ConnectorError as exc:  # written, but unread: resending is harmless
+            error = exc
+    return Outcome(item, confirmed, error, result)
+
+
+def _settle(session: Session, partner: Partner, outcome: Outcome, tally: Counter[str]) -> None:
+    item, error = outcome.item, outcome.error
+    row = session.get_one(Delivery, item.delivery_id)
+    if refused_type(error):
+        partner.capabilities_read_at = None  # stale: the push round reads the statement again
+    if outcome.confirmed is not None:
+        save_link(session, partner.id, item.entity_id, outcome.confirmed, synced_version=item.version)
+        _finish(row, tally, "done", outcome.result, error=None, outcome=None)
+    elif isinstance(error, NotSupported):
+        _finish(row, tally, "done", PARTNER_READS, outcome=error.outcome)
+    elif isinstance(error, BothChanged):
+        _finish(
+            row, tally, "conflict", None, error=str(error), base=error.base, ours=item.resource,
+            theirs=error.outcome, resolutions=None,
+        )  # fmt: skip
+    elif isinstance(error, TemporaryError | Conflict) and row.attempts < MAX_ATTEMPTS:
+        _retry_later(row, tally, error)
+    else:
+        assert error is not None
+        _finish(row, tally, "dead", type(error).__name__, error=str(error), outcome=error.outcome)
 
 
 def _retry_later(row: Delivery, tally: Counter[str], error: ConnectorError) -> None:

@@ -7,7 +7,6 @@ its task redelivered, and the rows it held come back when their lease expires.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
@@ -18,7 +17,7 @@ from service.app import runtime
 from service.models import Partner
 from service.sync import engine
 from service.sync.connection import Connections, keystore_lookup
-from service.sync.outbox import DEFAULT_LEASE, pending_partners
+from service.sync.outbox import pending_partners
 from service.usecases.partners import list_partners
 
 # A round cut short by a partner outage runs again later (with backoff) instead of failing.
@@ -47,16 +46,12 @@ def pull_partner(partner_id: str, since: str | None = None) -> int:
 
 
 @shared_task(name="service.tasks.sync.push_partner", **RETRY_TEMPORARY)
-def push_partner(
-    partner_id: str, lease_seconds: float = DEFAULT_LEASE.total_seconds(), batch: int = engine.PUSH_BATCH
-) -> dict[str, int]:
-    # A lease must outlast one batch's round trip, or another worker may send the same rows meanwhile.
-    lease = timedelta(seconds=lease_seconds)
-    settings = runtime(current_app).settings
-    ttl = timedelta(seconds=settings.sync_capabilities_seconds)
+def push_partner(partner_id: str, **overrides: Any) -> dict[str, int]:
+    """``overrides``: PushSettings fields (e.g. ``batch``) instead of the configured ones."""
+    how = engine.PushSettings.from_settings(runtime(current_app).settings, **overrides)
     with runtime(current_app).session_factory() as session:
         partner = session.get_one(Partner, partner_id)
-        return dict(engine.push(session, partner, connections(), lease=lease, batch=batch, capabilities_ttl=ttl))
+        return dict(engine.push(session, partner, connections(), how))
 
 
 @shared_task(name="service.tasks.sync.pull_all")

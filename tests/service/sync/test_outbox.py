@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service import clock
 from service.models import Delivery, Partner
+from service.sync.outbox import claim, renew
 from service.usecases import plans
 from service.usecases.consumers import CONSUMERS
 from service.usecases.dispatch import dispatch_pending
@@ -45,3 +47,30 @@ def test_a_change_is_queued_only_for_partners_whose_organisation_may_read_it(
 
     # Another payer never hears of a non-member's plan (issue #5: a payer sees only its members).
     assert _queued_for(session, plan.id) == {"our-ehr", "our-payer"}
+
+
+def test_a_renewed_lease_holds_and_a_crashed_workers_rows_return_after_one_lease(
+    session: Session, case: Case, now: datetime
+) -> None:
+    partner = _partner(session, "our-ehr", "ehr", case.hospital.id, ["CarePlan"])
+    plans.create_case_plan(session, patient_id=case.patient.id, title="Discharge plan", actor="planner")
+    dispatch_pending(session, CONSUMERS)
+    lease = timedelta(seconds=30)
+
+    def at(seconds: int) -> None:
+        clock.set_clock(lambda: now + timedelta(seconds=seconds))
+
+    first = claim(session, partner.id, limit=10, lease=lease)
+    assert len(first) == 1
+    at(20)
+    assert claim(session, partner.id, limit=10, lease=lease) == {}
+    assert renew(session, first, lease) == 1  # the heartbeat: held until 50 s
+    at(45)
+    assert claim(session, partner.id, limit=10, lease=lease) == {}  # without the renewal, free at 30 s
+    # The worker dies here: nobody renews, and one lease after its last heartbeat the row is due.
+    at(51)
+    second = claim(session, partner.id, limit=10, lease=lease)
+    assert list(second) == list(first)
+    # A heartbeat of the dead claim (a worker that was only frozen) no longer touches the row.
+    assert renew(session, first, lease) == 0
+    assert renew(session, second, lease) == 1

@@ -4,6 +4,7 @@ partner's CapabilityStatement is read once per TTL, or again after a 405 or 404 
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,12 +16,14 @@ from sqlalchemy.orm import Session
 
 from connectors.keys import generate_signing_key
 from service import clock
+from service.config import Settings
+from service.db import make_engine, make_session_factory
 from service.models import ChangeEvent, Partner
 from service.sync import engine
 from service.sync.connection import Connections
 from service.usecases import plans
 from service.usecases.partners import add_partner
-from tests.factories import Case
+from tests.factories import Case, build_case
 
 BASE = "http://127.0.0.1:9/fhir/R4"
 TOKEN_URL = "http://127.0.0.1:9/token"
@@ -50,6 +53,7 @@ class FakePartner:
         self.status: int | None = None
         self.received: list[str] = []
         self._ids = itertools.count(1)
+        self._lock = threading.Lock()  # parallel senders call in from several threads
 
     def batch(self, request: Any) -> tuple[int, dict[str, str], bytes]:
         bundle = orjson.loads(request.body)
@@ -64,11 +68,13 @@ class FakePartner:
 
     def _answer(self, entry: dict[str, Any]) -> dict[str, Any]:
         resource = entry["resource"]
-        self.received += [i["value"] for i in resource.get("identifier", ())]
+        with self._lock:
+            self.received += [i["value"] for i in resource.get("identifier", ())]
+            new_id = f"cp{next(self._ids)}"
         if self.status is not None:
             return {"response": {"status": f"{self.status} Refused"}}
         creating = entry["request"]["method"] == "POST"
-        stored = {**resource, "id": resource.get("id") or f"cp{next(self._ids)}", "meta": {"versionId": "1"}}
+        stored = {**resource, "id": resource.get("id") or new_id, "meta": {"versionId": "1"}}
         return {"response": {"status": "201 Created" if creating else "200 OK"}, "resource": stored}
 
 
@@ -121,17 +127,17 @@ def test_the_capability_statement_is_read_once_per_ttl(
     session: Session, case: Case, now: datetime, partner: Partner, connections: Connections, partner_site: Any
 ) -> None:
     mock, fake = partner_site
-    ttl = timedelta(hours=1)
+    how = engine.PushSettings.from_settings(Settings(), capabilities_ttl=timedelta(hours=1))
     for n in range(3):
         plans.create_case_plan(session, patient_id=case.patient.id, title=f"Plan {n}", actor="planner")
-        engine.push(session, partner, connections, capabilities_ttl=ttl)
+        engine.push(session, partner, connections, how)
     assert len(fake.received) == 3
     assert _metadata_reads(mock) == 1
 
     later = now + timedelta(hours=1, minutes=1)
     clock.set_clock(lambda: later)
     plans.create_case_plan(session, patient_id=case.patient.id, title="After the TTL", actor="planner")
-    engine.push(session, partner, connections, capabilities_ttl=ttl)
+    engine.push(session, partner, connections, how)
     assert _metadata_reads(mock) == 2
 
 
@@ -146,17 +152,45 @@ def test_a_405_or_404_on_a_type_makes_the_next_round_read_the_statement_again(
     status: int,
 ) -> None:
     mock, fake = partner_site
-    ttl = timedelta(hours=1)
+    how = engine.PushSettings.from_settings(Settings(), capabilities_ttl=timedelta(hours=1))
     plans.create_case_plan(session, patient_id=case.patient.id, title="First", actor="planner")
-    engine.push(session, partner, connections, capabilities_ttl=ttl)
+    engine.push(session, partner, connections, how)
     assert _metadata_reads(mock) == 1
 
     fake.status = status  # e.g. the partner's release dropped CarePlan writes
     plans.create_case_plan(session, patient_id=case.patient.id, title="Refused", actor="planner")
-    engine.push(session, partner, connections, capabilities_ttl=ttl)
+    engine.push(session, partner, connections, how)
     assert _metadata_reads(mock) == 1  # this round trusted the cached statement
 
     fake.status = None
     plans.create_case_plan(session, patient_id=case.patient.id, title="Next", actor="planner")
-    engine.push(session, partner, connections, capabilities_ttl=ttl)
+    engine.push(session, partner, connections, how)
     assert _metadata_reads(mock) == 2
+
+
+def test_parallel_senders_deliver_every_change_exactly_once(
+    committed_url: str, connections: Connections, partner_site: Any
+) -> None:
+    _, fake = partner_site
+    db = make_engine(committed_url)
+    factory = make_session_factory(db)
+    key = generate_signing_key("ES384")
+    connections.keys[key["kid"]] = key  # type: ignore[index]
+    with factory() as session:
+        case = build_case(session, clock.now())
+        partner = add_partner(
+            session, name="ehr", kind="ehr", organization_id=case.hospital.id, fhir_base=BASE,
+            client_id="carebridge", token_endpoint=TOKEN_URL, key_kid=key["kid"], scopes="system/CarePlan.cru",
+            pull_types=[], push_types=["CarePlan"],
+        )  # fmt: skip
+        ids = [
+            plans.create_case_plan(session, patient_id=case.patient.id, title=f"Plan {n}", actor="planner").id
+            for n in range(60)
+        ]
+        # Four senders with batches of 5 (one sender on SQLite, which has a single writer).
+        how = engine.PushSettings.from_settings(Settings(), parallel=4, batch=5)
+        tally = engine.push(session, partner, connections, how)
+    db.dispose()
+
+    assert tally == {"done:created": 60}
+    assert sorted(fake.received) == sorted(ids)
