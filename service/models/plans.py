@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import Base, IdType, JSONType, UTCDateTime, new_id, utcnow
+
+if TYPE_CHECKING:
+    from service.models.partners import Partner
 
 # Required bindings: https://hl7.org/fhir/R4/valueset-request-status.html, valueset-care-plan-intent.html
 PLAN_STATUSES = ("draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown")
@@ -57,11 +61,14 @@ class CasePlan(Base):
     notes: Mapped[list[str]] = mapped_column(JSONType, default=list)
     # The partner's resource as received, so nothing carebridge does not model is lost on export.
     source: Mapped[dict[str, object] | None] = mapped_column(JSONType)
+    # The partner (an EHR) this plan was imported from; None for plans made in carebridge.
+    origin_partner_id: Mapped[str | None] = mapped_column(ForeignKey("partners.id", ondelete="SET NULL"))
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     __mapper_args__ = {"version_id_col": version}
 
+    origin_partner: Mapped[Partner | None] = relationship()
     goals: Mapped[list[Goal]] = relationship(back_populates="case_plan", order_by="Goal.created_at")
 
 
@@ -80,6 +87,7 @@ class Goal(Base):
     expressed_by_ref: Mapped[str | None] = mapped_column(String(120))
     notes: Mapped[list[str]] = mapped_column(JSONType, default=list)
     source: Mapped[dict[str, object] | None] = mapped_column(JSONType)
+    origin_partner_id: Mapped[str | None] = mapped_column(ForeignKey("partners.id", ondelete="SET NULL"))
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -24,14 +24,14 @@ from sqlalchemy.orm import Session
 import fhir_mappings as fm
 from service import clock
 from service.db import table_of
-from service.models import Handoff, Partner, PartnerLink, Patient, PatientIdentifier, Stay
+from service.models import Goal, Handoff, Partner, PartnerLink, Patient, PatientIdentifier, Stay
 from service.sync import identity
 from service.sync.bounds import check_columns, check_resource
 from service.sync.errors import Refused
-from service.sync.outgoing import load
+from service.sync.outgoing import in_carebridge_terms, load
 from service.sync.reconcile import absorb, partner_has_ours, reconcile
 from service.sync.resource_types import ENTITY_TYPE, carebridge_id
-from service.usecases import discharge, handoffs, patients, stays
+from service.usecases import discharge, handoffs, partner_versions, patients, stays
 
 Json = Mapping[str, Any]
 Fetch = Callable[[str, str], dict[str, Any]]  # (resource type, id) -> the partner's resource
@@ -359,7 +359,7 @@ def merge_pulled(session: Session, ctx: Incoming, resource: Json) -> str:
     (If-Match fails) and records the conflict for a person."""
     link = find_link(session, ctx.partner.id, str(resource["resourceType"]), str(resource["id"]))
     if link is None:
-        return "ignored"
+        return import_owned(session, ctx, resource)
     if _unchanged(link, resource):
         return "unchanged"
     record = load(session, link.entity_type, link.entity_id)
@@ -372,6 +372,52 @@ def merge_pulled(session: Session, ctx: Incoming, resource: Json) -> str:
     synced = getattr(record, "version", None) if partner_has_ours(resource, result.merged) else None
     save_link(session, ctx.partner.id, record.id, resource, link=link, synced_version=synced)
     return "updated"
+
+
+def import_owned(session: Session, ctx: Incoming, resource: Json) -> str:
+    """The EHR's own CarePlan or Goal (no link, not carrying carebridge's identifier) becomes a
+    carebridge record of the patient, marked as imported from this partner and linked to the
+    resource, so a re-pull finds it and edits on either side merge. The partner already has it:
+    nothing is pushed back to it as new (``synced_version``). A resource carrying carebridge's
+    identifier is carebridge's own record whose link was lost: the next push finds it again
+    (If-None-Exist) and brings it up to date. ServiceRequests and Tasks the EHR owns are not
+    imported: a referral is carebridge's to send."""
+    kind = str(resource["resourceType"])
+    if kind not in ("CarePlan", "Goal") or carebridge_id(dict(resource)) is not None:
+        return "ignored"
+    data = fm.from_fhir_care_plan(resource) if kind == "CarePlan" else fm.from_fhir_goal(resource)
+    if data.patient_id is None:
+        raise fm.MappingError(f"a {kind} needs subject Patient/id to be imported")
+    patient = _known_patient(session, ctx, data.patient_id)
+    source = in_carebridge_terms(session, ctx.partner, resource)
+    if kind == "Goal":
+        record: Any = partner_versions.import_goal(
+            session, source, patient_id=patient.id, partner_id=ctx.partner.id, actor=ctx.actor
+        )
+    else:
+        assert isinstance(data, fm.CarePlanData)
+        goals = [link for ref in data.goal_ids if (link := find_link(session, ctx.partner.id, "Goal", ref))]
+        record = partner_versions.import_care_plan(
+            session, source, patient_id=patient.id, stay_id=_stay_of(session, ctx, patient.id, data.stay_id),
+            goal_ids=[link.entity_id for link in goals], partner_id=ctx.partner.id, actor=ctx.actor,
+        )  # fmt: skip
+        for link in goals:  # attaching a goal to the plan changes nothing the partner holds
+            link.synced_version = session.get_one(Goal, link.entity_id).version
+    save_link(session, ctx.partner.id, record.id, resource, synced_version=record.version)
+    return "created"
+
+
+def _stay_of(session: Session, ctx: Incoming, patient_id: str, remote_encounter_id: str | None) -> str | None:
+    """The stay a plan belongs to: its Encounter's, else the patient's current stay (the case)."""
+    link = find_link(session, ctx.partner.id, "Encounter", remote_encounter_id) if remote_encounter_id else None
+    if link is not None:
+        return link.entity_id
+    return session.scalar(
+        select(Stay.id)
+        .where(Stay.patient_id == patient_id, Stay.status == "in-progress")
+        .order_by(Stay.admitted_at.desc())
+        .limit(1)
+    )
 
 
 def apply(session: Session, ctx: Incoming, resource: Json) -> str:

@@ -36,7 +36,7 @@ def load_case(session: Session, stay_id: str) -> CaseView:
         session.scalars(
             select(CasePlan)
             .where(CasePlan.stay_id == stay.id)
-            .options(selectinload(CasePlan.goals))
+            .options(selectinload(CasePlan.goals), selectinload(CasePlan.origin_partner))
             .order_by(CasePlan.created_at)
         )
     )

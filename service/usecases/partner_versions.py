@@ -1,4 +1,5 @@
-"""carebridge's record takes the result of a three-way merge with a partner (`service.sync.merge`).
+"""carebridge's record takes the result of a three-way merge with a partner (`service.sync.merge`),
+or is created from a partner's own CarePlan or Goal (`import_care_plan`, `import_goal`).
 
 The fields carebridge models and a partner may edit (`EDITABLE`) are set from the merged resource;
 the resource itself becomes the record's ``source``, so the elements carebridge does not model
@@ -10,16 +11,16 @@ carebridge cannot hold (a status outside its value set, a missing title) refuses
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 import fhir_mappings as fm
-from service.models import CasePlan, Goal, Referral
+from service.models import CasePlan, Goal, Patient, Referral
 from service.models.plans import GOAL_ACHIEVEMENT, GOAL_LIFECYCLE, PLAN_INTENTS, PLAN_STATUSES
 from service.models.referrals import PRIORITIES, REFERRAL_STATUSES
-from service.usecases.changes import apply_changes
+from service.usecases.changes import apply_changes, create
 from service.usecases.errors import Invalid
 from service.usecases.unit_of_work import get_or_404, unit_of_work
 
@@ -30,7 +31,7 @@ EDITABLE: Mapping[str, tuple[type[Any], Callable[[Any], Any], Mapping[str, tuple
         fm.from_fhir_care_plan,
         {"status": PLAN_STATUSES, "intent": PLAN_INTENTS, "title": None, "description": None,
          "period_start": None, "period_end": None, "notes": None},
-        frozenset({"status", "intent", "title"}),
+        frozenset({"status", "intent"}),  # a plan without a title keeps carebridge's (or gets one)
     ),
     "Goal": (
         Goal,
@@ -48,14 +49,16 @@ EDITABLE: Mapping[str, tuple[type[Any], Callable[[Any], Any], Mapping[str, tuple
 }  # fmt: skip
 
 
+IMPORTED_PLAN_TITLE = "Care plan from the EHR"
+
+
 def takes_partner_edits(entity_type: str) -> bool:
     return entity_type in EDITABLE
 
 
-def take_merged(session: Session, entity_type: str, entity_id: str, source: Mapping[str, Any], *, actor: str) -> Any:
-    """Set the record's editable fields and ``source`` from ``source`` (the merged resource in
-    carebridge's terms); a new version only when something differs."""
-    model, from_fhir, fields, required = EDITABLE[entity_type]
+def _values(entity_type: str, source: Mapping[str, Any]) -> dict[str, Any]:
+    """The editable fields of ``source``, checked against what carebridge can hold."""
+    _, from_fhir, fields, required = EDITABLE[entity_type]
     data = from_fhir(source)
     values = {name: list(v) if isinstance(v := getattr(data, name), tuple) else v for name in fields}
     errors = {name: ["is required"] for name in required if values[name] in (None, "")}
@@ -66,11 +69,57 @@ def take_merged(session: Session, entity_type: str, entity_id: str, source: Mapp
     }
     if errors:
         raise Invalid(f"the partner's {entity_type} cannot be taken over", fields=errors)
+    return values
+
+
+def take_merged(session: Session, entity_type: str, entity_id: str, source: Mapping[str, Any], *, actor: str) -> Any:
+    """Set the record's editable fields and ``source`` from ``source`` (the merged resource in
+    carebridge's terms); a new version only when something differs."""
+    values = _values(entity_type, source)
     with unit_of_work(session):
-        record = get_or_404(session, model, entity_id)
-        changes: dict[str, Any] = {k: v for k, v in values.items() if getattr(record, k) != v}
+        record = get_or_404(session, EDITABLE[entity_type][0], entity_id)
+        changes: dict[str, Any] = {
+            k: v for k, v in values.items() if getattr(record, k) != v and not (k == "title" and v is None)
+        }
         if record.source != source:
             changes["source"] = dict(source)
         if changes:
             apply_changes(session, record, changes, actor=actor)
         return record
+
+
+def import_goal(session: Session, source: Mapping[str, Any], *, patient_id: str, partner_id: str, actor: str) -> Goal:
+    """A partner's own Goal (in carebridge's terms) as a new carebridge goal of the patient."""
+    values = _values("Goal", source)
+    with unit_of_work(session):
+        get_or_404(session, Patient, patient_id)
+        goal = Goal(patient_id=patient_id, source=dict(source), origin_partner_id=partner_id, **values)
+        return create(session, goal, actor=actor)  # type: ignore[no-any-return]
+
+
+def import_care_plan(
+    session: Session,
+    source: Mapping[str, Any],
+    *,
+    patient_id: str,
+    stay_id: str | None,
+    goal_ids: Sequence[str],
+    partner_id: str,
+    actor: str,
+) -> CasePlan:
+    """A partner's own CarePlan (in carebridge's terms) as a new case plan of the patient, with the
+    goals it names (already imported) attached to it."""
+    values = _values("CasePlan", source)
+    values["title"] = values["title"] or IMPORTED_PLAN_TITLE  # US Core does not require one
+    with unit_of_work(session):
+        get_or_404(session, Patient, patient_id)
+        plan = CasePlan(
+            patient_id=patient_id, stay_id=stay_id, categories=["assess-plan"], source=dict(source),
+            origin_partner_id=partner_id, **values,
+        )  # fmt: skip
+        create(session, plan, actor=actor)
+        for goal_id in goal_ids:
+            goal = get_or_404(session, Goal, goal_id)
+            if goal.patient_id == patient_id and goal.case_plan_id is None:
+                apply_changes(session, goal, {"case_plan_id": plan.id}, actor=actor)
+        return plan

@@ -18,6 +18,7 @@ from service.sync.push import resolve_conflict
 from service.usecases import plans
 from tests.factories import Case
 from tests.peers import PeerSite
+from tests.service.web.conftest import WebCase, sign_in, web_case  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
@@ -186,3 +187,75 @@ def test_take_ours_keeps_the_partners_other_changes(
     assert EHR_ACTIVITY in theirs["activity"]
     session.refresh(plan)
     assert plan.title == "cb title"
+
+
+def test_an_ehr_care_plan_is_imported_shown_on_the_case_and_merged_both_ways(
+    session: Session,
+    case: Case,
+    client: Any,
+    web_case: WebCase,  # noqa: F811
+    ehr_site: PeerSite,
+    register_partner: Callable[..., Partner],
+    connections: Connections,
+) -> None:
+    ehr_site.reset()  # only this test's resources on the shared site
+    partner = register_partner(
+        ehr_site, "ehr-owns-plans", case.hospital.id,
+        pull_types=["Patient", "Goal", "CarePlan"], push_types=["CarePlan", "Goal"],
+    )  # fmt: skip
+    with connections.client(partner) as fhir:
+        patient = fhir.create(
+            {
+                "resourceType": "Patient",
+                "identifier": [{"system": "urn:example:mrn", "value": "MRN-1001"}],
+                "name": [{"family": "Anders", "given": ["Agnes"]}],
+                "gender": "female",
+                "birthDate": "1944-02-01",
+            }
+        ).resource
+        assert patient is not None
+        subject = {"reference": f"Patient/{patient['id']}"}
+        goal = fhir.create(
+            {"resourceType": "Goal", "lifecycleStatus": "active", "description": {"text": "Manage insulin"},
+             "subject": subject},
+        ).resource  # fmt: skip
+        assert goal is not None
+        ehr_plan = fhir.create(
+            {"resourceType": "CarePlan", "status": "active", "intent": "plan", "title": "Diabetes plan",
+             "subject": subject, "goal": [{"reference": f"Goal/{goal['id']}"}], "activity": [EHR_ACTIVITY],
+             "note": [EHR_NOTE]},
+        ).resource  # fmt: skip
+        assert ehr_plan is not None
+
+    report = engine.pull(session, partner, connections)
+
+    assert report.counts["CarePlan"] == {"created": 1} and report.counts["Goal"] == {"created": 1}
+    session.expire_all()
+    plan = session.scalars(select(CasePlan).where(CasePlan.origin_partner_id == partner.id)).one()
+    assert (plan.patient_id, plan.stay_id, plan.title) == (case.patient.id, case.stay.id, "Diabetes plan")
+    assert [g.description for g in plan.goals] == ["Manage insulin"]
+    assert plan.notes == ["Family prefers home."]
+    sign_in(client, web_case.planner.username)
+    page = client.get(f"/app/stays/{case.stay.id}").text
+    assert "From the EHR: ehr-owns-plans" in page and "Diabetes plan" in page
+    # Imported from the partner: nothing goes back to it as new.
+    pushed = engine.push(session, partner, connections)
+    assert pushed["done:created"] == 0, pushed
+
+    plans.update_case_plan(session, plan.id, {"description": "Check glucose daily"}, actor="case manager")
+    assert engine.push(session, partner, connections)["done:updated"] == 1
+    with connections.client(partner) as fhir:
+        theirs = fhir.read("CarePlan", ehr_plan["id"])
+        assert theirs["description"] == "Check glucose daily"
+        assert theirs["activity"] == [EHR_ACTIVITY] and theirs["note"] == [EHR_NOTE]
+        assert theirs["goal"] == [{"reference": f"Goal/{goal['id']}"}]
+        _ehr_edit(fhir, theirs, status="on-hold")
+    assert engine.pull(session, partner, connections).counts["CarePlan"] == {"updated": 1}
+    session.expire_all()
+    assert (plan.status, plan.description) == ("on-hold", "Check glucose daily")
+    with connections.client(partner) as fhir:
+        assert _count(fhir, "CarePlan") == 1 and _count(fhir, "Goal") == 1
+
+
+def _count(fhir: FhirClient, resource_type: str) -> int:
+    return sum(1 for _ in fhir.search(resource_type, {}))
