@@ -1,7 +1,7 @@
 """case plans and goals remember the partner they were imported from
 
 Revision ID: 9c4d2e7f1a63
-Revises: 7b3e9c2d4f18
+Revises: c18f25439e56
 Create Date: 2026-12-05
 
 An EHR's own CarePlan and Goal become carebridge records (issue #12 "import what the EHR owns");
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "9c4d2e7f1a63"
-down_revision: str | Sequence[str] | None = "7b3e9c2d4f18"
+down_revision: str | Sequence[str] | None = "c18f25439e56"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -202,6 +202,7 @@ def test_an_ehr_care_plan_is_imported_shown_on_the_case_and_merged_both_ways(
     partner = register_partner(
         ehr_site, "ehr-owns-plans", case.hospital.id,
         pull_types=["Patient", "Goal", "CarePlan"], push_types=["CarePlan", "Goal"],
+        trusted_identifier_systems=["urn:example:mrn"],
     )  # fmt: skip
     with connections.client(partner) as fhir:
         patient = fhir.create(
