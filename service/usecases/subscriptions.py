@@ -258,11 +258,12 @@ def deliver_pending(
             )
         )
         delivered = 0
+        sender = send or guarded_sender(endpoints)
         for delivery in queue[:batch]:
             now = clock.now()
             if delivery.next_attempt_at > now:
                 return DeliveryOutcome(delivered, delivery.next_attempt_at - now, False)
-            error = _attempt(session, sub, delivery, base_url, endpoints, send or guarded_sender(endpoints))
+            error = _attempt(session, sub, delivery, base_url, endpoints, sender)
             if error is None:
                 delivered += 1
                 continue
