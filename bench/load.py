@@ -43,7 +43,7 @@ from service.auth import registry
 from service.auth.scopes import parse_scopes
 from service.auth.tokens import issue_access_token
 from service.config import Settings
-from service.db import READS_ONLY, make_engine, make_session_factory
+from service.db import make_engine, make_session_factory
 from service.demo import load_demo
 from service.models import CasePlan, Handoff, Organization
 from service.models.clients import PartnerClient
@@ -283,7 +283,7 @@ def bench(kind: str, args: argparse.Namespace) -> tuple[int, float]:
 def baseline_app(url: str) -> Any:
     from flask import Flask, Response
 
-    engine = make_engine(url).execution_options(**READS_ONLY)
+    engine = make_engine(url)
     table = Handoff.__table__
     app = Flask("baseline")
 

@@ -10,7 +10,7 @@ from flask_smorest import Api
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
-from service.db import READS_ONLY, make_engine, make_session_factory
+from service.db import WRITES, make_engine, make_session_factory
 
 
 class Runtime:
@@ -72,14 +72,15 @@ def runtime(app: Flask) -> Runtime:
 def request_session() -> Session:
     """One session per request (or app context), closed at teardown.
 
-    GET and HEAD requests only read (unless their view is marked `writes_on_get`): on SQLite their
-    transactions stay deferred, so parallel readers never wait for each other (service.db.READS_ONLY).
+    A request that writes (any method but GET and HEAD, or a view marked `writes_on_get`) takes
+    SQLite's write lock when its transaction begins (service.db.WRITES); reads stay deferred, so
+    parallel readers never wait for each other.
     """
     from flask import current_app
 
     if "db_session" not in g:
         factory = runtime(current_app).session_factory
-        g.db_session = factory(execution_options=READS_ONLY) if _reads_only() else factory()
+        g.db_session = factory(execution_options=WRITES) if _writes() else factory()
     session: Session = g.db_session
     return session
 
@@ -93,13 +94,15 @@ def writes_on_get(view: V) -> V:
     return view
 
 
-def _reads_only() -> bool:
+def _writes() -> bool:
     from flask import current_app, has_request_context, request
 
-    if not has_request_context() or request.method not in ("GET", "HEAD"):
+    if not has_request_context():
         return False
+    if request.method not in ("GET", "HEAD"):
+        return True
     view = current_app.view_functions.get(request.endpoint or "")
-    return not getattr(view, "writes_on_get", False)
+    return getattr(view, "writes_on_get", False)
 
 
 def _close_session(_exc: BaseException | None) -> None:

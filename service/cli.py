@@ -6,12 +6,16 @@ import ipaddress
 
 import click
 
+from service.cli_errors import Tool
 from service.config import DEV_SECRET_KEY, Settings
 
 
-@click.group()
-def main() -> None:
+@click.group(cls=Tool)
+@click.option("--debug", is_flag=True, help="Show the traceback when a command fails.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """carebridge: care coordination across hospitals, post-acute providers and payers."""
+    ctx.meta["carebridge.debug"] = debug
 
 
 @main.group()

@@ -101,13 +101,16 @@ def add(
 def list_() -> None:
     """One line per client: id, state, kind (backend, app, app-public), organisation, scopes, name."""
     with open_session() as session:
-        for client in registry.list_clients(session):
+        rows = registry.list_clients(session)
+        for client in rows:
             state = "revoked" if client.revoked_at else "active"
             kind = "app-public" if client.public else "app" if client.redirect_uris else "backend"
             click.echo(
                 f"{client.client_id}\t{state}\t{kind}\t{client.organization_id or '-'}\t{client.allowed_scopes}"
                 f"\t{client.name}"
             )
+        if not rows:
+            click.echo("no clients registered; add one with `carebridge clients add --name ... --scopes ...`")
 
 
 @clients.command("revoke")

@@ -33,9 +33,12 @@ def generate(alg: str) -> None:
 def list_() -> None:
     """The published keys: kid, algorithm, created, retired."""
     with open_session() as session:
-        for row in published_keys(session):
+        rows = published_keys(session)
+        for row in rows:
             retired = row.retired_at.isoformat() if row.retired_at else "active"
             click.echo(f"{row.kid}\t{row.alg}\t{row.created_at.isoformat()}\t{retired}")
+        if not rows:
+            click.echo("no signing keys yet; create one with `carebridge keys generate`")
 
 
 @keys.command("reencrypt")

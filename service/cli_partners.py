@@ -22,7 +22,6 @@ from service.config import Settings
 from service.db import make_engine, make_session_factory
 from service.models.partners import PARTNER_KINDS, Partner
 from service.sync.status import partner_status
-from service.usecases.errors import UseCaseError
 from service.usecases.partners import (
     DEFAULT_PULL,
     DEFAULT_PUSH,
@@ -33,6 +32,7 @@ from service.usecases.partners import (
     update_partner,
 )
 
+NO_PARTNERS = "no partners registered; add one with `carebridge partners add NAME --kind ehr|payer ...`"
 partners = click.Group("partners", help="Hospital EHRs and payers carebridge syncs with.")
 TRUSTED_HELP = (
     "An identifier system whose values name one person at this partner (e.g. its MRN system); "
@@ -42,14 +42,11 @@ TRUSTED_HELP = (
 
 @contextmanager
 def cli_session() -> Iterator[Session]:
-    """A session on DATABASE_URL; use-case errors become a one-line message and exit status 1."""
+    """A session on DATABASE_URL for one command (service.cli_errors explains what fails)."""
     engine = make_engine(Settings.from_env().database_url)
     try:
         with make_session_factory(engine)() as session:
             yield session
-    except UseCaseError as exc:
-        fields = exc.details.get("fields") or {}
-        raise click.ClickException(f"{exc.message} {fields}" if fields else exc.message) from exc
     finally:
         engine.dispose()
 
@@ -124,8 +121,11 @@ def remove(name: str, drop_queued: bool) -> None:
 def list_() -> None:
     """Every partner, one a line."""
     with cli_session() as session:
-        for partner in list_partners(session):
+        rows = list_partners(session)
+        for partner in rows:
             click.echo(f"{partner.name}\t{partner.kind}\t{partner.fhir_base}")
+        if not rows:
+            click.echo(NO_PARTNERS)
 
 
 @partners.command("show")

@@ -14,13 +14,14 @@ carebridge sync resolve DELIVERY_ID [--element PATH] --take ours|theirs | --elem
 from __future__ import annotations
 
 import getpass
+from typing import Any
 
 import click
 import orjson
 from sqlalchemy import Engine, func, select
 from tqdm import tqdm
 
-from service.cli_partners import cli_session, echo_status, partners
+from service.cli_partners import NO_PARTNERS, cli_session, echo_status, partners
 from service.config import Settings
 from service.db import make_engine, make_session_factory
 from service.models import Delivery
@@ -44,14 +45,20 @@ def _connections() -> Connections:
 @click.option("--since", default=None, help="Start at this instant instead of the stored watermark.")
 def pull(name: str, since: str | None) -> None:
     """Pull every configured type from the partner, page by page."""
-    with cli_session() as session, _connections() as conns, tqdm(unit="res", desc=f"pull {name}") as bar:
-        partner = get_partner(session, name)
+    bars: dict[str, tqdm[Any]] = {}
 
-        def progress(resource_type: str, count: int) -> None:
-            bar.set_postfix_str(resource_type)
-            bar.update(count)
+    def progress(resource_type: str, count: int, total: int | None) -> None:
+        # One bar per type, with the partner's total for the search when it says it (Bundle.total is optional).
+        if resource_type not in bars:
+            bars[resource_type] = tqdm(total=total, unit="res", desc=f"pull {name} {resource_type}")
+        bars[resource_type].update(count)
 
-        report = engine.pull(session, partner, conns, since=since, progress=progress)
+    try:
+        with cli_session() as session, _connections() as conns:
+            report = engine.pull(session, get_partner(session, name), conns, since=since, progress=progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
     for rtype, counts in report.counts.items():
         click.echo(f"{rtype}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     for rtype in report.broken:
@@ -76,9 +83,12 @@ def push(name: str) -> None:
 def status() -> None:
     """Per partner and type: watermark, push mode (or "partner reads from carebridge"), outbox states."""
     with cli_session() as session:
-        for partner in list_partners(session):
+        rows = list_partners(session)
+        for partner in rows:
             click.echo(f"{partner.name} ({partner.kind}, {partner.fhir_base})")
             echo_status(session, partner)
+        if not rows:
+            click.echo(NO_PARTNERS)
         for row in session.scalars(select(Delivery).where(Delivery.state.in_(("conflict", "dead")))):
             click.echo(f"{row.state} #{row.id} {row.resource_type} {row.entity_id}: {row.error}")
 

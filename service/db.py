@@ -79,18 +79,20 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-# Execution options of a session that only reads (``factory(execution_options=READS_ONLY)``): on SQLite its
-# transactions begin DEFERRED; every other transaction begins IMMEDIATE. PostgreSQL ignores the option.
-_READS_ONLY = "carebridge_reads_only"
-READS_ONLY = {_READS_ONLY: True}
+# Execution options of a session that will write (``factory(execution_options=WRITES)``, see
+# service.app.request_session): on SQLite its transactions begin IMMEDIATE. Others begin DEFERRED, so a session
+# that only reads (or reads while it waits on a partner) never holds the write lock. PostgreSQL ignores it.
+_WRITES = "carebridge_writes"
+WRITES = {_WRITES: True}
 
 
 def _sqlite_begin(conn: Any) -> None:
     # A deferred SQLite transaction that has read and then writes fails at once with SQLITE_BUSY if another
     # connection wrote meanwhile: busy_timeout is not consulted for that upgrade
-    # (https://www.sqlite.org/lang_transaction.html#deferred_immediate_and_exclusive_transactions). So writers
-    # take the write lock up front, waiting busy_timeout for it; readers stay deferred, and in WAL mode never wait.
-    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READS_ONLY) else "BEGIN IMMEDIATE")
+    # (https://www.sqlite.org/lang_transaction.html#deferred_immediate_and_exclusive_transactions). So a writer
+    # takes the write lock up front, waiting busy_timeout for it; readers stay deferred, and in WAL never wait.
+    # A transaction whose first statement writes (the access audit) waits busy_timeout even when deferred.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITES) else "BEGIN")
 
 
 def _json_text(value: Any) -> str:

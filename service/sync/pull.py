@@ -46,7 +46,8 @@ log = logging.getLogger(__name__)
 DEFAULT_PAGE_SIZE = 500
 # Pages fetched ahead while the current one is applied: network and database work overlap.
 PREFETCH = 2
-Progress = Callable[[str, int], None]  # (resource type, resources done in this page)
+# (resource type, resources done in this page, the partner's Bundle.total for the search when it gave one)
+Progress = Callable[[str, int, int | None], None]
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,8 @@ def pull_type(
                 session.commit()  # the watermark belongs to this page: closing the session would drop it
             report.pages += 1
             if progress:
-                progress(resource_type, len(resources))
+                total = bundle.get("total")
+                progress(resource_type, len(resources), total if isinstance(total, int) else None)
             if report.pages >= budget.pages or time.monotonic() - started >= budget.seconds:
                 spent = f"{budget.pages} pages" if report.pages >= budget.pages else f"{budget.seconds:g} s"
                 report.stopped = f"the round's budget ({spent}) is spent; the next round continues from the watermark"

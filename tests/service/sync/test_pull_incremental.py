@@ -114,7 +114,7 @@ def test_a_pull_killed_after_a_page_resumes_from_the_last_committed_page(
     created = _create(connections, partner, range(5))
     pages_done: list[int] = []
 
-    def crash_after_second_page(resource_type: str, count: int) -> None:
+    def crash_after_second_page(resource_type: str, count: int, _total: int | None) -> None:
         pages_done.append(count)
         if len(pages_done) == 2:
             raise RuntimeError("worker killed")
