@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
     app.extensions["carebridge"] = Runtime(settings, session_factory)
     app.teardown_appcontext(_close_session)
 
+    from service import limits
     from service.api import register_api
     from service.api.errors import register_error_handlers
     from service.celery_app import init_celery
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
     api = Api(app)
     register_api(api)
     register_error_handlers(app)
+    limits.install(app, settings)
     _register_docs_assets(app)
     register_fhir_api(app)  # FHIR R4 API + SMART auth
     init_subscriptions_http(app)  # Subscription, $export, $process-message

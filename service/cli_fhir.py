@@ -51,11 +51,20 @@ def validate_command(profile: str | None, files: tuple[Path, ...]) -> None:
 @fhir.command("roundtrip")
 @click.argument("file", type=_FILES)
 def roundtrip_command(file: Path) -> None:
-    """Import FILE into carebridge's records and export it again; print the JSON."""
+    """Import FILE into carebridge's records and export it again; print the JSON.
+
+    The file is validated first (the importers assume valid FHIR): an invalid one prints its
+    issues and exits 1, like `fhir validate`.
+    """
     try:
         resource = orjson.loads(file.read_bytes())
         if not isinstance(resource, dict):
             raise MappingError("not a FHIR resource (a JSON object)")
+        errors = [found for found in validate(resource) if found.is_error]
+        for found in errors:
+            click.echo(f"{file}: {found}", err=True)
+        if errors:
+            raise SystemExit(1)
         exported = roundtrip_json(resource)
     except (MappingError, orjson.JSONDecodeError) as unusable:
         raise click.ClickException(f"{file}: {unusable}") from None

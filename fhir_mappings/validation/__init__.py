@@ -1,6 +1,7 @@
 """Validation fhir.resources does not do, returning OperationOutcome issues instead of raising.
 
 `validate(resource, profile=None)` checks, for a resource or a Bundle and everything in it:
+- bounds first (`bounds.check_json`: nesting depth, control characters in strings);
 - structure, by fhir.resources R4B (unknown element, bad date, wrong type, missing element);
 - required value-set bindings (`bindings.BINDINGS`), and codes claiming a code system carebridge
   holds in full (`codes.KNOWN_CODE_SYSTEMS`);
@@ -21,6 +22,7 @@ from typing import Any
 
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 
+from ..bounds import check_json
 from ..codec import as_json
 from .check import Checker
 from .issues import Issue, has_errors, issue, to_operation_outcome, to_operation_outcome_json
@@ -42,6 +44,12 @@ def validate(resource: Mapping[str, Any] | FHIRAbstractModel | str | bytes, prof
         return [issue("fatal", "structure", ("$",), f"not JSON: {bad}")]
     if not isinstance(body, Mapping):
         return [issue("fatal", "structure", ("$",), "not a JSON object")]
+    refused = check_json(body)
+    if refused is not None:
+        # Checked before the models and the profile rules walk it, which recurse.
+        severity, code = ("fatal", "structure") if refused.kind == "depth" else ("error", "value")
+        where = (str(body.get("resourceType") or "$"), *refused.path)
+        return [issue(severity, code, where, refused.message)]
     resource_type = body.get("resourceType")
     model = model_for(resource_type) if isinstance(resource_type, str) else None
     if model is None:

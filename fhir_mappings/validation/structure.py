@@ -29,7 +29,8 @@ def _element_name(segment: str | int) -> str | int:
 def _issue(error: Mapping[str, Any], resource_type: str) -> Issue:
     kind = str(error["type"]).rsplit(".", 1)[-1]
     code = _ISSUE_TYPES.get(kind, "structure" if kind.endswith("_type") else "value")
-    where = (resource_type, *(_element_name(s) for s in error["loc"]))
+    # pydantic names the value of a root model "root"; FHIR R4 has no element of that name.
+    where = (resource_type, *(_element_name(s) for s in error["loc"] if s != "root"))
     message = "unknown element" if kind == "extra_forbidden" else str(error["msg"])
     return issue("error", code, where, message)
 

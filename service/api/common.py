@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import request
 from marshmallow import Schema, fields, validate
 
+from service.limits import MAX_OFFSET, etag_version
+
 
 def actor() -> str:
     """Who made the change, for the audit trail and the handoff timeline.
@@ -24,13 +26,13 @@ def expected_version() -> int | None:
     header = request.headers.get("If-Match")
     if not header:
         return None
-    tag = header.strip().removeprefix("W/").strip('"')
-    return int(tag) if tag.isdigit() else -1
+    version = etag_version(header)
+    return -1 if version is None else version
 
 
 class PageArgs(Schema):
     limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Int(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Int(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
 
 
 class Coding(Schema):

@@ -16,8 +16,9 @@ from service.app import request_session
 from service.auth.audit import record_access_now
 from service.fhir_api import install_error_handlers
 from service.fhir_api.guard import authorize
+from service.fhir_api.incoming import resource_body
 from service.fhir_api.outcome import fhir_response
-from service.fhir_api.subscriptions_http import fhir_base, json_body, use_case_errors
+from service.fhir_api.subscriptions_http import fhir_base, use_case_errors
 from service.usecases import adt_messages
 
 bp = Blueprint("fhir_messaging", __name__, url_prefix="/fhir/R4")
@@ -29,7 +30,7 @@ def process_message() -> Response:
     ctx = authorize("Encounter", "u")
     session = request_session()
     with use_case_errors():
-        message = adt_messages.parse_message(json_body())
+        message = adt_messages.parse_message(resource_body("Bundle"))
         stay = adt_messages.process(session, message, ctx, actor=f"client:{ctx.client_id}")
     record_access_now(
         session, ctx, action="E", interaction="process-message", resource_type="Encounter", resource_id=stay.id,

@@ -22,11 +22,13 @@ from service.fhir_api import bp
 from service.fhir_api.capability import capability_statement, smart_configuration
 from service.fhir_api.guard import authorize
 from service.fhir_api.history import render_version
+from service.fhir_api.incoming import resource_body
 from service.fhir_api.outcome import FhirError, fhir_response
 from service.fhir_api.resources import AUDIT_EVENT, CARE_TEAM_EXISTS, KINDS, ResourceKind
 from service.fhir_api.search import SearchRequest, execute, page_link, parse
 from service.fhir_api.task_update import update_task
 from service.fhir_bridge import audit_event_json, render, searchset, version_of
+from service.limits import ascii_int, etag_version
 from service.models.audit_events import AccessEvent
 
 TYPES = "any(" + ", ".join(sorted(KINDS)) + "):resource_type"
@@ -111,12 +113,13 @@ def vread(resource_type: str, ident: str, vid: str) -> Response:
     row = _visible_row(ctx, kind, ident, "vread")
     session = request_session()
     resource = None
-    if vid.isdigit():
+    version = ascii_int(vid)
+    if version is not None:
         current = version_of(session, resource_type, row)
-        if int(vid) == current:
+        if version == current:
             [resource] = render(session, resource_type, [row])
-        elif 0 < int(vid) < current and resource_type != "CareTeam":
-            resource = render_version(session, resource_type, kind.model, row, int(vid))
+        elif 0 < version < current and resource_type != "CareTeam":
+            resource = render_version(session, resource_type, kind.model, row, version)
     if resource is None:
         _audit(ctx, "R", "vread", resource_type, resource_id=ident, outcome=OUTCOME_MINOR, description="no version")
         raise FhirError(404, f"{resource_type}/{ident} has no version '{vid}'")
@@ -168,23 +171,21 @@ def search(resource_type: str) -> Response:
 def update(ident: str) -> Response:
     kind = KINDS["Task"]
     ctx = authorize("Task", "u")
-    proposed = request.get_json(silent=True, force=True)
-    if not isinstance(proposed, dict) or proposed.get("resourceType") != "Task":
-        raise FhirError(400, "the body must be a Task resource in JSON", code="structure")
+    proposed = resource_body("Task")
     if proposed.get("id") != ident:
         raise FhirError(400, "the Task's id must match the URL (https://hl7.org/fhir/R4/http.html#update)")
     if_match = request.headers.get("If-Match")
     if if_match is None:
         # Version-aware updates only (CapabilityStatement versioning = versioned-update).
         raise FhirError(428, 'If-Match is required: send the ETag you read, e.g. W/"3"', code="required")
-    expected = if_match.strip().removeprefix("W/").strip('"')
+    expected = etag_version(if_match)
     row = _visible_row(ctx, kind, ident, "update")
     session = request_session()
-    if not expected.isdigit() or int(expected) != row.version:
+    if expected is None or expected != row.version:
         raise FhirError(412, f"Task/{ident} is at version {row.version}, not {if_match}", code="conflict")
     [current] = render(session, "Task", [row])
     try:
-        updated = update_task(session, ctx, row, current, proposed, int(expected))
+        updated = update_task(session, ctx, row, current, proposed, expected)
     except FhirError as refused:
         _audit(ctx, "U", "update", "Task", resource_id=ident, patient_id=row.patient_id, outcome=OUTCOME_MINOR)
         raise refused

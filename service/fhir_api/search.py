@@ -30,6 +30,7 @@ from service.auth.policy import visible_rows
 from service.fhir_api.outcome import FhirError
 from service.fhir_api.params import date_clause, split_or
 from service.fhir_api.resources import CARE_TEAM_EXISTS, INCLUDES, KINDS, ResourceKind
+from service.limits import ascii_int
 
 DEFAULT_COUNT = 20
 MAX_COUNT = 200
@@ -107,9 +108,10 @@ def parse(kind: ResourceKind, args: MultiDict[str, str], *, base_url: str, lenie
 
 
 def _count(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
+    count = ascii_int(value)
+    if count is None or count < 1:
         raise FhirError(400, f"_count must be a positive integer, got '{value}'")
-    return min(int(value), MAX_COUNT)
+    return min(count, MAX_COUNT)
 
 
 def _base_query(request: SearchRequest, visible: ColumnElement[bool]) -> Select[Any]:

@@ -13,9 +13,10 @@ from service.auth import policy
 from service.auth.audit import record_access, record_access_now
 from service.fhir_api import install_error_handlers
 from service.fhir_api.guard import authorize
+from service.fhir_api.incoming import resource_body
 from service.fhir_api.outcome import FhirError, fhir_response
 from service.fhir_api.subscriptions_fhir import parse_subscription, status_bundle, subscription_json
-from service.fhir_api.subscriptions_http import fhir_base, json_body, use_case_errors
+from service.fhir_api.subscriptions_http import fhir_base, use_case_errors
 from service.usecases import subscriptions
 from service.usecases.outbound_endpoints import EndpointPolicy
 
@@ -27,7 +28,7 @@ install_error_handlers(bp)
 def create() -> Response:
     ctx = authorize("Subscription", "c")
     with use_case_errors():
-        spec = parse_subscription(json_body())
+        spec = parse_subscription(resource_body("Subscription"))
     # A subscriber only hears about what it may read: no read scope on the topic's type, no topic.
     if not policy.allows(ctx, spec.topic.resource_type, "r"):
         raise FhirError(403, f"subscribing to '{spec.topic.title}' needs read access to {spec.topic.resource_type}")

@@ -9,6 +9,7 @@ never carries clinical data.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,8 @@ TOPIC_BASE = "https://carebridge.dev/fhir/SubscriptionTopic"
 # https://hl7.org/fhir/uv/subscriptions-backport/STU1.1/components.html#payload-types
 CONTENTS = ("empty", "id-only")
 MAX_TIMEOUT_SECONDS = 60
+CRITERIA = "Subscription._criteria"  # where the backport's filters live, for refusals
+_LINE_BREAK = re.compile(r"[\r\n]")
 
 
 @dataclass(frozen=True)
@@ -108,17 +111,17 @@ def parse_filters(topic: Topic, criteria: Sequence[str]) -> dict[str, list[str]]
         if resource_type != topic.resource_type:
             raise Invalid(
                 "a filter must search the topic's resource type",
-                fields={"criteria": [f"'{text}' does not start with '{topic.resource_type}?'"]},
+                fields={CRITERIA: [f"'{text}' does not start with '{topic.resource_type}?'"]},
             )
         for name, value in parse_qsl(query, keep_blank_values=True, strict_parsing=False):
             if name not in topic.filters:
                 raise Invalid(
                     "unsupported filter",
-                    fields={"criteria": [f"'{name}' is not one of {', '.join(topic.filters)} for {topic.title}"]},
+                    fields={CRITERIA: [f"'{name}' is not one of {', '.join(topic.filters)} for {topic.title}"]},
                 )
             values = [v for v in value.split(",") if v]
             if not values:
-                raise Invalid("empty filter value", fields={"criteria": [f"'{name}' has no value"]})
+                raise Invalid("empty filter value", fields={CRITERIA: [f"'{name}' has no value"]})
             filters.setdefault(name, []).extend(values)
     return filters
 
@@ -126,30 +129,42 @@ def parse_filters(topic: Topic, criteria: Sequence[str]) -> dict[str, list[str]]
 def parse_subscription(body: Mapping[str, Any]) -> SubscriptionSpec:
     """Validate a client's Subscription (backport R4 profile) or raise Invalid naming the element."""
     if body.get("resourceType") != "Subscription":
-        raise Invalid("expected a Subscription", fields={"resourceType": ["must be 'Subscription'"]})
+        raise Invalid("expected a Subscription", fields={"Subscription.resourceType": ["must be 'Subscription'"]})
     topic = TOPICS.get(str(body.get("criteria", "")))
     if topic is None:
         raise Invalid(
-            "unknown subscription topic", fields={"criteria": [f"must be one of {', '.join(sorted(TOPICS))}"]}
+            "unknown subscription topic",
+            fields={"Subscription.criteria": [f"must be one of {', '.join(sorted(TOPICS))}"]},
         )
     channel = body.get("channel") or {}
     if channel.get("type") != "rest-hook":
-        raise Invalid("only rest-hook channels are supported", fields={"channel.type": ["must be 'rest-hook'"]})
+        raise Invalid(
+            "only rest-hook channels are supported", fields={"Subscription.channel.type": ["must be 'rest-hook'"]}
+        )
     endpoint = str(channel.get("endpoint") or "")
     if urlsplit(endpoint).scheme not in ("http", "https") or not urlsplit(endpoint).netloc:
-        raise Invalid("the channel needs an http(s) endpoint", fields={"channel.endpoint": ["is not an http(s) URL"]})
+        raise Invalid(
+            "the channel needs an http(s) endpoint", fields={"Subscription.channel.endpoint": ["is not an http(s) URL"]}
+        )
     if channel.get("payload", "application/fhir+json") not in ("application/fhir+json", "application/json"):
-        raise Invalid("unsupported payload type", fields={"channel.payload": ["must be application/fhir+json"]})
+        raise Invalid(
+            "unsupported payload type", fields={"Subscription.channel.payload": ["must be application/fhir+json"]}
+        )
     contents = _extension(channel.get("_payload"), PAYLOAD_CONTENT) or ["id-only"]
     if contents[0] not in CONTENTS:
         raise Invalid(
-            "unsupported payload content", fields={"channel.payload.content": [f"must be one of {', '.join(CONTENTS)}"]}
+            "unsupported payload content",
+            fields={"Subscription.channel._payload": [f"must be one of {', '.join(CONTENTS)}"]},
         )
-    heartbeat = _positive_int(_extension(channel, HEARTBEAT_PERIOD), "channel.heartbeatPeriod")
-    timeout = _positive_int(_extension(channel, TIMEOUT), "channel.timeout") or 10
+    heartbeat = _positive_int(_extension(channel, HEARTBEAT_PERIOD), "Subscription.channel.extension")
+    timeout = _positive_int(_extension(channel, TIMEOUT), "Subscription.channel.extension") or 10
     headers = channel.get("header") or []
-    if not all(isinstance(h, str) and ":" in h for h in headers):
-        raise Invalid("bad channel header", fields={"channel.header": ["each header is 'Name: value'"]})
+    # A line break would let the subscriber add headers or a body of its own to every notification
+    # (https://www.rfc-editor.org/rfc/rfc9110#section-5.5: no CR or LF in a field value).
+    if not all(isinstance(h, str) and ":" in h and not _LINE_BREAK.search(h) for h in headers):
+        raise Invalid(
+            "bad channel header", fields={"Subscription.channel.header": ["each header is one 'Name: value' line"]}
+        )
     return SubscriptionSpec(
         topic=topic,
         filters=parse_filters(topic, [str(c) for c in _extension(body.get("_criteria"), FILTER_CRITERIA)]),

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
-import orjson
-from flask import Flask, current_app, request
+from flask import Flask, current_app
 
 from service.app import runtime
 from service.fhir_api.outcome import FhirError
@@ -34,17 +32,6 @@ def init_app(app: Flask) -> None:
 
 def fhir_base() -> str:
     return runtime(current_app).settings.public_url.rstrip("/") + "/fhir/R4"
-
-
-def json_body() -> dict[str, Any]:
-    """The request's JSON object, or 400 (https://hl7.org/fhir/R4/http.html#2.21.0.17)."""
-    try:
-        body = orjson.loads(request.get_data())
-    except orjson.JSONDecodeError as bad:
-        raise FhirError(400, f"the body is not JSON: {bad}", code="structure") from None
-    if not isinstance(body, dict):
-        raise FhirError(400, "the body must be a FHIR resource (a JSON object)", code="structure")
-    return body
 
 
 @contextmanager

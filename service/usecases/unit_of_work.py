@@ -9,9 +9,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from sqlalchemy import event, inspect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.usecases.errors import NotFound
+from service.usecases.errors import Invalid, NotFound
 
 T = TypeVar("T")
 
@@ -21,6 +23,11 @@ def unit_of_work(session: Session) -> Iterator[Session]:
     try:
         yield session
         session.commit()
+    except IntegrityError:
+        references = session.info.pop(_FLUSHED_REFERENCES, [])
+        session.rollback()
+        _refuse_unknown_reference(session, references)
+        raise
     except BaseException:
         session.rollback()
         raise
@@ -31,3 +38,28 @@ def get_or_404(session: Session, model: type[T], ident: Any) -> T:
     if obj is None:
         raise NotFound(model.__name__, str(ident))
     return obj
+
+
+_Reference = tuple[str, Any, Any]  # attribute name, referenced column, value
+_FLUSHED_REFERENCES = "carebridge.flushed_references"
+
+
+@event.listens_for(Session, "before_flush")
+def _remember_references(session: Session, _context: Any, _instances: Any) -> None:
+    """The foreign-key values this flush writes, kept so that a foreign-key violation can name its
+    field: once the flush fails, SQLAlchemy has already expunged the new records."""
+    found: list[_Reference] = []
+    for obj in [*session.new, *session.dirty]:
+        state = inspect(obj)
+        for attr in state.mapper.column_attrs:
+            value = state.dict.get(attr.key)
+            if value is not None:
+                found += [(attr.key, fk.column, value) for column in attr.columns for fk in column.foreign_keys]
+    session.info[_FLUSHED_REFERENCES] = found
+
+
+def _refuse_unknown_reference(session: Session, references: list[_Reference]) -> None:
+    """422 naming the first field whose id names no record: a caller's mistake, not a server fault."""
+    for name, column, value in references:
+        if session.scalar(select(column).where(column == value).limit(1)) is None:
+            raise Invalid(f"{name} names no known record", fields={name: [f"unknown id '{value}'"]}) from None

@@ -6,6 +6,7 @@ from flask import render_template, request
 
 from service import clock
 from service.app import request_session
+from service.limits import ascii_int
 from service.usecases.analytics import placement_analytics
 from service.web.blueprint import blueprint
 from service.web.charts import bar_chart
@@ -17,8 +18,8 @@ WINDOWS = (7, 30, 90)
 @blueprint.get("/analytics")
 @hospital_only
 def analytics() -> str:
-    days = request.args.get("days", "30")
-    window = int(days) if days.isdigit() and int(days) in WINDOWS else 30
+    days = ascii_int(request.args.get("days"))
+    window = days if days in WINDOWS else 30
     report = placement_analytics(request_session(), current_user().organization_id, now=clock.now(), days=window)
     charts = {
         "acceptance": bar_chart(

@@ -7,6 +7,7 @@ from datetime import date
 
 from flask import request
 
+from service.limits import ascii_int
 from service.usecases.errors import Invalid
 
 
@@ -29,5 +30,4 @@ def required_text(name: str, what: str) -> str:
 
 def expected_version() -> int | None:
     """The record version the form was rendered from, for optimistic locking (None = not sent)."""
-    raw = request.form.get("version", "")
-    return int(raw) if raw.isdigit() else None
+    return ascii_int(request.form.get("version"))

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from service import clock
 from service.app import request_session, runtime
+from service.limits import ascii_int
 from service.models import CareTeamMember, Stay, User
 from service.usecases.worklist import WorklistFilter, WorklistRow, worklist
 from service.web.blueprint import blueprint
@@ -51,10 +52,7 @@ class Query:
 
 def parse_query(hospital_id: str) -> Query:
     sort = request.args.get("sort", "edd")
-    try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = max(1, ascii_int(request.args.get("page")) or 1)
     return Query(
         filters=WorklistFilter(
             unit=request.args.get("unit") or None,

@@ -79,9 +79,9 @@ def test_another_organisation_cannot_see_it(
 @pytest.mark.parametrize(
     ("body", "status", "expression"),
     [
-        (subscription(topic="https://example.org/SubscriptionTopic/anything"), 422, "criteria"),
-        (subscription(type="websocket"), 422, "channel.type"),
-        (subscription(endpoint="mailto:payer@example.org"), 422, "channel.endpoint"),
+        (subscription(topic="https://example.org/SubscriptionTopic/anything"), 422, "Subscription.criteria"),
+        (subscription(type="websocket"), 422, "Subscription.channel.type"),
+        (subscription(endpoint="mailto:payer@example.org"), 422, "Subscription.channel.endpoint"),
         (subscription(topic=f"{TOPIC_BASE}/careplan-changed"), 403, None),
     ],
 )

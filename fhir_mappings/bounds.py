@@ -1,0 +1,66 @@
+"""Bounds on JSON that comes from outside: how deep it nests and which characters its strings hold.
+
+One walk, without recursion, so a hostile document cannot exhaust Python's stack before anything
+else looks at it. The FHIR API, the REST API, the CLI's validators and the sync pull all use it.
+
+- Depth: real FHIR resources nest a few dozen levels at most (an extension on an element of a
+  backbone of a contained resource of a Bundle entry); `MAX_DEPTH` leaves room for that and stays
+  far below the recursion that pydantic, `==` on dicts and the mappers do.
+- Characters: "Strings SHOULD not contain Unicode character points below 32, except for u0009
+  (horizontal tab), u0010 (carriage return) and u0013 (line feed)"
+  (https://hl7.org/fhir/R4/datatypes.html#string). PostgreSQL cannot store U+0000 in text or
+  jsonb at all, so such a string is refused at the door, in keys as in values.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+MAX_DEPTH = 64
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a JSON document is refused, and where: `kind` is "depth" or "control-character"."""
+
+    kind: str
+    path: Path
+    message: str
+
+
+def check_json(value: Any, max_depth: int = MAX_DEPTH) -> Refusal | None:
+    """The first bound `value` (parsed JSON) breaks, or None. Objects and arrays count one level each."""
+    stack: list[tuple[Any, Path]] = [(value, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            found = _CONTROL.search(node)
+            if found:
+                return _control(path, found.group())
+        elif isinstance(node, dict | list):
+            if len(path) >= max_depth:
+                return Refusal("depth", path, f"JSON nested deeper than {max_depth} levels")
+            if isinstance(node, dict):
+                for key, item in node.items():
+                    found = _CONTROL.search(key)
+                    if found:
+                        return _control((*path, key), found.group())
+                    stack.append((item, (*path, key)))
+            else:
+                stack.extend((item, (*path, index)) for index, item in enumerate(node))
+    return None
+
+
+def _control(path: Path, char: str) -> Refusal:
+    return Refusal(
+        "control-character",
+        path,
+        f"contains the control character U+{ord(char):04X}; text may hold tab, line feed and carriage return only",
+    )
+
