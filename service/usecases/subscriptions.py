@@ -102,7 +102,9 @@ def create_subscription(
     try:
         endpoints.check(spec.endpoint)
     except EndpointRefused as refused:
-        raise Invalid("the channel endpoint is not allowed", fields={"channel.endpoint": [str(refused)]}) from None
+        raise Invalid(
+            "the channel endpoint is not allowed", fields={"Subscription.channel.endpoint": [str(refused)]}
+        ) from None
     with unit_of_work(session):
         now = clock.now()
         sub = Subscription(

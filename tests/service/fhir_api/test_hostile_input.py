@@ -9,8 +9,10 @@ from typing import Any
 import orjson
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from service.app import create_app
+from service.config import Settings
 from service.fhir_api.subscriptions_fhir import FILTER_CRITERIA, PAYLOAD_CONTENT, TOPIC_BASE
 from service.models import Handoff
 from service.models.subscriptions import Subscription
@@ -20,6 +22,13 @@ from tests.service.fhir_api.test_messaging import message
 SNF_SCOPES = "system/Task.rus system/Subscription.crud"
 HOSPITAL_SCOPES = "system/Encounter.cru system/Patient.rs"
 SUPERSCRIPT_TWO = "\u00b2"
+
+
+@pytest.fixture
+def app(session_factory: sessionmaker[Any], database_url: str) -> Any:
+    """Subscriptions here may name the loopback receiver (the operator setting tests use)."""
+    settings = Settings(database_url=database_url, celery_eager=True, subscription_allow_private="127.0.0.0/8")
+    return create_app(settings, session_factory=session_factory)
 
 
 @pytest.fixture

@@ -123,7 +123,7 @@ def test_internal_endpoints_are_refused_by_default(client: Any, payer_token: str
     answer = client.post("/fhir/R4/Subscription", json=subscription(endpoint=endpoint), headers=auth(payer_token))
     assert answer.status_code == 422, answer.get_json()
     issue = answer.get_json()["issue"][0]
-    assert issue["expression"] == ["channel.endpoint"]
+    assert issue["expression"] == ["Subscription.channel.endpoint"]
 
 
 @pytest.mark.parametrize("app", ["127.0.0.0/8"], indirect=True)
@@ -133,4 +133,5 @@ def test_the_operator_setting_allows_only_the_networks_it_names(client: Any, pay
         assert answer.status_code == 201, answer.get_json()
     for endpoint in ("https://10.0.0.5/hook", "https://169.254.169.254/latest/meta-data/"):
         answer = client.post("/fhir/R4/Subscription", json=subscription(endpoint=endpoint), headers=auth(payer_token))
-        assert answer.status_code == 422 and answer.get_json()["issue"][0]["expression"] == ["channel.endpoint"]
+        issue = answer.get_json()["issue"][0]
+        assert answer.status_code == 422 and issue["expression"] == ["Subscription.channel.endpoint"]

@@ -255,7 +255,7 @@ def test_an_endpoint_resolving_to_an_internal_address_is_refused_at_creation(
     endpoints = EndpointPolicy.from_setting("", resolve=lambda host, port: dns[host])
     with pytest.raises(Invalid) as refused:
         subscribe(session, payer_access(case), endpoint="https://hooks.payer.test/hook", endpoints=endpoints)
-    assert list(refused.value.details["fields"]) == ["channel.endpoint"]  # type: ignore[arg-type]
+    assert list(refused.value.details["fields"]) == ["Subscription.channel.endpoint"]  # type: ignore[arg-type]
     assert session.scalars(select(Subscription)).all() == []
 
 
