@@ -59,8 +59,11 @@ def test_roundtrip_prints_the_partner_resource_back(tmp_path: Path) -> None:
     assert orjson.loads(result.output) == example
 
 
+OBSERVATION = {"resourceType": "Observation", "status": "final", "code": {"text": "pulse"}}  # valid, not mapped
+
+
 def test_roundtrip_refuses_what_carebridge_does_not_map(tmp_path: Path) -> None:
-    result = CliRunner().invoke(fhir, ["roundtrip", _write(tmp_path, "obs.json", {"resourceType": "Observation"})])
+    result = CliRunner().invoke(fhir, ["roundtrip", _write(tmp_path, "obs.json", OBSERVATION)])
 
     assert result.exit_code == 1
     assert "carebridge maps no 'Observation' resources" in result.output
