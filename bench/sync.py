@@ -3,6 +3,9 @@
     .venv/bin/python bench/sync.py [--pull 10000] [--push 2000] [--memory 10000,100000]
 
 - pull: carebridge's pull (upserts, watermark per page) vs a bare `requests` loop over the same pages;
+- incremental pull: after 1 % of the pulled Patients changed at the partner, the next pull must
+  fetch only those (plus the one at the watermark, which `ge` returns and the pull skips), next to
+  the full pull of the same Patients and a bare loop over the same incremental search;
 - push: 2,000 changes (If-Match updates of plans the partner has) vs a bare client posting the
   same batch Bundles with If-Match, with as many requests in flight as carebridge (PostgreSQL);
 - scale-out: 2,000 changes delivered by 4 worker processes vs 1, counting duplicates (PostgreSQL);
@@ -43,6 +46,7 @@ from service.migrate import upgrade  # noqa: E402
 from service.models import Delivery, Partner  # noqa: E402
 from service.sync import engine  # noqa: E402
 from service.sync.connection import Connections  # noqa: E402
+from service.sync.pull import PullReport, watermark  # noqa: E402
 from service.sync.resource_types import carebridge_id  # noqa: E402
 from service.usecases import parties, patients, plans, stays  # noqa: E402
 from service.usecases.consumers import CONSUMERS  # noqa: E402
@@ -72,7 +76,18 @@ def seed_patients(site: PeerSite, count: int) -> None:
             )
 
 
-def bare_pull(site: PeerSite) -> tuple[int, float]:
+def change_patients(site: PeerSite, every: int) -> int:
+    """Rename every ``every``-th Patient at the partner (a new version and lastUpdated); how many."""
+    client = site.register_backend_client("system/*.cruds")
+    with Transport() as http, client.connect(http) as fhir:
+        chosen = [p for n, p in enumerate(fhir.search("Patient", {"_count": str(PAGE)})) if n % every == 0]
+        for patient in chosen:
+            patient["name"] = [{"family": f"Renamed{patient['id'][:8]}", "given": ["B"]}]
+            fhir.update(patient)
+    return len(chosen)
+
+
+def bare_pull(site: PeerSite, since: str | None = None) -> tuple[int, float]:
     """The same pages with a bare `requests` loop. Its token is fetched inside the timing, as
     carebridge's pull fetches one (discovery, signed assertion, token request) inside its own."""
     client = site.register_backend_client("system/*.cruds")
@@ -81,11 +96,12 @@ def bare_pull(site: PeerSite) -> tuple[int, float]:
         token = fhir._auth.access_token()  # type: ignore[union-attr]
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
     url: str | None = f"{site.fhir_base}/Patient?_sort=_lastUpdated&_count={PAGE}"
+    params = {"_lastUpdated": f"ge{since}"} if since else None
     with requests.Session() as http_session:
         while url:
-            bundle = http_session.get(url, headers=headers, timeout=60).json()
+            bundle = http_session.get(url, headers=headers, params=params, timeout=60).json()
             count += len(bundle.get("entry", []))
-            url = next_link(bundle)
+            url, params = next_link(bundle), None
     return count, time.perf_counter() - began
 
 
@@ -96,6 +112,7 @@ class Bench:
         upgrade(self.url)
         self.factory = make_session_factory(make_engine(self.url))
         self.keys: dict[str, object] = {}
+        self.last_partner: Partner | None = None  # the partner of the latest `pull`
         with self.factory() as session:
             self.hospital = parties.add_organization(session, name="Bench General", kind="hospital", actor="bench")
 
@@ -111,11 +128,22 @@ class Bench:
             )  # fmt: skip
 
     def pull(self, name: str) -> tuple[int, float]:
-        partner = self.partner(name, pull_types=["Patient"], push_types=[])
+        self.last_partner = self.partner(name, pull_types=["Patient"], push_types=[])
+        report, seconds = self.pull_again(self.last_partner)
+        return report.total, seconds
+
+    def pull_again(self, partner: Partner) -> tuple[PullReport, float]:
+        """A pull from the partner's stored watermark, as the next scheduled round makes it."""
         with self.factory() as session, Connections(self.keys.__getitem__) as conns:  # type: ignore[arg-type]
             began = time.perf_counter()
-            report = engine.pull(session, partner, conns, page_size=PAGE)  # type: ignore[arg-type]
-            return report.total, time.perf_counter() - began
+            report = engine.pull(session, partner, conns, page_size=PAGE)
+            return report, time.perf_counter() - began
+
+    def watermark(self, partner: Partner) -> str:
+        with self.factory() as session:
+            mark = watermark(session, partner.id, "Patient")
+            assert mark is not None
+            return mark.last_updated
 
     def seed_plans(self, name: str, count: int) -> tuple[Any, list[str]]:
         """A partner that already has ``count`` plans of one patient (created by an untimed push)."""
@@ -295,6 +323,7 @@ def run(site: PeerSite, workdir: Path, args: argparse.Namespace) -> None:
     bench = Bench(site, f"sqlite:///{workdir / 'bench.db'}")
     if "pull" in parts:
         compare_pull(site, bench, args.pull)
+        incremental_pull(site, bench, args.pull)
     if "push" in parts:
         compare_push(site, args.pg, args.push)
     if "scale" in parts:
@@ -322,6 +351,22 @@ def compare_pull(site: PeerSite, bench: Bench, size: int) -> None:
     ratio, ours_rate, bare_rate = statistics.median(rounds)
     print(f"pull {size} resources (median of {PULL_ROUNDS} rounds): carebridge {ours_rate:,.0f}/s, "
           f"bare requests loop {bare_rate:,.0f}/s, ratio {ratio:.2f} (aim >= 0.7)", flush=True)  # fmt: skip
+
+
+def incremental_pull(site: PeerSite, bench: Bench, size: int) -> None:
+    """The last pull's partner has all ``size`` Patients; 1 % of them change at the partner."""
+    assert bench.last_partner is not None
+    mark = bench.watermark(bench.last_partner)
+    full_count, full_seconds = bare_pull(site)  # the same Patients fetched in full, for scale
+    changed = change_patients(site, 100)
+    bare_count, bare_seconds = bare_pull(site, since=mark)
+    report, seconds = bench.pull_again(bench.last_partner)
+    counts = report.counts["Patient"]
+    assert counts.get("updated") == changed and report.total == changed + 1, (changed, report.counts)
+    print(f"incremental pull after {changed} of {size} Patients changed: carebridge fetched {report.total} "
+          f"({counts['updated']} updated, {counts.get('unchanged', 0)} at the watermark, skipped) in {seconds:.2f} s; "
+          f"bare loop over the same search {bare_count} in {bare_seconds:.2f} s; "
+          f"bare loop over all {full_count} {full_seconds:.2f} s", flush=True)  # fmt: skip
 
 
 def pull_memory(site: PeerSite, bench: Bench, sizes: str) -> None:

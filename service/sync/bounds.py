@@ -37,6 +37,37 @@ def check_resource(resource: Mapping[str, Any]) -> None:
     if not isinstance(remote_id, str) or not FHIR_ID.fullmatch(remote_id):
         size = len(remote_id) if isinstance(remote_id, str) else 0
         raise Refused(f"{resource_type}.id is not a FHIR id (1-64 letters, digits, '-' or '.'; got {size} characters)")
+    if not _within(resource):
+        _refuse(resource, resource_type)
+
+
+def _within(resource: Mapping[str, Any]) -> bool:
+    """The fast walk every pulled resource takes: no paths, nothing allocated but the stack."""
+    stack: list[tuple[Any, int]] = [(resource, 0)]
+    pop, push, control = stack.pop, stack.append, _CONTROL.search
+    while stack:
+        node, depth = pop()
+        kind = type(node)
+        if kind is str:
+            if len(node) > MAX_STRING or control(node):
+                return False
+        elif kind is dict:
+            if depth >= MAX_DEPTH or len(node) > MAX_ITEMS:
+                return False
+            for key, item in node.items():
+                if len(key) > 64 or control(key):
+                    return False
+                push((item, depth + 1))
+        elif kind is list:
+            if depth >= MAX_DEPTH or len(node) > MAX_ITEMS:
+                return False
+            for item in node:
+                push((item, depth + 1))
+    return True
+
+
+def _refuse(resource: Mapping[str, Any], resource_type: str) -> None:
+    """Walk again, with paths, to say where the bound `_within` found broken is."""
     stack: list[tuple[Any, str, int]] = [(resource, resource_type, 0)]
     while stack:
         node, path, depth = stack.pop()
@@ -57,6 +88,7 @@ def check_resource(resource: Mapping[str, Any]) -> None:
                     stack.append((item, f"{path}.{key}", depth + 1))
             else:
                 stack.extend((item, path, depth + 1) for item in node)
+    raise Refused(f"{resource_type} breaks a bound")  # unreachable: `_within` and this walk agree
 
 
 def check_columns(model: type[Base], values: Mapping[str, Any], resource_type: str) -> None:

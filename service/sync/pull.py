@@ -201,12 +201,16 @@ def _apply_page(session: Session, ctx: Incoming, resources: list[dict[str, Any]]
     bounded = [r for r in resources if _bounded(session, ctx, r, report)]
     patients = [r for r in bounded if r.get("resourceType") == "Patient"]
     one_by_one = _apply_patients(session, ctx, patients, report)
-    applied = [str(r["id"]) for r in patients if r not in one_by_one]
+    left = {id(r) for r in one_by_one}
+    applied = {id(r) for r in patients if id(r) not in left}
     for resource in one_by_one + [r for r in bounded if r.get("resourceType") != "Patient"]:
         if _apply_one(session, ctx, resource, report):
-            applied.append(str(resource["id"]))
-    for resource_type in {str(r.get("resourceType")) for r in bounded}:
-        ids = [str(r["id"]) for r in bounded if r.get("resourceType") == resource_type and str(r["id"]) in applied]
+            applied.add(id(resource))
+    by_type: dict[str, list[str]] = {}
+    for resource in bounded:
+        if id(resource) in applied:
+            by_type.setdefault(str(resource.get("resourceType")), []).append(str(resource["id"]))
+    for resource_type, ids in by_type.items():
         errors.resolved(session, ctx.partner.id, resource_type, ids)
     session.commit()
     stamps = [u for r in resources if isinstance(u := (r.get("meta") or {}).get("lastUpdated"), str)]
