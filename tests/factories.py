@@ -1,14 +1,17 @@
-"""Hand-written builders for a small realistic case (a pytest plugin: ``case`` fixture)."""
+"""Hand-written builders for a small realistic case (a pytest plugin: ``case`` and ``cli_db`` fixtures)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
 
+from service.db import make_engine, make_session_factory
+from service.migrate import upgrade
 from service.models import Organization, Patient, Referral, Stay, User
 from service.usecases import parties, patients, referrals, stays
 
@@ -79,3 +82,16 @@ def send_snf_referral(session: Session, case: Case, *, actor: str = "planner", *
 @pytest.fixture
 def case(session: Session, now: datetime) -> Case:
     return build_case(session, now)
+
+
+@pytest.fixture
+def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A migrated SQLite file of its own (CLI commands commit) as DATABASE_URL, with a hospital; its id."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    upgrade(url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session:
+        hospital = parties.add_organization(session, name="St. Example General", kind="hospital", actor="test")
+    engine.dispose()
+    return hospital.id

@@ -13,21 +13,6 @@ from click.testing import CliRunner
 from sqlalchemy.exc import OperationalError
 
 from service.cli import main
-from service.db import make_engine, make_session_factory
-from service.migrate import upgrade
-from service.usecases import parties
-
-
-@pytest.fixture
-def migrated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    upgrade(url)
-    monkeypatch.setenv("DATABASE_URL", url)
-    engine = make_engine(url)
-    with make_session_factory(engine)() as session:
-        hospital = parties.add_organization(session, name="St. Example General", kind="hospital", actor="test")
-    engine.dispose()
-    return hospital.id
 
 
 class _RefusingTokenEndpoint(BaseHTTPRequestHandler):
@@ -77,18 +62,18 @@ def test_debug_shows_the_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert isinstance(result.exception, OperationalError)
 
 
-def test_an_unknown_partner_is_named(migrated: str) -> None:
+def test_an_unknown_partner_is_named(cli_db: str) -> None:
     result = CliRunner().invoke(main, ["sync", "push", "--partner", "nobody"])
     assert result.exit_code == 1
     assert "nobody" in _one_line(result.output)
 
 
-def test_sync_pull_with_a_client_id_the_partner_does_not_know(migrated: str, refusing_partner: str) -> None:
+def test_sync_pull_with_a_client_id_the_partner_does_not_know(cli_db: str, refusing_partner: str) -> None:
     runner = CliRunner()
     kid = runner.invoke(main, ["keys", "generate"]).output.strip()
     added = runner.invoke(
         main,
-        ["partners", "add", "general-ehr", "--kind", "ehr", "--organization", migrated,
+        ["partners", "add", "general-ehr", "--kind", "ehr", "--organization", cli_db,
          "--fhir-base", f"{refusing_partner}/fhir/R4", "--token-endpoint", f"{refusing_partner}/token",
          "--client-id", "wrong-id", "--key-kid", kid, "--scopes", "system/Patient.rs", "--pull", "Patient"],
     )  # fmt: skip
@@ -102,7 +87,7 @@ def test_sync_pull_with_a_client_id_the_partner_does_not_know(migrated: str, ref
     assert "partners update NAME --client-id" in line
 
 
-def test_empty_listings_say_how_to_fill_them(migrated: str) -> None:
+def test_empty_listings_say_how_to_fill_them(cli_db: str) -> None:
     runner = CliRunner()
     assert runner.invoke(main, ["partners", "list"]).output == (
         "no partners registered; add one with `carebridge partners add NAME --kind ehr|payer ...`\n"
@@ -116,19 +101,19 @@ def test_empty_listings_say_how_to_fill_them(migrated: str) -> None:
     )
 
 
-def test_a_malformed_key_file_is_named_not_traced(migrated: str, tmp_path: Path) -> None:
+def test_a_malformed_key_file_is_named_not_traced(cli_db: str, tmp_path: Path) -> None:
     bad = tmp_path / "key.json"
     bad.write_text("{not json")
     result = CliRunner().invoke(
         main,
-        ["web", "register-ehr", "http://127.0.0.1:9/fhir", "--hospital-id", migrated, "--redirect-uri",
+        ["web", "register-ehr", "http://127.0.0.1:9/fhir", "--hospital-id", cli_db, "--redirect-uri",
          "http://127.0.0.1:5000/app/launch/callback", "--client-id", "c1", "--private-jwk-file", str(bad)],
     )  # fmt: skip
     assert result.exit_code == 1
     assert _one_line(result.output).startswith("Error: a file is not valid JSON")
 
 
-def test_the_pull_progress_bar_shows_the_partners_total(migrated: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_pull_progress_bar_shows_the_partners_total(cli_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from service import cli_sync
     from service.sync.pull import PullReport
 
@@ -136,7 +121,7 @@ def test_the_pull_progress_bar_shows_the_partners_total(migrated: str, monkeypat
     kid = runner.invoke(main, ["keys", "generate"]).output.strip()
     runner.invoke(
         main,
-        ["partners", "add", "payer", "--kind", "payer", "--organization", migrated, "--fhir-base",
+        ["partners", "add", "payer", "--kind", "payer", "--organization", cli_db, "--fhir-base",
          "http://127.0.0.1:9/fhir/R4", "--client-id", "c", "--key-kid", kid, "--scopes", "system/Patient.rs"],
     )  # fmt: skip
 

@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
 from service import clock
 from service.cli import main
 from service.db import make_engine, make_session_factory
-from service.migrate import upgrade
 from service.models import Delivery, PartnerLink, Patient, PatientMatch
 from service.sync import errors
-from service.usecases import parties, patients
+from service.usecases import patients
 from service.usecases.partners import get_partner
-
-
-@pytest.fixture
-def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    upgrade(url)
-    monkeypatch.setenv("DATABASE_URL", url)
-    engine = make_engine(url)
-    with make_session_factory(engine)() as session:
-        hospital = parties.add_organization(session, name="St. Example General", kind="hospital", actor="test")
-    engine.dispose()
-    return hospital.id
 
 
 def test_partners_add_list_show_and_sync_status(cli_db: str) -> None:
