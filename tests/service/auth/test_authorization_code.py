@@ -14,11 +14,15 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from joserfc.jwk import RSAKey
 from sqlalchemy.orm import Session
 
 from service import clock
 from service.auth import registry
+from service.auth.tokens import token_endpoint
+from service.config import Settings
 from service.models import User
+from tests.service.fhir_api.support import Partner
 from tests.service.web.conftest import PASSWORD, WebCase, csrf_of
 
 FHIR_BASE = "http://127.0.0.1:5000/fhir/R4"
@@ -226,6 +230,23 @@ def test_a_confidential_app_cannot_exchange_without_its_assertion(
     assert response.status_code == 401 and response.get_json()["error"] == "invalid_client"
 
 
+def test_a_confidential_app_exchanges_with_its_private_key_jwt(
+    client: Any, session: Session, web_case: WebCase, rsa_key: RSAKey, settings: Settings
+) -> None:
+    register_app(session, jwks={"keys": [rsa_key.as_dict(private=False)]})
+    code, verifier = get_code(client, web_case.planner.username)
+    assertion = Partner("scripts", rsa_key).assertion(token_endpoint(settings))
+    response = exchange(
+        client,
+        code,
+        verifier,
+        client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        client_assertion=assertion,
+    )
+    assert response.status_code == 200, response.text
+    assert response.get_json()["scope"] == "user/Patient.rs user/Task.rs"
+
+
 def test_a_disabled_persons_token_stops_working_at_once(
     client: Any, session: Session, web_case: WebCase, app_id: str
 ) -> None:
@@ -237,4 +258,13 @@ def test_a_disabled_persons_token_stops_working_at_once(
     assert planner is not None
     planner.active = False
     session.commit()
+    assert client.get(f"/fhir/R4/Patient/{web_case.case.patient.id}", headers=bearer).status_code == 401
+
+
+def test_revoking_the_app_stops_its_peoples_tokens(
+    client: Any, session: Session, web_case: WebCase, app_id: str
+) -> None:
+    code, verifier = get_code(client, web_case.planner.username)
+    bearer = {"Authorization": f"Bearer {exchange(client, code, verifier).get_json()['access_token']}"}
+    registry.revoke_client(session, app_id)
     assert client.get(f"/fhir/R4/Patient/{web_case.case.patient.id}", headers=bearer).status_code == 401
