@@ -1,7 +1,8 @@
-"""`carebridge users add/list/disable/set-role/reset-password` against a database of its own."""
+"""`carebridge users add/list/disable/set-role/reset-password` against a database of its own (cli_db)."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -12,23 +13,22 @@ from werkzeug.security import check_password_hash
 from service.cli import main
 from service.db import make_engine, make_session_factory
 from service.models import User
-from service.usecases import parties
 
 
 @pytest.fixture
-def cli(committed_url: str) -> Any:
-    factory = make_session_factory(make_engine(committed_url))
-    with factory() as session:
-        org = parties.add_organization(session, name="St. Example General", kind="hospital", actor="test")
-
+def cli(cli_db: str) -> Any:
     def run(*args: str, input: str | None = None) -> Any:
-        return CliRunner().invoke(main, ["users", *args], input=input, env={"DATABASE_URL": committed_url})
+        return CliRunner().invoke(main, ["users", *args], input=input)
 
     def user(username: str) -> User:
-        with factory() as session:
-            return session.scalars(select(User).where(User.username == username)).one()
+        engine = make_engine(os.environ["DATABASE_URL"])
+        try:
+            with make_session_factory(engine)() as session:
+                return session.scalars(select(User).where(User.username == username)).one()
+        finally:
+            engine.dispose()
 
-    run.org_id = org.id  # type: ignore[attr-defined]
+    run.org_id = cli_db  # type: ignore[attr-defined]
     run.user = user  # type: ignore[attr-defined]
     return run
 
