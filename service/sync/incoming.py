@@ -31,7 +31,7 @@ from service.sync.errors import Refused
 from service.sync.outgoing import in_carebridge_terms, load
 from service.sync.reconcile import absorb, partner_has_ours, reconcile
 from service.sync.resource_types import ENTITY_TYPE, carebridge_id
-from service.usecases import discharge, handoffs, partner_versions, patients, stays
+from service.usecases import discharge, partner_versions, patients, stays
 
 Json = Mapping[str, Any]
 Fetch = Callable[[str, str], dict[str, Any]]  # (resource type, id) -> the partner's resource
@@ -300,18 +300,9 @@ def _stay_by_source(session: Session, ctx: Incoming, remote_id: str) -> Stay | N
 # --- Task ------------------------------------------------------------------------------------------
 
 
-def _text(concept: Any) -> str | None:
-    if not isinstance(concept, Mapping):
-        return None
-    if concept.get("text"):
-        return str(concept["text"])
-    codings = concept.get("coding") or [{}]
-    found = codings[0].get("display") or codings[0].get("code")
-    return str(found) if found else None
-
-
 def upsert_task(session: Session, ctx: Incoming, resource: Json) -> str:
-    """A partner's move of a carebridge handoff (a SNF accepts, declines...) goes through the state machine.
+    """A partner's edit of a carebridge handoff (a SNF accepts, declines, adds a note...) is merged
+    three ways like a plan's (`merge_pulled`); its moves go through the state machine.
 
     The partner acts as its organisation, so the Gravity SDOH party rules apply; a move the state
     machine or those rules refuse raises (the caller records it as a sync error, not applied).
@@ -324,28 +315,19 @@ def upsert_task(session: Session, ctx: Incoming, resource: Json) -> str:
     if handoff is None:
         return "ignored"  # not a carebridge handoff: the partner's own work
     in_step = link is not None and link.synced_version == handoff.version
-    status, business_status = str(resource.get("status")), _text(resource.get("businessStatus"))
-    check_columns(Handoff, {"business_status": business_status}, "Task")
-    outcome = "unchanged"
-    if status != handoff.status:
-        handoffs.transition_handoff(
-            session,
-            handoff.id,
-            status,
-            actor=ctx.actor,
-            reason=_text(resource.get("statusReason")),
-            business_status=business_status,
-            acting_org_id=ctx.partner.organization_id,
-        )
-        outcome = "updated"
-    elif business_status != handoff.business_status:
-        handoffs.set_business_status(session, handoff.id, business_status, actor=ctx.actor)
-        outcome = "updated"
+    merged: Json = resource
+    if link is not None and link.remote_json:
+        result = reconcile(session, ctx.partner, link, handoff, resource)
+        if not result.clean:
+            return "observed"  # both sides changed one element: the next push records the conflict
+        merged = result.merged
+    version = handoff.version
+    absorb(session, ctx.partner, "Handoff", handoff.id, merged, actor=ctx.actor)
     # When the partner had carebridge's latest version before its edit, it now has the result
     # too: no echo is pushed back. Otherwise carebridge's own pending changes still go out.
     synced = handoff.version if in_step else None
     save_link(session, ctx.partner.id, handoff.id, resource, link=link, synced_version=synced)
-    return outcome
+    return "updated" if handoff.version != version else "unchanged"
 
 
 # --- CarePlan, Goal, ServiceRequest ----------------------------------------------------------------
@@ -368,7 +350,7 @@ def merge_pulled(session: Session, ctx: Incoming, resource: Json) -> str:
     result = reconcile(session, ctx.partner, link, record, resource)
     if not result.clean:
         return "observed"
-    absorb(session, ctx.partner, link, result.merged, actor=ctx.actor)
+    absorb(session, ctx.partner, link.entity_type, link.entity_id, result.merged, actor=ctx.actor)
     synced = getattr(record, "version", None) if partner_has_ours(resource, result.merged) else None
     save_link(session, ctx.partner.id, record.id, resource, link=link, synced_version=synced)
     return "updated"

@@ -35,7 +35,7 @@ from service.sync.merge import changed_elements, three_way, with_choices
 from service.sync.outgoing import load, resource_for_partner
 from service.sync.reconcile import absorb
 from service.sync.resource_types import identifier_token
-from service.usecases.partner_versions import takes_partner_edits
+from service.usecases.errors import UseCaseError
 from service.usecases.unit_of_work import unit_of_work
 
 MAX_ATTEMPTS = 8
@@ -249,12 +249,13 @@ def _merge(
         record = load(session, row.entity_type, row.entity_id)
         if link is None or record is None:
             return None, error, "retry", item
-        save_link(session, partner.id, record.id, theirs, link=link)  # committed by `absorb`, or below
-        if takes_partner_edits(row.entity_type):
-            absorb(session, partner, link, result.merged, actor=f"partner:{partner.name}")
-            body = resource_for_partner(session, partner, row.entity_type, record)
-        else:  # a Task's moves come through its state machine at the next pull: send the merge as is
-            body = {k: v for k, v in result.merged.items() if k not in ("id", "meta")}
+        save_link(session, partner.id, record.id, theirs, link=link)  # committed with `absorb`
+        try:
+            absorb(session, partner, row.entity_type, row.entity_id, result.merged, actor=f"partner:{partner.name}")
+        except UseCaseError as exc:  # e.g. a Task move the state machine refuses: a person decides
+            message = f"carebridge cannot take the merge: {exc}"
+            return None, BothChanged(message, status=409, outcome=theirs, base=item.base), "conflict", item
+        body = resource_for_partner(session, partner, row.entity_type, record)
         version = getattr(record, "version", None)
         item = replace(item, resource=body, version=version, remote_version=remote_version(theirs))
     try:
@@ -322,6 +323,5 @@ def resolve_conflict(
         row.state, row.due_at, row.attempts, row.result, row.error = "pending", clock.now(), 0, None, None
         if link is not None:
             save_link(session, partner.id, row.entity_id, theirs, link=link)  # the partner's version: the base
-            if takes_partner_edits(row.entity_type):
-                absorb(session, partner, link, merged, actor=f"resolve:{partner.name}")
+            absorb(session, partner, row.entity_type, row.entity_id, merged, actor=f"resolve:{partner.name}")
         return row

@@ -14,10 +14,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from service.models import Partner, PartnerLink
+from service.models import Handoff, Partner, PartnerLink
+from service.sync.bounds import check_columns
 from service.sync.merge import MergeResult, changed_elements, three_way
 from service.sync.outgoing import in_carebridge_terms, resource_for_partner
-from service.usecases.partner_versions import take_merged, takes_partner_edits
+from service.usecases import handoffs
+from service.usecases.partner_versions import take_merged
 
 
 def reconcile(
@@ -27,11 +29,43 @@ def reconcile(
     return three_way(link.remote_json or {}, ours, theirs)
 
 
-def absorb(session: Session, partner: Partner, link: PartnerLink, merged: Mapping[str, Any], *, actor: str) -> None:
-    """carebridge's record takes ``merged`` (commits, like every use case)."""
-    if takes_partner_edits(link.entity_type):
-        source = in_carebridge_terms(session, partner, merged)
-        take_merged(session, link.entity_type, link.entity_id, source, actor=actor)
+def absorb(
+    session: Session, partner: Partner, entity_type: str, entity_id: str, merged: Mapping[str, Any], *, actor: str
+) -> None:
+    """carebridge's record takes ``merged`` (commits, like every use case). A Task's status and
+    business status move through the state machine, acting as the partner's organisation."""
+    if entity_type == "Handoff":
+        _move_task(session, partner, entity_id, merged, actor=actor)
+    source = in_carebridge_terms(session, partner, merged)
+    take_merged(session, entity_type, entity_id, source, actor=actor)
+
+
+def _move_task(session: Session, partner: Partner, handoff_id: str, task: Mapping[str, Any], *, actor: str) -> None:
+    handoff = session.get_one(Handoff, handoff_id)
+    status, business_status = str(task.get("status")), _text(task.get("businessStatus"))
+    check_columns(Handoff, {"business_status": business_status}, "Task")
+    if status != handoff.status:
+        handoffs.transition_handoff(
+            session,
+            handoff.id,
+            status,
+            actor=actor,
+            reason=_text(task.get("statusReason")),
+            business_status=business_status,
+            acting_org_id=partner.organization_id,
+        )
+    elif business_status != handoff.business_status:
+        handoffs.set_business_status(session, handoff.id, business_status, actor=actor)
+
+
+def _text(concept: Any) -> str | None:
+    if not isinstance(concept, Mapping):
+        return None
+    if concept.get("text"):
+        return str(concept["text"])
+    codings = concept.get("coding") or [{}]
+    found = codings[0].get("display") or codings[0].get("code")
+    return str(found) if found else None
 
 
 def partner_has_ours(theirs: Mapping[str, Any], merged: Mapping[str, Any]) -> bool:

@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 import fhir_mappings as fm
-from service.models import CasePlan, Goal, Patient, Referral
+from service import clock
+from service.models import CasePlan, Goal, Handoff, Patient, Referral
 from service.models.plans import GOAL_ACHIEVEMENT, GOAL_LIFECYCLE, PLAN_INTENTS, PLAN_STATUSES
 from service.models.referrals import PRIORITIES, REFERRAL_STATUSES
 from service.usecases.changes import apply_changes, create
@@ -40,6 +41,8 @@ EDITABLE: Mapping[str, tuple[type[Any], Callable[[Any], Any], Mapping[str, tuple
          "start_date": None, "target_measure": None, "target_due_date": None, "notes": None},
         frozenset({"description", "lifecycle_status"}),
     ),
+    # A Task's status and business status move through its state machine (`handoffs`), not here.
+    "Handoff": (Handoff, fm.from_fhir_task, {"notes": None}, frozenset()),
     "Referral": (
         Referral,
         fm.from_fhir_service_request,
@@ -50,10 +53,6 @@ EDITABLE: Mapping[str, tuple[type[Any], Callable[[Any], Any], Mapping[str, tuple
 
 
 IMPORTED_PLAN_TITLE = "Care plan from the EHR"
-
-
-def takes_partner_edits(entity_type: str) -> bool:
-    return entity_type in EDITABLE
 
 
 def _values(entity_type: str, source: Mapping[str, Any]) -> dict[str, Any]:
@@ -78,6 +77,8 @@ def take_merged(session: Session, entity_type: str, entity_id: str, source: Mapp
     values = _values(entity_type, source)
     with unit_of_work(session):
         record = get_or_404(session, EDITABLE[entity_type][0], entity_id)
+        if isinstance(record, Handoff):
+            values["notes"] = _handoff_notes(record.notes, values["notes"], source, actor)
         changes: dict[str, Any] = {
             k: v for k, v in values.items() if getattr(record, k) != v and not (k == "title" and v is None)
         }
@@ -86,6 +87,26 @@ def take_merged(session: Session, entity_type: str, entity_id: str, source: Mapp
         if changes:
             apply_changes(session, record, changes, actor=actor)
         return record
+
+
+def _handoff_notes(
+    kept: Sequence[Mapping[str, str]], texts: Sequence[str], source: Mapping[str, Any], actor: str
+) -> list[dict[str, str]]:
+    """A handoff's notes for ``texts``: carebridge's own entries where the text is still there, a
+    partner's new note with the time and author of its Annotation."""
+    spare: dict[str, list[Mapping[str, str]]] = {}
+    for note in kept:
+        spare.setdefault(note["text"], []).append(note)
+    annotations = {a.get("text"): a for a in source.get("note") or () if isinstance(a, Mapping)}
+    notes: list[dict[str, str]] = []
+    for text in texts:
+        if spare.get(text):
+            notes.append(dict(spare[text].pop(0)))
+        else:
+            annotation = annotations.get(text) or {}
+            at = annotation.get("time") or clock.now().isoformat()
+            notes.append({"at": str(at), "author": str(annotation.get("authorString") or actor), "text": text})
+    return notes
 
 
 def import_goal(session: Session, source: Mapping[str, Any], *, patient_id: str, partner_id: str, actor: str) -> Goal:

@@ -15,7 +15,7 @@ from service.models import CasePlan, Delivery, Partner, PartnerLink
 from service.sync import engine
 from service.sync.connection import Connections
 from service.sync.push import resolve_conflict
-from service.usecases import plans
+from service.usecases import handoffs, plans
 from tests.factories import Case
 from tests.peers import PeerSite
 from tests.service.web.conftest import WebCase, sign_in, web_case  # noqa: F401
@@ -260,3 +260,38 @@ def test_an_ehr_care_plan_is_imported_shown_on_the_case_and_merged_both_ways(
 
 def _count(fhir: FhirClient, resource_type: str) -> int:
     return sum(1 for _ in fhir.search(resource_type, {}))
+
+
+def test_a_task_merges_the_partners_note_and_business_status_and_keeps_them(
+    session: Session,
+    case: Case,
+    ehr_site: PeerSite,
+    register_partner: Callable[..., Partner],
+    connections: Connections,
+) -> None:
+    snf = case.snfs[0]
+    partner = register_partner(ehr_site, "snf-task-merge", snf.id, push_types=["Task"], pull_types=["Task"])
+    handoff = handoffs.create_handoff(
+        session, actor="planner", patient_id=case.patient.id, kind="transport", owner_org_id=snf.id,
+        requester_org_id=case.hospital.id,
+    )  # fmt: skip
+    assert engine.push(session, partner, connections)["done:created"] == 1
+    link = session.scalars(select(PartnerLink).where(PartnerLink.entity_id == handoff.id)).one()
+    with connections.client(partner) as fhir:
+        task = fhir.read("Task", link.remote_id)
+        _ehr_edit(fhir, task, note=[EHR_NOTE], businessStatus={"text": "van booked"})
+
+    handoffs.add_note(session, handoff.id, "Needs oxygen on the way", actor="planner")
+    assert engine.push(session, partner, connections)["done:merged"] == 1
+    handoffs.add_note(session, handoff.id, "Pick-up at 10:00", actor="planner")
+    assert engine.push(session, partner, connections)["done:updated"] == 1
+
+    with connections.client(partner) as fhir:
+        task = fhir.read("Task", link.remote_id)
+    assert task["businessStatus"] == {"text": "van booked"}
+    assert task["note"] == [EHR_NOTE, {"text": "Needs oxygen on the way"}, {"text": "Pick-up at 10:00"}]
+    session.refresh(handoff)
+    assert handoff.business_status == "van booked"
+    assert [(n["author"], n["text"]) for n in handoff.notes] == [
+        ("Dr. Lee", "Family prefers home."), ("planner", "Needs oxygen on the way"), ("planner", "Pick-up at 10:00"),
+    ]  # fmt: skip
