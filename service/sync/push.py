@@ -292,8 +292,8 @@ def _confirmed(fhir: FhirClient, item: Prepared, written: Written) -> Json:
 def resolve_conflict(
     session: Session, delivery_id: int, *, take: str | None = None, element: str | None = None, value: Any = _UNSET
 ) -> Delivery:
-    """A person settles a conflict, one element (``element``) or all of them: ``take`` ``ours`` or
-    ``theirs``, or a ``value`` of their own (``None`` removes the element).
+    """A person settles a conflict, one element (``element``) or all those not settled yet: ``take``
+    ``ours`` or ``theirs``, or a ``value`` of their own (``None`` removes the element).
 
     Once every conflicting element has a value, the merge (both sides' other changes included) is
     written to carebridge's record, the partner's version becomes the merge base and the row is
@@ -311,7 +311,7 @@ def resolve_conflict(
         if element is not None and element not in result.conflicting:
             raise ValueError(f"{element} is not in conflict; conflicting: {', '.join(result.conflicting)}")
         chosen = dict(row.resolutions or {})
-        for name in [element] if element is not None else result.conflicting:
+        for name in [element] if element is not None else [e for e in result.conflicting if e not in chosen]:
             side = ours if take == "ours" else theirs
             chosen[name] = side.get(name) if value is _UNSET else value
         row.resolutions, row.updated_at = chosen, clock.now()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 
 from click.testing import CliRunner
 from sqlalchemy import select
@@ -10,9 +11,9 @@ from sqlalchemy import select
 from service import clock
 from service.cli import main
 from service.db import make_engine, make_session_factory
-from service.models import Delivery, PartnerLink, Patient, PatientMatch
+from service.models import CasePlan, Delivery, PartnerLink, Patient, PatientMatch
 from service.sync import errors
-from service.usecases import patients
+from service.usecases import patients, plans
 from service.usecases.partners import get_partner
 
 
@@ -122,3 +123,50 @@ def test_sync_errors_and_patient_matches(cli_db: str) -> None:
         assert stranger.family_name == "Intruder" and stranger.identifiers[0].value != "MRN-1"
     engine.dispose()
     assert "no patient matches to review" in runner.invoke(main, ["sync", "matches", "list"]).output
+
+
+def test_sync_conflict_shows_base_ours_theirs_and_resolve_settles_element_by_element(cli_db: str) -> None:
+    runner = CliRunner()
+    _add(runner, cli_db)
+    engine = make_engine(os.environ["DATABASE_URL"])
+    with make_session_factory(engine)() as session:
+        partner = get_partner(session, "general-ehr")
+        patient = patients.register_patient(session, family_name="Anders", given_name="Agnes", actor="test")
+        plan = plans.create_case_plan(session, patient_id=patient.id, title="Home", actor="test")
+        base = {"resourceType": "CarePlan", "id": "r1", "status": "active", "intent": "plan",
+                "title": "Home", "description": "Discharge home"}  # fmt: skip
+        theirs = {**base, "meta": {"versionId": "3"}, "title": "EHR title", "description": "EHR text",
+                  "note": [{"text": "EHR note"}]}  # fmt: skip
+        ours = {**base, "title": "cb title", "description": "cb text", "period": {"end": "2026-05-01"}}
+        session.add(PartnerLink(partner_id=partner.id, entity_type="CasePlan", entity_id=plan.id,
+                                resource_type="CarePlan", remote_id="r1", remote_version="1", remote_json=base,
+                                updated_at=clock.now()))  # fmt: skip
+        row = Delivery(
+            partner_id=partner.id, entity_type="CasePlan", entity_id=plan.id, resource_type="CarePlan",
+            state="conflict", error="both sides changed description, title", base=base, ours=ours, theirs=theirs,
+            due_at=clock.now(), created_at=clock.now(), updated_at=clock.now(),
+        )  # fmt: skip
+        session.add(row)
+        session.commit()
+        row_id, plan_id = row.id, plan.id
+
+    shown = runner.invoke(main, ["sync", "conflict", str(row_id)]).output
+    assert "=== description\n--- base: \"Discharge home\"\n--- ours (carebridge): \"cb text\"\n" in shown
+    assert '=== title\n--- base: "Home"\n--- ours (carebridge): "cb title"\n--- theirs (partner): "EHR title"' in shown
+    assert runner.invoke(main, ["sync", "resolve", str(row_id)]).exit_code == 2  # neither --take nor --value
+    bad = runner.invoke(main, ["sync", "resolve", str(row_id), "--element", "period", "--take", "ours"])
+    assert bad.exit_code == 1 and "period is not in conflict" in bad.output
+
+    one = runner.invoke(main, ["sync", "resolve", str(row_id), "--element", "title", "--value", '"Agreed title"'])
+    assert one.output.strip() == f"delivery #{row_id} is conflict"
+    assert "=== title (resolved)" in runner.invoke(main, ["sync", "conflict", str(row_id)]).output
+    rest = runner.invoke(main, ["sync", "resolve", str(row_id), "--take", "theirs"])
+    assert rest.output.strip() == f"delivery #{row_id} is pending"
+
+    with make_session_factory(engine)() as session:
+        settled = session.get_one(CasePlan, plan_id)
+        assert (settled.title, settled.description, settled.notes) == ("Agreed title", "EHR text", ["EHR note"])
+        assert settled.period_end == date(2026, 5, 1)  # carebridge's own other change stays
+        link = session.scalars(select(PartnerLink).where(PartnerLink.entity_id == plan_id)).one()
+        assert link.remote_version == "3"  # the next push goes over the partner's version
+    engine.dispose()
