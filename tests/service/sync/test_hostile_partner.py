@@ -207,8 +207,9 @@ def test_a_hostile_partner_costs_only_its_bad_resources(
         ("Patient", ""), ("Encounter", ""), ("Task", ""),
     }  # fmt: skip
     assert "GET /fhir/Patient/gone -> 404" in errors[("Encounter", "enc-dangling")].message
-    assert "identifier has more than 1000 items" in errors[("Patient", "many-ids")].message
-    assert "nested deeper than 64 levels" in errors[("Patient", "deep")].message
+    assert errors[("Patient", "many-ids")].message == "Patient.identifier: more than 1000 items (70000)"
+    assert "JSON nested deeper than 64 levels" in errors[("Patient", "deep")].message
+    assert errors[("Patient", "big-name")].message == "Patient.name[0].family: longer than 1048576 characters (5242880)"
     assert "not UTF-8 JSON" in errors[("Encounter", "")].message
     assert "retried next round" in errors[("Encounter", "")].message
     assert "Bundle.entry is not a list" in errors[("Patient", "")].message
