@@ -28,6 +28,8 @@ class CaseView:
     other_handoffs: list[Handoff]
     timeline: list[TimelineEntry]
     organizations: dict[str, Organization]
+    # Per plan: the activities a partner (EHR) keeps in it that carebridge does not model.
+    partner_activities: dict[str, list[str]]
 
 
 def load_case(session: Session, stay_id: str) -> CaseView:
@@ -65,7 +67,20 @@ def load_case(session: Session, stay_id: str) -> CaseView:
         other_handoffs=[h for h in handoffs if h.referral_id is None],
         timeline=_timeline(stay, handoffs, organizations),
         organizations=organizations,
+        partner_activities={plan.id: _partner_activities(plan) for plan in plans},
     )
+
+
+def _partner_activities(plan: CasePlan) -> list[str]:
+    """The EHR's own activities of a plan (CarePlan.activity.detail, kept in its ``source``)."""
+    found: list[str] = []
+    activities = (plan.source or {}).get("activity")
+    for item in activities if isinstance(activities, list) else ():
+        detail = item.get("detail") if isinstance(item, dict) else None
+        if isinstance(detail, dict) and detail.get("description"):
+            status = f" ({detail['status']})" if detail.get("status") else ""
+            found.append(f"{detail['description']}{status}")
+    return found
 
 
 def _timeline(stay: Stay, handoffs: list[Handoff], orgs: dict[str, Organization]) -> list[TimelineEntry]:

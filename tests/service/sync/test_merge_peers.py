@@ -239,6 +239,7 @@ def test_an_ehr_care_plan_is_imported_shown_on_the_case_and_merged_both_ways(
     sign_in(client, web_case.planner.username)
     page = client.get(f"/app/stays/{case.stay.id}").text
     assert "From the EHR: ehr-owns-plans" in page and "Diabetes plan" in page
+    assert "<li>PT twice weekly (scheduled)</li>" in page and "Family prefers home." in page
     # Imported from the partner: nothing goes back to it as new.
     pushed = engine.push(session, partner, connections)
     assert pushed["done:created"] == 0, pushed
