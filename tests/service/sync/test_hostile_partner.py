@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connectors.errors import AuthFailed
 from connectors.keys import generate_signing_key
 from service.models import Partner, PartnerLink, Patient, PatientMatch, Stay, SyncError
 from service.sync import engine
@@ -109,9 +110,12 @@ HOSTILE_PAGES: dict[str, bytes] = {
 class FakePartner(ThreadingHTTPServer):
     """A FHIR server answering GETs from ``pages`` (by path), or from ``route(path)``, and a token endpoint."""
 
-    def __init__(self, pages: dict[str, bytes] | None = None, route: Callable[[str], bytes] | None = None) -> None:
+    def __init__(
+        self, pages: dict[str, bytes] | None = None, route: Callable[[str], bytes] | None = None,
+        token: tuple[int, bytes] = (200, b'{"access_token": "t", "token_type": "Bearer", "expires_in": 300}'),
+    ) -> None:  # fmt: skip
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.pages, self.route = pages or {}, route
+        self.pages, self.route, self.token = pages or {}, route, token
         self.requests: list[str] = []
         self.base = f"http://127.0.0.1:{self.server_address[1]}/fhir"
 
@@ -121,7 +125,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # the token endpoint
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self._send(200, b'{"access_token": "t", "token_type": "Bearer", "expires_in": 300}', "application/json")
+        self._send(*self.server.token, "application/json")
 
     def do_GET(self) -> None:
         self.server.requests.append(self.path)
@@ -257,3 +261,26 @@ def test_a_next_link_loop_ends_within_the_budget_and_another_partner_still_syncs
     engine.pull(session, looping, connections, budget=Budget(pages=1))
     searches = [path for path in server.requests if path.startswith("/fhir/Patient?")]
     assert len(searches) == 2 and searches[-1].endswith("&_lastUpdated=ge2026-03-01T10%3A00%3A04Z")
+
+
+def test_a_round_that_fails_as_a_whole_shows_in_the_status(
+    session: Session, case: Case, serve: Callable[..., FakePartner], connections: Connections
+) -> None:
+    refusing = serve(pages={"/fhir/Patient": _bundle([GOOD_1])}, token=(400, b'{"error": "invalid_client"}'))
+    partner = _partner(session, case, refusing, "refusing", ["Patient"])
+
+    for _ in range(2):
+        with pytest.raises(AuthFailed):
+            engine.pull(session, partner, connections)
+
+    session.refresh(partner)
+    assert partner.pulled_at is not None
+    assert partner.pull_error is not None and "invalid_client" in partner.pull_error
+    status = partner_status(session, partner)
+    assert (status.sync_errors, status.error_occurrences) == (0, 0)  # no resource was refused: none was read
+
+    refusing.token = (200, b'{"access_token": "t", "token_type": "Bearer", "expires_in": 300}')
+    with Connections(connections.keys) as fresh:  # a new token cache: the refused token request is not cached
+        engine.pull(session, partner, fresh)
+    session.refresh(partner)
+    assert partner.pull_error is None
