@@ -72,11 +72,12 @@ def record_access_now(session: Session, ctx: AccessContext, **fields: object) ->
 
 
 def _end_reads(session: Session) -> None:
-    # The event goes in a short transaction of its own whose first statement is the INSERT: on SQLite a
+    # On SQLite the event goes in a short transaction of its own whose first statement is the INSERT: a
     # transaction that has read cannot take the write lock while others write (service.db._sqlite_begin),
-    # and one that starts by writing waits for it. The caller's transaction is over by now (reads only, or
-    # a use case that committed), so committing it changes nothing.
-    session.commit()
+    # one that starts by writing waits for it. The caller's transaction is over by now (reads only, or a use
+    # case that committed), so committing it changes nothing. PostgreSQL needs no such step (and no round trip).
+    if session.get_bind().dialect.name == "sqlite":
+        session.commit()
 
 
 def record_accesses_now(
