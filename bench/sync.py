@@ -46,6 +46,8 @@ from service.migrate import upgrade  # noqa: E402
 from service.models import Delivery, Partner  # noqa: E402
 from service.sync import engine  # noqa: E402
 from service.sync.connection import Connections  # noqa: E402
+from service.sync.incoming import save_link  # noqa: E402
+from service.sync.outgoing import resource_for_partner  # noqa: E402
 from service.sync.pull import PullReport, watermark  # noqa: E402
 from service.sync.resource_types import carebridge_id  # noqa: E402
 from service.usecases import parties, patients, plans, stays  # noqa: E402
@@ -145,21 +147,34 @@ class Bench:
             assert mark is not None
             return mark.last_updated
 
-    def seed_plans(self, name: str, count: int) -> tuple[Any, list[str]]:
-        """A partner that already has ``count`` plans of one patient (created by an untimed push)."""
+    def seed_plans(self, name: str, count: int) -> tuple[Partner, list[str]]:
+        """A partner that already has ``count`` plans of one patient, linked as a push links them.
+
+        The partner gets them by plain batch creates, not carebridge's conditional ones: the peer
+        answers each If-None-Exist by scanning every stored CarePlan, so thousands of conditional
+        creates would take most of an hour and measure nothing but that scan."""
         partner = self.partner(name, pull_types=[], push_types=["CarePlan"])
-        with self.factory() as session, Connections(self.keys.__getitem__) as conns:  # type: ignore[arg-type]
+        client = self.site.register_backend_client("system/*.cruds")
+        with self.factory() as session, Transport() as http, client.connect(http) as fhir:
             patient = patients.register_patient(session, family_name="Bench", given_name=name, actor="bench")
             # A stay at the partner's hospital: partners receive only their own patients' records.
             hospital_id = self.hospital.id
             stays.admit(session, patient_id=patient.id, hospital_id=hospital_id, admitted_at=clock.now(), actor="bench")
-            ids = [
-                plans.create_case_plan(session, patient_id=patient.id, title=f"Plan {n}", actor="bench").id
+            records = [
+                plans.create_case_plan(session, patient_id=patient.id, title=f"Plan {n}", actor="bench")
                 for n in range(count)
             ]
-            tally = engine.push(session, partner, conns, PUSH)
-            assert tally["done:created"] == count, tally
-        return partner, ids
+            for chunk in _chunks(records, PAGE):
+                bodies = [resource_for_partner(session, partner, "CasePlan", record) for record in chunk]
+                answers = fhir.batch([create_entry(body) for body in bodies])
+                for record, answer in zip(chunk, answers, strict=True):
+                    assert answer.resource is not None, answer
+                    save_link(session, partner.id, record.id, answer.resource, synced_version=record.version)
+            session.commit()
+        with self.factory() as session, Connections(self.keys.__getitem__) as conns:  # type: ignore[arg-type]
+            tally = engine.push(session, partner, conns, PUSH)  # the creates' own deliveries: nothing to send
+            assert tally["done:superseded"] == count, tally
+        return partner, [record.id for record in records]
 
     def edit(self, ids: list[str], description: str) -> None:
         """One change to each plan, relayed to the outbox (untimed)."""
