@@ -13,7 +13,7 @@ sets them), two things are partner-specific:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -36,18 +36,32 @@ def load(session: Session, entity_type: str, entity_id: str) -> Any | None:
     return session.get(MODELS[entity_type], entity_id)
 
 
+def load_all(session: Session, entity_type: str, entity_ids: Sequence[str]) -> list[Any]:
+    """The records of one type with these ids that exist (in no particular order)."""
+    model = MODELS[entity_type]
+    return list(session.scalars(select(model).where(model.id.in_(entity_ids))))
+
+
 def resource_for_partner(session: Session, partner: Partner, entity_type: str, record: Any) -> Json:
     """The record as this partner receives it: exactly what carebridge's FHIR API reads
     (`fhir_bridge.render`, the one renderer) except that ``id`` and ``meta.versionId`` /
     ``meta.lastUpdated`` are the partner's to set, carebridge's business identifier is added and
     references are rewritten into the partner's terms (see the module docstring)."""
-    resource = render(session, RESOURCE_TYPE[entity_type], [record])[0]
-    resource.pop("id", None)
-    _drop_server_meta(resource)
-    with_identifier(resource, record.id)
-    known = _partner_ids(session, partner.id, _referenced(resource))
-    _rewrite_references(resource, known, partner.fhir_base.rstrip("/") + "/")
-    return resource
+    return resources_for_partner(session, partner, entity_type, [record])[0]
+
+
+def resources_for_partner(session: Session, partner: Partner, entity_type: str, records: Sequence[Any]) -> list[Json]:
+    """`resource_for_partner` for many records of one type, with a query or two for all of them
+    (a push batch), not a few per record."""
+    resources = render(session, RESOURCE_TYPE[entity_type], records)
+    for resource, record in zip(resources, records, strict=True):
+        resource.pop("id", None)
+        _drop_server_meta(resource)
+        with_identifier(resource, record.id)
+    known = _partner_ids(session, partner.id, set().union(*(_referenced(r) for r in resources)))
+    for resource in resources:
+        _rewrite_references(resource, known, partner.fhir_base.rstrip("/") + "/")
+    return resources
 
 
 def in_carebridge_terms(session: Session, partner: Partner, resource: Mapping[str, Any]) -> Json:

@@ -22,17 +22,18 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from connectors.bundles import EntryResponse, create_entry, update_entry
 from connectors.errors import Conflict, ConnectorError, NotSupported, TemporaryError
 from connectors.fhir_client import FhirClient
 from service import clock
-from service.models import Delivery, Partner
+from service.models import Delivery, Partner, PartnerLink
 from service.sync.capability import PARTNER_READS, accepts_write, refused_type, supports_batch
 from service.sync.incoming import link_of, remote_version, save_link
 from service.sync.merge import changed_elements, three_way, with_choices
-from service.sync.outgoing import load, resource_for_partner
+from service.sync.outgoing import load, load_all, resource_for_partner, resources_for_partner
 from service.sync.reconcile import absorb
 from service.sync.resource_types import identifier_token
 from service.usecases.errors import UseCaseError
@@ -97,7 +98,10 @@ def deliver(session: Session, partner: Partner, fhir: FhirClient, delivery_ids: 
     """
     tally: Counter[str] = Counter()
     with unit_of_work(session):
-        prepared = [p for p in (_prepare(session, partner, i, tally) for i in delivery_ids) if p is not None]
+        # Held until the outcomes are recorded, so those find them in the session, unqueried.
+        rows = list(session.scalars(select(Delivery).where(Delivery.id.in_(delivery_ids)).order_by(Delivery.id)))
+        links = _links(session, partner.id, rows)
+        prepared = _prepare(session, partner, rows, links, tally)
     if len(prepared) > 1 and supports_batch(partner.capabilities):
         answers = fhir.batch([p.entry for p in prepared])
         sent = [(item, *_answered(answer)) for item, answer in zip(prepared, answers, strict=True)]
@@ -106,7 +110,7 @@ def deliver(session: Session, partner: Partner, fhir: FhirClient, delivery_ids: 
     outcomes = [_conclude(session, partner, fhir, *one) for one in sent]
     with unit_of_work(session):
         for outcome in outcomes:
-            _settle(session, partner, outcome, tally)
+            _settle(session, partner, outcome, links.get(outcome.item.entity_id), tally)
     return tally
 
 
@@ -126,31 +130,65 @@ def _write_one(fhir: FhirClient, item: Prepared) -> tuple[Written | None, Connec
     return Written(result.status, result.resource, result.location), None
 
 
-def _prepare(session: Session, partner: Partner, delivery_id: int, tally: Counter[str]) -> Prepared | None:
-    row = session.get(Delivery, delivery_id)
-    if row is None or row.state != "in-flight":
-        return None  # finished by someone else meanwhile
-    record = load(session, row.entity_type, row.entity_id)
-    if record is None:
-        _finish(row, tally, "done", "gone")
-        return None
-    link = link_of(session, partner.id, row.entity_type, row.entity_id)
-    version = getattr(record, "version", None)
-    if link is not None and version is not None and (link.synced_version or 0) >= version:
-        _finish(row, tally, "done", "superseded")  # the partner already has this version
-        return None
-    if not accepts_write(partner.capabilities, row.resource_type, create=link is None):
-        _finish(row, tally, "done", PARTNER_READS)
-        return None
-    return Prepared(
-        delivery_id=row.id,
-        entity_id=row.entity_id,
-        version=version,
-        resource=resource_for_partner(session, partner, row.entity_type, record),
-        remote_id=link.remote_id if link else None,
-        remote_version=link.remote_version if link else None,
-        base=link.remote_json if link else None,
+def _links(session: Session, partner_id: str, rows: Sequence[Delivery]) -> dict[str, PartnerLink]:
+    """The partner's links of the rows' records, by record id (ids are unique across types)."""
+    keys = [(row.entity_type, row.entity_id) for row in rows]
+    if not keys:
+        return {}
+    found = session.scalars(
+        select(PartnerLink).where(
+            PartnerLink.partner_id == partner_id, tuple_(PartnerLink.entity_type, PartnerLink.entity_id).in_(keys)
+        )
     )
+    return {link.entity_id: link for link in found}
+
+
+def _prepare(
+    session: Session, partner: Partner, rows: Sequence[Delivery], links: Mapping[str, PartnerLink], tally: Counter[str]
+) -> list[Prepared]:
+    """Each in-flight row's write, from its record as it is now; rows with nothing to send are done."""
+    records = {
+        (entity_type, record.id): record
+        for entity_type in {row.entity_type for row in rows}
+        for record in load_all(session, entity_type, [row.entity_id for row in rows if row.entity_type == entity_type])
+    }
+    sending: list[tuple[Delivery, Any]] = []
+    for row in rows:
+        if row.state != "in-flight":
+            continue  # finished by someone else meanwhile
+        record = records.get((row.entity_type, row.entity_id))
+        if record is None:
+            _finish(row, tally, "done", "gone")
+            continue
+        link = links.get(row.entity_id)
+        version = getattr(record, "version", None)
+        if link is not None and version is not None and (link.synced_version or 0) >= version:
+            _finish(row, tally, "done", "superseded")  # the partner already has this version
+            continue
+        if not accepts_write(partner.capabilities, row.resource_type, create=link is None):
+            _finish(row, tally, "done", PARTNER_READS)
+            continue
+        sending.append((row, record))
+    bodies: dict[int, Json] = {}
+    for entity_type in {row.entity_type for row, _ in sending}:
+        of_type = [(row, record) for row, record in sending if row.entity_type == entity_type]
+        rendered = resources_for_partner(session, partner, entity_type, [record for _, record in of_type])
+        bodies.update((row.id, body) for (row, _), body in zip(of_type, rendered, strict=True))
+    prepared = []
+    for row, record in sending:
+        link = links.get(row.entity_id)
+        prepared.append(
+            Prepared(
+                delivery_id=row.id,
+                entity_id=row.entity_id,
+                version=getattr(record, "version", None),
+                resource=bodies[row.id],
+                remote_id=link.remote_id if link else None,
+                remote_version=link.remote_version if link else None,
+                base=link.remote_json if link else None,
+            )
+        )
+    return prepared
 
 
 def _finish(row: Delivery, tally: Counter[str], state: str, result: str | None, **fields: Any) -> None:
@@ -182,13 +220,15 @@ def _conclude(
     return Outcome(item, confirmed, error, result)
 
 
-def _settle(session: Session, partner: Partner, outcome: Outcome, tally: Counter[str]) -> None:
+def _settle(
+    session: Session, partner: Partner, outcome: Outcome, link: PartnerLink | None, tally: Counter[str]
+) -> None:
     item, error = outcome.item, outcome.error
     row = session.get_one(Delivery, item.delivery_id)
     if refused_type(error):
         partner.capabilities_read_at = None  # stale: the push round reads the statement again
     if outcome.confirmed is not None:
-        save_link(session, partner.id, item.entity_id, outcome.confirmed, synced_version=item.version)
+        save_link(session, partner.id, item.entity_id, outcome.confirmed, synced_version=item.version, link=link)
         _finish(row, tally, "done", outcome.result, error=None, outcome=None)
     elif isinstance(error, NotSupported):
         _finish(row, tally, "done", PARTNER_READS, outcome=error.outcome)
