@@ -54,8 +54,11 @@ def test_failing_rest_and_fhir_requests_log_no_phi(
     # Every value in the query string of a search.
     search = client.get(f"/fhir/R4/Patient?identifier={MRN}&family={FAMILY}&birthdate={BIRTH}", headers=bearer(token))
 
-    # A database failure while searching with the values as statement parameters.
+    # A database failure while searching with the values as statement parameters; PostgreSQL also quotes
+    # the value in its message ('invalid input syntax for type date: "..."').
     def failing_search(session: Any, *_args: Any) -> Any:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT CAST(:f AS DATE), CAST(:m AS INTEGER)"), {"f": FAMILY, "m": MRN})
         session.execute(text("SELECT * FROM no_such_table WHERE family = :f AND mrn = :m"), {"f": FAMILY, "m": MRN})
 
     monkeypatch.setattr(routes, "execute", failing_search)
@@ -65,7 +68,7 @@ def test_failing_rest_and_fhir_requests_log_no_phi(
     assert search.status_code in (200, 400)
     assert broken.status_code == 500
     assert "unhandled error in GET /fhir/R4/Task" in caplog.text  # the failure itself is logged
-    assert "no_such_table" in caplog.text
+    assert "[SQL: SELECT" in caplog.text  # the statement, with placeholders
     _assert_no_phi(caplog.text)
 
 
