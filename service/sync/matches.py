@@ -29,6 +29,17 @@ def list_matches(session: Session, partner_id: str | None = None, *, state: str 
     return session.scalars(query).all()
 
 
+def open_for_organization(session: Session, organization_id: str) -> Sequence[tuple[PatientMatch, Partner]]:
+    """Open reviews of the partners acting as ``organization_id``: a hospital reviews its own EHR's Patients."""
+    query = (
+        select(PatientMatch, Partner)
+        .join(Partner, Partner.id == PatientMatch.partner_id)
+        .where(Partner.organization_id == organization_id, PatientMatch.state == "open")
+        .order_by(PatientMatch.id)
+    )
+    return [(row, partner) for row, partner in session.execute(query)]
+
+
 def decide(bind: Engine | Connection, match_id: int, decision: str, *, actor: str) -> PatientMatch:
     """``decision`` is "accept" or "reject"; all of it in one transaction."""
     with page_transaction(bind) as session:

@@ -3,7 +3,17 @@
 Every asset is served from ``static/`` (htmx is a pinned copy), so the pages work offline.
 """
 
-from service.web import analytics, authorize, case, handoff_actions, launch, queue, session, worklist  # noqa: F401
+from service.web import (  # noqa: F401
+    analytics,
+    authorize,
+    case,
+    handoff_actions,
+    launch,
+    matches,
+    queue,
+    session,
+    worklist,
+)
 from service.web.blueprint import blueprint
 
 __all__ = ["blueprint"]
