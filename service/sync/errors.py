@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from connectors.errors import ConnectorError
@@ -50,19 +50,20 @@ def record(session: Session, partner_id: str, resource_type: str, remote_id: str
     """Add or bump the error of one resource ("" for a page); the caller commits."""
     key = (remote_id or "")[:REMOTE_ID_LENGTH]
     now = clock.now()
-    row = session.scalar(
-        select(SyncError).where(
-            SyncError.partner_id == partner_id, SyncError.resource_type == resource_type, SyncError.remote_id == key
-        )
-    )
+    where = (SyncError.partner_id == partner_id, SyncError.resource_type == resource_type, SyncError.remote_id == key)
+    row = session.scalar(select(SyncError).where(*where))
     if row is None:
-        session.add(
-            SyncError(
-                partner_id=partner_id, resource_type=resource_type, remote_id=key, message=message,
-                first_seen=now, last_seen=now, count=1,
-            )  # fmt: skip
-        )
-    else:
+        try:
+            with session.begin_nested():  # another pull of this partner may insert the same row meanwhile
+                session.add(
+                    SyncError(
+                        partner_id=partner_id, resource_type=resource_type, remote_id=key, message=message,
+                        first_seen=now, last_seen=now, count=1,
+                    )  # fmt: skip
+                )
+        except IntegrityError:
+            row = session.scalars(select(SyncError).where(*where)).one()
+    if row is not None:
         row.message, row.last_seen, row.count = message, now, row.count + 1
     log.warning("pull: %s %s/%s not applied: %s", partner_id, resource_type, key or "(page)", message)
 
