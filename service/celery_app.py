@@ -11,6 +11,7 @@ from celery import Celery, Task
 from flask import Flask
 
 from service.config import INSTANCE_DIR
+from service.failures import log_task_failures_without_values
 
 
 def init_celery(app: Flask) -> Celery:
@@ -47,6 +48,7 @@ def init_celery(app: Flask) -> Celery:
         },
         beat_schedule_filename=str(INSTANCE_DIR / "celerybeat-schedule"),
     )
+    log_task_failures_without_values()
     celery.set_default()
     app.extensions["celery"] = celery
     return celery

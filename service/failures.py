@@ -22,6 +22,25 @@ def log_unexpected(log: logging.Logger, exc: BaseException) -> None:
     log.error("unhandled error in %s: %s\n%s", where, describe(exc), _frames(exc))
 
 
+class TaskFailures(logging.Filter):
+    """Celery's "Task x[id] raised unexpected: <exception>" the same way, on its `celery.app.trace` logger:
+    the task name and id stay (task arguments are record ids), the exception's message and values go."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, dict) and "exc" in record.args and record.exc_info and record.exc_info[1]:
+            failed = record.exc_info[1]
+            record.args = {**record.args, "exc": f"{describe(failed)}\n{_frames(failed)}"}
+            record.exc_info, record.exc_text = None, None
+            record.data = {}  # Celery's copy of the same context, for structured handlers
+        return True
+
+
+def log_task_failures_without_values() -> None:
+    trace = logging.getLogger("celery.app.trace")
+    if not any(isinstance(installed, TaskFailures) for installed in trace.filters):
+        trace.addFilter(TaskFailures())
+
+
 def describe(exc: BaseException) -> str:
     """The exception types along the chain, outermost first, with what is safe to say of each."""
     parts: list[str] = []

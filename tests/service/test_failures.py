@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +118,24 @@ def test_the_servers_access_and_error_logs_hold_no_phi(committed_url: str, tmp_p
     assert '"GET /fhir/R4/Patient" 401' in output  # the access log names the path and the status
     assert '"POST /api/patients"' in output
     _assert_no_phi(output)
+
+
+def test_a_failing_task_is_logged_by_name_and_id_without_values(
+    app: Any, caplog: pytest.LogCaptureFixture, monkeypatch: Any
+) -> None:
+    from service.tasks import export
+    from service.usecases import bulk_export
+
+    def failing_export(session: Any, *_args: Any) -> str:
+        # Python's own messages quote the value: "Invalid isoformat string: '...'".
+        return str(date.fromisoformat(f"{BIRTH} {FAMILY} {MRN}"))
+
+    monkeypatch.setattr(bulk_export, "run_export", failing_export)
+    caplog.set_level(logging.DEBUG)
+    with app.app_context():
+        result = export.run_export.apply(args=("job-1",), throw=False)
+
+    assert result.failed()
+    assert "service.tasks.export.run_export" in caplog.text and "raised unexpected" in caplog.text
+    assert "builtins.ValueError" in caplog.text
+    _assert_no_phi(caplog.text)
