@@ -11,7 +11,7 @@ entries written for them (every change goes through `usecases.changes`, which au
 transaction), so it grows by one per change. A CareTeam is derived from the patient's care-team
 members and is named by the patient's id.
 
-Also here, because `fhir_mappings` does not cover them: searchset Bundles and AuditEvent.
+Also here, because `fhir_mappings` does not cover them: searchset and history Bundles, and AuditEvent.
 """
 
 from __future__ import annotations
@@ -279,7 +279,42 @@ def searchset(
     if total is not None:
         bundle["total"] = total
     bundle["link"] = links
-    bundle["entry"] = [entry(r, "match") for r in matches] + [entry(r, "include") for r in included]
+    entries = [entry(r, "match") for r in matches] + [entry(r, "include") for r in included]
+    if entries:  # FHIR JSON has no empty arrays (https://hl7.org/fhir/R4/json.html)
+        bundle["entry"] = entries
+    return bundle
+
+
+def history_bundle(
+    resources: Sequence[Json], *, base_url: str, self_link: str, next_link: str | None, total: int | None
+) -> Json:
+    """A `history` Bundle (https://hl7.org/fhir/R4/http.html#history): versions newest first, each
+    with the request that made it (version 1 a create, later ones updates) and its ETag."""
+
+    def entry(resource: Mapping[str, Any]) -> Json:
+        meta = resource["meta"]
+        first = meta["versionId"] == "1"
+        path = f"{resource['resourceType']}/{resource['id']}"
+        return {
+            "fullUrl": f"{base_url}/{path}",
+            "resource": resource,
+            "request": {"method": "POST" if first else "PUT", "url": resource["resourceType"] if first else path},
+            "response": {
+                "status": "201 Created" if first else "200 OK",
+                "etag": f'W/"{meta["versionId"]}"',
+                "lastModified": meta["lastUpdated"],
+            },
+        }
+
+    links = [{"relation": "self", "url": self_link}]
+    if next_link is not None:
+        links.append({"relation": "next", "url": next_link})
+    bundle: Json = {"resourceType": "Bundle", "type": "history"}
+    if total is not None:
+        bundle["total"] = total
+    bundle["link"] = links
+    if resources:  # FHIR JSON has no empty arrays (https://hl7.org/fhir/R4/json.html)
+        bundle["entry"] = [entry(r) for r in resources]
     return bundle
 
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from service.failures import log_unexpected
 from service.fhir_api.outcome import FhirError, operation_outcome
@@ -39,12 +40,16 @@ def register_fhir_api(app: Flask) -> None:
 
 
 def install_error_handlers(blueprint: Blueprint) -> None:
-    """Make every error raised in `blueprint`'s views an OperationOutcome (never the REST envelope).
+    """Make every error raised in `blueprint`'s views an OperationOutcome (never the REST envelope),
+    and apply the FHIR API's one `_format`/Accept rule to its requests (service.fhir_api.formats).
 
     Idempotent: apps are created many times (tests), a blueprint is set up once.
     """
     if HTTPException in blueprint.error_handler_spec[None][None]:
         return
+    from service.fhir_api.formats import check_format
+
+    blueprint.before_request(check_format)
     blueprint.register_error_handler(HTTPException, _http_error)
     blueprint.register_error_handler(Exception, _unexpected)
 
@@ -67,7 +72,33 @@ def _unexpected(error: Exception) -> Response:
     return operation_outcome(500, "exception", "carebridge could not complete the request; it has been logged.")
 
 
-@bp.route("/<path:unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+@bp.route("/<path:unknown>", methods=list(_METHODS))
 def unknown_path(unknown: str) -> Response:
-    """Paths no FHIR route serves: an OperationOutcome rather than the REST API's error envelope."""
+    """Paths no FHIR route serves: an OperationOutcome rather than the REST API's error envelope.
+    A path served with other methods answers 405 with `Allow` (https://hl7.org/fhir/R4/http.html:
+    an interaction the server does not support on a resource it serves)."""
+    allowed = _allowed_methods(request.path)
+    if allowed:
+        raise FhirError(
+            405,
+            f"{request.method} is not supported on [base]/{unknown} (allowed: {', '.join(allowed)})",
+            code="not-supported",
+            headers={"Allow": ", ".join(allowed)},
+        )
     raise FhirError(404, f"carebridge does not serve {request.method} [base]/{unknown}", code="not-supported")
+
+
+def _allowed_methods(path: str) -> list[str]:
+    adapter = current_app.url_map.bind("localhost")
+    allowed = []
+    for method in _METHODS:
+        try:
+            endpoint, _ = adapter.match(path, method=method)
+        except (HTTPException, RequestRedirect):
+            continue
+        if endpoint != f"{bp.name}.unknown_path":
+            allowed.append(method)
+    return allowed

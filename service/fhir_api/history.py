@@ -1,4 +1,4 @@
-"""vread (`[type]/[id]/_history/[vid]`) from the audit trail.
+"""vread (`[type]/[id]/_history/[vid]`) and instance history from the audit trail.
 
 Every change to a published record writes an AuditRecord with the record's columns *after* the
 change, in the same transaction as the change (service.usecases.changes). So the history is
@@ -58,6 +58,17 @@ def version_snapshots(
 def render_version(session: Session, resource_type: str, model: type[Any], current: Any, version: int) -> Json | None:
     """The resource as it was at `version`, or None when carebridge has no such version."""
     snapshots = version_snapshots(session, resource_type, model, current.id)
+    return _render_snapshot(session, resource_type, model, current, snapshots, version)
+
+
+def _render_snapshot(
+    session: Session,
+    resource_type: str,
+    model: type[Any],
+    current: Any,
+    snapshots: list[dict[str, Any] | None],
+    version: int,
+) -> Json | None:
     if resource_type in AUDIT_VERSIONED:
         snapshot = snapshots[version - 1] if 0 < version <= len(snapshots) else None
     else:
@@ -67,3 +78,15 @@ def render_version(session: Session, resource_type: str, model: type[Any], curre
     old = _restore(model, snapshot, current)
     [resource] = render(session, resource_type, [old])
     return stamp(resource, version, old.updated_at)
+
+
+def instance_history(session: Session, resource_type: str, model: type[Any], current: Any, version: int) -> list[Json]:
+    """Every version carebridge can render of `current` (at `version`), newest first
+    (https://hl7.org/fhir/R4/http.html#history). A CareTeam, derived from its members, has only
+    its current version."""
+    [latest] = render(session, resource_type, [current])
+    if resource_type == "CareTeam":
+        return [latest]
+    snapshots = version_snapshots(session, resource_type, model, current.id)
+    older = (_render_snapshot(session, resource_type, model, current, snapshots, v) for v in range(version - 1, 0, -1))
+    return [latest, *(resource for resource in older if resource is not None)]

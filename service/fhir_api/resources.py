@@ -11,22 +11,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, cast, exists, or_
+from sqlalchemy import ColumnElement, Text, and_, cast, exists, false, or_, true
 
+from fhir_mappings.codes import REFERRAL_SERVICES, SNOMED, US_CORE_CAREPLAN_CATEGORY, V3_ACT_CODE, CodeMap
 from service.auth.policy import MODELS
-from service.fhir_api.params import date_clause, reference_id, token_code
+from service.fhir_api.params import Codes, date_clause, reference_id, string_clause, token_clause
 from service.models import CareTeamMember, CasePlan, Goal, Handoff, Patient, PatientIdentifier, Referral, Stay
 from service.models.audit_events import AccessEvent
 
-Clause = Callable[[str, str], ColumnElement[bool]]  # (one value, FHIR base) -> filter
+Clause = Callable[[str, str, str], ColumnElement[bool]]  # (one value, FHIR base, modifier) -> filter
+# https://hl7.org/fhir/R4/search.html#modifiers: those carebridge implements, by parameter type.
+STRING_MODIFIERS = ("exact", "contains")
 
 
 @dataclass(frozen=True)
 class SearchParam:
     name: str
-    type: str  # FHIR search param type: reference | token | date
+    type: str  # FHIR search param type: reference | token | date | string
     clause: Clause
     documentation: str
+    # The column `_sort` orders by, when sorting by this parameter is supported.
+    sort: Any = None
+    modifiers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -44,16 +50,48 @@ class ResourceKind:
 
 
 def _reference(name: str, column: Any, target: str, doc: str) -> SearchParam:
-    return SearchParam(name, "reference", lambda v, base: column == reference_id(name, v, target, base), doc)
+    return SearchParam(name, "reference", lambda v, base, _m: column == reference_id(name, v, target, base), doc)
 
 
-def _token(name: str, column: Any, doc: str) -> SearchParam:
-    return SearchParam(name, "token", lambda v, _base: column == token_code(v), doc)
+def _token(name: str, column: Any, doc: str, codes: Codes) -> SearchParam:
+    return SearchParam(name, "token", lambda v, _base, _m: token_clause(name, v, column, codes), doc)
 
 
-def _json_list_token(name: str, column: Any, doc: str) -> SearchParam:
+def _constant_token(name: str, doc: str, system: str, code: str) -> SearchParam:
+    """A token every resource of the type carries with the same code (carebridge's Encounters are
+    all inpatient hospital admissions): the clause is true or false for the whole type."""
+
+    def clause(value: str, _base: str, _modifier: str) -> ColumnElement[bool]:
+        return true() if code in Codes(system).stored(name, value) else false()
+
+    return SearchParam(name, "token", clause, doc)
+
+
+def _string(name: str, columns: tuple[Any, ...], doc: str) -> SearchParam:
+    return SearchParam(
+        name, "string", lambda v, _base, m: string_clause(name, m, v, columns), doc, modifiers=STRING_MODIFIERS
+    )
+
+
+def _date(name: str, low: Any, doc: str, *, high: Any = None, dates: bool = False) -> SearchParam:
+    def clause(value: str, _base: str, _modifier: str) -> ColumnElement[bool]:
+        return date_clause(name, value, low, high, open_end=high is not None, dates=dates)
+
+    return SearchParam(name, "date", clause, doc, sort=low)
+
+
+def _status(name: str, column: Any, doc: str, value_set: str) -> SearchParam:
+    # Elements of type `code` take the bound value set's code system as their implicit system.
+    return _token(name, column, doc, Codes(f"http://hl7.org/fhir/{value_set}"))
+
+
+def _json_list_token(name: str, column: Any, doc: str, codes: Codes) -> SearchParam:
     # JSON lists of codes: a textual match on the quoted code works on SQLite JSON and PostgreSQL JSONB.
-    return SearchParam(name, "token", lambda v, _base: cast(column, Text).like(f'%"{token_code(v)}"%'), doc)
+    def clause(value: str, _base: str, _modifier: str) -> ColumnElement[bool]:
+        stored = codes.stored(name, value)
+        return or_(*(cast(column, Text).like(f'%"{code}"%') for code in stored)) if stored else false()
+
+    return SearchParam(name, "token", clause, doc)
 
 
 def _patient_params(column: Any) -> dict[str, SearchParam]:
@@ -63,7 +101,7 @@ def _patient_params(column: Any) -> dict[str, SearchParam]:
     }
 
 
-def _identifier(value: str, _base: str) -> ColumnElement[bool]:
+def _identifier(value: str, _base: str, _modifier: str) -> ColumnElement[bool]:
     system, bar, code = value.rpartition("|")
     clause = exists().where(PatientIdentifier.patient_id == Patient.id, PatientIdentifier.value == code)
     if bar and system:
@@ -75,19 +113,41 @@ def _identifier(value: str, _base: str) -> ColumnElement[bool]:
     return clause
 
 
-def _referral_category(value: str, _base: str) -> ColumnElement[bool]:
+def _stay_identifier(value: str, _base: str, _modifier: str) -> ColumnElement[bool]:
+    # The partner EHR's Encounter identifier (fhir_bridge.stay_data).
+    system, bar, code = value.rpartition("|")
+    if bar and system:
+        return and_(Stay.source_system == system, Stay.source_id == code)
+    return Stay.source_id == code
+
+
+def _goal_description(value: str, _base: str, modifier: str) -> ColumnElement[bool]:
+    # Goal.description is free text (CodeableConcept.text): only `:text` can match it
+    # (https://hl7.org/fhir/R4/search.html#modifiers, token :text).
+    return string_clause("description", "", value, (Goal.description,)) if modifier == "text" else false()
+
+
+def _referral_category(value: str, _base: str, _modifier: str) -> ColumnElement[bool]:
     # Every carebridge ServiceRequest is a patient referral (SNOMED CT 3457005), see fhir_mappings.referral.
-    return Referral.id.is_not(None) if token_code(value) == "3457005" else Referral.id.is_(None)
+    return Referral.id.is_not(None) if "3457005" in Codes(SNOMED).stored("category", value) else Referral.id.is_(None)
 
 
-def _performer(value: str, base: str) -> ColumnElement[bool]:
+def _performer(value: str, base: str, _modifier: str) -> ColumnElement[bool]:
     org = reference_id("performer", value, "Organization", base)
     return exists().where(Handoff.referral_id == Referral.id, Handoff.owner_org_id == org)
 
 
-def _requester_ref(value: str, base: str) -> ColumnElement[bool]:
+def _requester_ref(value: str, base: str, _modifier: str) -> ColumnElement[bool]:
     text = value.removeprefix(base.rstrip("/") + "/")
     return or_(Referral.requester_ref == text, Referral.requester_ref == f"Organization/{text}")
+
+
+def _code_map(codes: CodeMap) -> Codes:
+    aliases: dict[tuple[str, str], tuple[str, ...]] = {}
+    for ours, triples in codes.equivalents.items():
+        for system, theirs, _ in triples:
+            aliases[(system, theirs)] = (*aliases.get((system, theirs), ()), ours)
+    return Codes(codes.system.url, aliases)
 
 
 KINDS: dict[str, ResourceKind] = {
@@ -96,7 +156,16 @@ KINDS: dict[str, ResourceKind] = {
         Patient,
         Patient.id,
         Patient.updated_at,
-        {"identifier": SearchParam("identifier", "token", _identifier, "A patient identifier (system|value)")},
+        {
+            "identifier": SearchParam("identifier", "token", _identifier, "A patient identifier (system|value)"),
+            "name": _string("name", (Patient.family_name, Patient.given_name), "Any part of the name"),
+            "family": _string("family", (Patient.family_name,), "The family name"),
+            "given": _string("given", (Patient.given_name,), "A given name"),
+            "birthdate": _date("birthdate", Patient.birth_date, "Date of birth", dates=True),
+            "gender": _token(
+                "gender", Patient.gender, "Administrative gender", Codes("http://hl7.org/fhir/administrative-gender")
+            ),
+        },
         revincludes=("Task:patient", "CarePlan:patient"),
     ),
     "Encounter": ResourceKind(
@@ -104,7 +173,14 @@ KINDS: dict[str, ResourceKind] = {
         Stay,
         Stay.patient_id,
         Stay.updated_at,
-        {**_patient_params(Stay.patient_id), "status": _token("status", Stay.status, "Encounter status")},
+        {
+            **_patient_params(Stay.patient_id),
+            "status": _status("status", Stay.status, "Encounter status", "encounter-status"),
+            "date": _date("date", Stay.admitted_at, "A date within the stay (period)", high=Stay.discharged_at),
+            "identifier": SearchParam("identifier", "token", _stay_identifier, "The EHR's encounter identifier"),
+            "class": _constant_token("class", "Encounter class (IMP: inpatient)", V3_ACT_CODE, "IMP"),
+            "type": _constant_token("type", "Encounter type (SNOMED CT 32485007 admission)", SNOMED, "32485007"),
+        },
         includes=("Encounter:patient",),
     ),
     "CarePlan": ResourceKind(
@@ -114,8 +190,13 @@ KINDS: dict[str, ResourceKind] = {
         CasePlan.updated_at,
         {
             **_patient_params(CasePlan.patient_id),
-            "status": _token("status", CasePlan.status, "CarePlan status"),
-            "category": _json_list_token("category", CasePlan.categories, "CarePlan category code"),
+            "status": _status("status", CasePlan.status, "CarePlan status", "request-status"),
+            "category": _json_list_token(
+                "category", CasePlan.categories, "CarePlan category code", Codes(US_CORE_CAREPLAN_CATEGORY.url)
+            ),
+            "date": _date(
+                "date", CasePlan.period_start, "A date within the plan's period", high=CasePlan.period_end, dates=True
+            ),
         },
         includes=("CarePlan:patient", "CarePlan:goal"),
     ),
@@ -126,7 +207,13 @@ KINDS: dict[str, ResourceKind] = {
         Goal.updated_at,
         {
             **_patient_params(Goal.patient_id),
-            "lifecycle-status": _token("lifecycle-status", Goal.lifecycle_status, "Goal lifecycle status"),
+            "lifecycle-status": _status(
+                "lifecycle-status", Goal.lifecycle_status, "Goal lifecycle status", "goal-status"
+            ),
+            "target-date": _date("target-date", Goal.target_due_date, "When the goal is due", dates=True),
+            "description": SearchParam(
+                "description", "token", _goal_description, "The goal's text, with :text", modifiers=("text",)
+            ),
         },
         includes=("Goal:patient",),
     ),
@@ -137,8 +224,10 @@ KINDS: dict[str, ResourceKind] = {
         Referral.updated_at,
         {
             **_patient_params(Referral.patient_id),
-            "status": _token("status", Referral.status, "ServiceRequest status"),
+            "status": _status("status", Referral.status, "ServiceRequest status", "request-status"),
             "category": SearchParam("category", "token", _referral_category, "Category (3457005 patient referral)"),
+            "code": _token("code", Referral.service, "The service referred to", _code_map(REFERRAL_SERVICES)),
+            "authored": _date("authored", Referral.authored_on, "When the referral was sent"),
             "requester": SearchParam("requester", "reference", _requester_ref, "Who asked for the service"),
             "performer": SearchParam("performer", "reference", _performer, "A recipient organisation"),
         },
@@ -152,8 +241,10 @@ KINDS: dict[str, ResourceKind] = {
         Handoff.updated_at,
         {
             **_patient_params(Handoff.patient_id),
-            "status": _token("status", Handoff.status, "Task status"),
-            "business-status": _token("business-status", Handoff.business_status, "Task business status (text)"),
+            "status": _status("status", Handoff.status, "Task status", "task-status"),
+            "business-status": _token(
+                "business-status", Handoff.business_status, "Task business status (text)", Codes(None)
+            ),
             "owner": _reference("owner", Handoff.owner_org_id, "Organization", "The organisation that owns the task"),
             "requester": _reference(
                 "requester", Handoff.requester_org_id, "Organization", "The organisation that asked for the task"
@@ -168,7 +259,13 @@ KINDS: dict[str, ResourceKind] = {
         Patient,
         Patient.id,
         Patient.updated_at,
-        _patient_params(Patient.id),
+        {
+            **_patient_params(Patient.id),
+            # Teams carebridge serves are in use (fhir_mappings.care_team).
+            "status": _constant_token(
+                "status", "CareTeam status (active)", "http://hl7.org/fhir/care-team-status", "active"
+            ),
+        },
         includes=("CareTeam:patient",),
     ),
 }
@@ -181,11 +278,9 @@ AUDIT_EVENT = ResourceKind(
     AccessEvent.recorded,
     {
         "patient": _reference("patient", AccessEvent.patient_id, "Patient", "The patient whose data was accessed"),
-        "agent": _token("agent", AccessEvent.client_id, "The client id that made the access"),
-        "date": SearchParam(
-            "date", "date", lambda v, _base: date_clause("date", v, AccessEvent.recorded), "When it happened"
-        ),
-        "action": _token("action", AccessEvent.action, "C, R, U, D or E"),
+        "agent": _token("agent", AccessEvent.client_id, "The client id that made the access", Codes(None)),
+        "date": _date("date", AccessEvent.recorded, "When it happened"),
+        "action": _status("action", AccessEvent.action, "C, R, U, D or E", "audit-event-action"),
     },
 )
 

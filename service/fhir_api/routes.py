@@ -1,6 +1,7 @@
-"""The FHIR interactions served on `bp`: metadata, SMART discovery, read, vread, search,
-Task update and AuditEvent search. Every interaction on patient data is audited
-(service.auth.audit), whatever its outcome.
+"""The FHIR interactions served on `bp`: metadata, SMART discovery, read (conditional on
+If-None-Match / If-Modified-Since), vread, history, search (GET and POST `_search`), Task update
+and AuditEvent search. Every interaction on patient data is audited (service.auth.audit),
+whatever its outcome.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from typing import Any
 
 import orjson
 from flask import Response, current_app, request
-from werkzeug.http import http_date
+from werkzeug.datastructures import MultiDict
+from werkzeug.http import http_date, parse_date
 
 from service import clock
 from service.app import request_session, runtime
@@ -21,13 +23,13 @@ from service.auth.policy import can_see, can_see_access_event, visible_access_ev
 from service.fhir_api import bp
 from service.fhir_api.capability import capability_statement, smart_configuration
 from service.fhir_api.guard import authorize
-from service.fhir_api.history import render_version
+from service.fhir_api.history import instance_history, render_version
 from service.fhir_api.incoming import resource_body
 from service.fhir_api.outcome import FhirError, fhir_response
 from service.fhir_api.resources import AUDIT_EVENT, CARE_TEAM_EXISTS, KINDS, ResourceKind
-from service.fhir_api.search import SearchRequest, execute, page_link, parse
+from service.fhir_api.search import SearchRequest, execute, page_link, parse, subset
 from service.fhir_api.task_update import update_task
-from service.fhir_bridge import audit_event_json, render, searchset, version_of
+from service.fhir_bridge import audit_event_json, history_bundle, render, searchset, version_of
 from service.limits import ascii_int, etag_version
 from service.models.audit_events import AccessEvent
 
@@ -103,7 +105,22 @@ def read(resource_type: str, ident: str) -> Response:
     row = _visible_row(ctx, kind, ident, "read")
     [resource] = render(request_session(), resource_type, [row])
     _audit(ctx, "R", "read", resource_type, resource_id=ident, patient_id=_patient_of(kind, row))
-    return _resource_response(resource)
+    response = _resource_response(resource)
+    if _not_modified(resource["meta"]):
+        # https://hl7.org/fhir/R4/http.html#cread: 304 with the validators, without the body.
+        return Response(status=304, headers={k: response.headers[k] for k in ("ETag", "Last-Modified")})
+    return response
+
+
+def _not_modified(meta: dict[str, Any]) -> bool:
+    tags = request.headers.get("If-None-Match")
+    if tags is not None:
+        # Weak comparison (RFC 9110 s13.1.2): W/"3" and "3" name the same version.
+        wanted = {tag.strip().removeprefix("W/").strip('"') for tag in tags.split(",")}
+        return "*" in wanted or meta["versionId"] in wanted
+    since = parse_date(request.headers.get("If-Modified-Since"))
+    # HTTP dates have whole seconds: a change within the same second as `since` is not "after" it.
+    return since is not None and _instant(meta["lastUpdated"]).replace(microsecond=0) <= since
 
 
 @bp.get(f"/<{TYPES}>/<ident>/_history/<vid>")
@@ -146,14 +163,65 @@ def _bundle(kind: ResourceKind, search: SearchRequest, result: Any, matches: lis
     )
 
 
+@bp.get(f"/<{TYPES}>/<ident>/_history")
+def history(resource_type: str, ident: str) -> Response:
+    kind = KINDS[resource_type]
+    ctx = authorize(resource_type, "r")
+    row = _visible_row(ctx, kind, ident, "history-instance")
+    session = request_session()
+    versions = instance_history(session, resource_type, kind.model, row, version_of(session, resource_type, row))
+    _audit(ctx, "R", "history-instance", resource_type, resource_id=ident, patient_id=_patient_of(kind, row))
+    link = f"{_base()}/{resource_type}/{ident}/_history"
+    bundle = history_bundle(versions, base_url=_base(), self_link=link, next_link=None, total=len(versions))
+    return fhir_response(bundle)
+
+
+@bp.get(f"/<{TYPES}>/_history")
+def type_history(resource_type: str) -> Response:
+    """The type's resources most recently changed first, each at its current version
+    (`_since`, `_count`); older versions are at each resource's own `_history`."""
+    kind = KINDS[resource_type]
+    ctx = authorize(resource_type, "s")
+    session = request_session()
+    args = MultiDict([("_sort", "-_lastUpdated")])
+    for name, value in request.args.items(multi=True):
+        args.add("_lastUpdated" if name == "_since" else name, f"ge{value}" if name == "_since" else value)
+    query = parse(kind, args, base_url=_base(), lenient=False)
+    result = execute(session, ctx, query, visible_rows(ctx, resource_type))
+    resources = render(session, resource_type, result.matches)
+    record_accesses_now(
+        session, ctx, sorted({p for p in (_patient_of(kind, row) for row in result.matches) if p}) or [None],
+        action="R", interaction="history-type", resource_type=resource_type,
+    )  # fmt: skip
+    base = _base()
+    path = f"{resource_type}/_history"
+    self_link = page_link(base, path, query, query.cursor)
+    next_link = page_link(base, path, query, result.next_cursor) if result.next_cursor else None
+    return fhir_response(
+        history_bundle(resources, base_url=base, self_link=self_link, next_link=next_link, total=result.total)
+    )
+
+
+def _search_args() -> MultiDict[str, str]:
+    """GET's query string, or POST `_search`'s form body with it (https://hl7.org/fhir/R4/http.html#search)."""
+    if request.method != "POST":
+        return request.args
+    if request.mimetype != "application/x-www-form-urlencoded":
+        raise FhirError(415, "POST _search takes an application/x-www-form-urlencoded body", code="not-supported")
+    return MultiDict([*request.args.items(multi=True), *request.form.items(multi=True)])
+
+
 @bp.get(f"/<{TYPES}>")
+@bp.post(f"/<{TYPES}>/_search")
 def search(resource_type: str) -> Response:
     kind = KINDS[resource_type]
     ctx = authorize(resource_type, "s")
     session = request_session()
-    query = parse(kind, request.args, base_url=_base(), lenient=_lenient())
+    query = parse(kind, _search_args(), base_url=_base(), lenient=_lenient())
     result = execute(session, ctx, query, visible_rows(ctx, resource_type))
     matches = render(session, resource_type, result.matches)
+    if query.elements is not None:
+        matches = [subset(resource, query.elements) for resource in matches]
     included = [r for t, rows in result.included.items() for r in render(session, t, rows)]
     patients = {_patient_of(kind, row) for row in result.matches} | {
         _patient_of(KINDS[t], row) for t, rows in result.included.items() for row in rows
@@ -176,8 +244,9 @@ def update(ident: str) -> Response:
         raise FhirError(400, "the Task's id must match the URL (https://hl7.org/fhir/R4/http.html#update)")
     if_match = request.headers.get("If-Match")
     if if_match is None:
-        # Version-aware updates only (CapabilityStatement versioning = versioned-update).
-        raise FhirError(428, 'If-Match is required: send the ETag you read, e.g. W/"3"', code="required")
+        # Version-aware updates only (CapabilityStatement versioning = versioned-update): a missing
+        # If-Match is a failed precondition, 412 (https://hl7.org/fhir/R4/http.html#concurrency).
+        raise FhirError(412, 'If-Match is required: send the ETag you read, e.g. W/"3"', code="required")
     expected = etag_version(if_match)
     row = _visible_row(ctx, kind, ident, "update")
     session = request_session()
@@ -195,10 +264,11 @@ def update(ident: str) -> Response:
 
 
 @bp.get("/AuditEvent")
+@bp.post("/AuditEvent/_search")
 def audit_events() -> Response:
     ctx = authorize("AuditEvent", "s")
     session = request_session()
-    query = parse(AUDIT_EVENT, request.args, base_url=_base(), lenient=_lenient())
+    query = parse(AUDIT_EVENT, _search_args(), base_url=_base(), lenient=_lenient())
     result = execute(session, ctx, query, visible_access_events(ctx))
     base = _base()
     events = [audit_event_json(event, base_url=base) for event in result.matches]

@@ -2,7 +2,8 @@
 
 Paging is keyset on the resource id (`_cursor` = the last id of the previous page): a page never
 shifts when rows are added or changed while a client pages through, unlike offsets
-(https://hl7.org/fhir/R4/http.html#paging leaves the method to the server).
+(https://hl7.org/fhir/R4/http.html#paging leaves the method to the server). A search with `_sort`
+pages by offset (`_cursor=+N`), since its order is not the id's.
 Unknown parameters are refused with 400 unless the client sends `Prefer: handling=lenient`
 (https://hl7.org/fhir/R4/search.html#errors), in which case they are ignored and left out of the
 self link.
@@ -35,10 +36,14 @@ from service.limits import ascii_int
 DEFAULT_COUNT = 20
 MAX_COUNT = 200
 # Result parameters carebridge understands (https://hl7.org/fhir/R4/search.html#return).
-CONTROL = frozenset({"_count", "_cursor", "_include", "_revinclude", "_format", "_id", "_lastUpdated", "_total"})
+CONTROL = frozenset(
+    {"_count", "_cursor", "_include", "_revinclude", "_format", "_id", "_lastUpdated", "_total", "_summary"}
+    | {"_sort", "_elements"}
+)
 TOTALS = frozenset({"none", "estimate", "accurate"})
-FORMATS = frozenset({"json", "application/json", "application/fhir+json"})
+SUMMARIES = frozenset({"count", "false"})
 MAX_REVINCLUDED = 1000
+SUBSETTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}
 
 
 @dataclass
@@ -50,6 +55,12 @@ class SearchRequest:
     includes: list[str] = field(default_factory=list)
     revincludes: list[str] = field(default_factory=list)
     accurate_total: bool = False
+    # _summary=count or _count=0: the total only (https://hl7.org/fhir/R4/search.html#summary).
+    count_only: bool = False
+    # (column, descending) pairs from _sort, in order.
+    sort: list[tuple[Any, bool]] = field(default_factory=list)
+    # _elements: the top-level elements to return (None: all).
+    elements: list[str] | None = None
     # The parameters actually applied (for self/next links), in the order given.
     applied: list[tuple[str, str]] = field(default_factory=list)
 
@@ -66,8 +77,10 @@ def parse(kind: ResourceKind, args: MultiDict[str, str], *, base_url: str, lenie
     request = SearchRequest(kind)
     model = kind.model
     for name, value in args.items(multi=True):
+        base_name, _, modifier = name.partition(":")
         if name == "_count":
             request.count = _count(value)
+            request.count_only = request.count == 0
         elif name == "_cursor":
             request.cursor = value
             continue
@@ -75,9 +88,18 @@ def parse(kind: ResourceKind, args: MultiDict[str, str], *, base_url: str, lenie
             if value not in TOTALS:
                 raise FhirError(400, f"_total must be one of {', '.join(sorted(TOTALS))}, got '{value}'")
             request.accurate_total = value == "accurate"
+        elif name == "_summary":
+            if value not in SUMMARIES:
+                if lenient:
+                    continue
+                raise FhirError(400, f"_summary={value} is not supported (use count or false)", code="not-supported")
+            request.count_only = value == "count"
         elif name == "_format":
-            if value not in FORMATS:
-                raise FhirError(406, f"carebridge answers in JSON only, not '{value}'", code="not-supported")
+            continue  # checked for every request under /fhir/R4 (service.fhir_api.formats)
+        elif name == "_sort":
+            request.sort = [_sort_key(kind, key, lenient) for key in value.split(",") if key]
+        elif name == "_elements":
+            request.elements = [element.strip() for element in value.split(",") if element.strip()]
         elif name in ("_include", "_revinclude"):
             allowed = kind.includes if name == "_include" else kind.revincludes
             if value not in allowed:
@@ -90,14 +112,16 @@ def parse(kind: ResourceKind, args: MultiDict[str, str], *, base_url: str, lenie
             request.filters.append(model.id.in_(split_or(value)))
         elif name == "_lastUpdated":
             request.filters.append(date_clause(name, value, kind.last_updated))
-        elif name in kind.params:
-            param = kind.params[name]
-            alternatives = [param.clause(v, base_url) for v in split_or(value)]
+        elif base_name in kind.params and (not modifier or modifier in kind.params[base_name].modifiers):
+            param = kind.params[base_name]
+            alternatives = [param.clause(v, base_url, modifier) for v in split_or(value)]
             if not alternatives:
                 raise FhirError(400, f"parameter '{name}' needs a value")
             request.filters.append(or_(*alternatives))
         elif lenient:
             continue
+        elif base_name in kind.params:
+            raise FhirError(400, f"the modifier ':{modifier}' is not supported on '{base_name}'", code="not-supported")
         else:
             supported = ", ".join(sorted(CONTROL - {"_cursor"} | set(kind.params)))
             raise FhirError(
@@ -107,10 +131,25 @@ def parse(kind: ResourceKind, args: MultiDict[str, str], *, base_url: str, lenie
     return request
 
 
+def sortable(kind: ResourceKind) -> dict[str, Any]:
+    """The `_sort` keys of `kind` and the columns they order by."""
+    keys = {"_id": kind.model.id, "_lastUpdated": kind.last_updated}
+    return keys | {name: param.sort for name, param in kind.params.items() if param.sort is not None}
+
+
+def _sort_key(kind: ResourceKind, key: str, lenient: bool) -> tuple[Any, bool]:
+    # https://hl7.org/fhir/R4/search.html#sort: a leading "-" sorts descending.
+    name = key.strip().removeprefix("-")
+    columns = sortable(kind)
+    if name not in columns:
+        raise FhirError(400, f"_sort by '{name}' is not supported on {kind.name} (supported: {', '.join(columns)})")
+    return columns[name], key.strip().startswith("-")
+
+
 def _count(value: str) -> int:
     count = ascii_int(value)
-    if count is None or count < 1:
-        raise FhirError(400, f"_count must be a positive integer, got '{value}'")
+    if count is None or count < 0:
+        raise FhirError(400, f"_count must be a non-negative integer, got '{value}'")
     return min(count, MAX_COUNT)
 
 
@@ -126,13 +165,22 @@ def execute(session: Session, ctx: AccessContext, request: SearchRequest, visibl
     """Run `request` over the rows matching `visible` (the caller's tenancy filter)."""
     model = request.kind.model
     query = _base_query(request, visible)
-    page = query if request.cursor is None else query.where(model.id > request.cursor)
-    rows = list(session.scalars(page.order_by(model.id).limit(request.count + 1)))
-    next_cursor = rows[request.count - 1].id if len(rows) > request.count else None
+    if request.count_only:
+        return SearchResult([], {}, _total(session, query, model), None)
+    if request.sort:
+        offset = _offset(request.cursor)
+        order = [column.desc() if descending else column.asc() for column, descending in request.sort]
+        page = query.order_by(*order, model.id).offset(offset)
+        rows = list(session.scalars(page.limit(request.count + 1)))
+        next_cursor = f"+{offset + request.count}" if len(rows) > request.count else None
+    else:
+        page = query if request.cursor is None else query.where(model.id > request.cursor)
+        rows = list(session.scalars(page.order_by(model.id).limit(request.count + 1)))
+        next_cursor = rows[request.count - 1].id if len(rows) > request.count else None
     matches = rows[: request.count]
     total: int | None = None
     if request.accurate_total:
-        total = session.scalar(select(func.count()).select_from(query.with_only_columns(model.id).subquery())) or 0
+        total = _total(session, query, model)
     elif request.cursor is None and next_cursor is None:
         total = len(matches)
     included: dict[str, list[Any]] = {}
@@ -141,6 +189,27 @@ def execute(session: Session, ctx: AccessContext, request: SearchRequest, visibl
     for value in request.revincludes:
         _add(included, _related(session, ctx, value, matches, reverse=True))
     return SearchResult(matches, included, total, next_cursor)
+
+
+def _total(session: Session, query: Select[Any], model: Any) -> int:
+    return session.scalar(select(func.count()).select_from(query.with_only_columns(model.id).subquery())) or 0
+
+
+def _offset(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    if not cursor.startswith("+") or not cursor[1:].isdigit():
+        raise FhirError(400, "_cursor of a sorted search is '+' and an offset, as in the next link")
+    return int(cursor[1:])
+
+
+def subset(resource: dict[str, Any], elements: list[str]) -> dict[str, Any]:
+    """`resource` with only `elements` (and the mandatory ones), marked SUBSETTED
+    (https://hl7.org/fhir/R4/search.html#elements)."""
+    kept = {key: value for key, value in resource.items() if key in {"resourceType", "id", "meta", *elements}}
+    meta = dict(kept.get("meta") or {})
+    meta["tag"] = [*meta.get("tag", []), SUBSETTED]
+    return {**kept, "meta": meta}
 
 
 def _add(included: dict[str, list[Any]], found: tuple[str, list[Any]] | None) -> None:
@@ -175,9 +244,9 @@ def _related(
     return added_type, list(session.scalars(query))
 
 
-def page_link(base_url: str, resource_type: str, request: SearchRequest, cursor: str | None) -> str:
+def page_link(base_url: str, path: str, request: SearchRequest, cursor: str | None) -> str:
     params = list(request.applied)
     if cursor is not None:
         params.append(("_cursor", cursor))
     query = urlencode(params)
-    return f"{base_url}/{resource_type}" + (f"?{query}" if query else "")
+    return f"{base_url}/{path}" + (f"?{query}" if query else "")

@@ -54,14 +54,14 @@ def test_business_status_alone(client: Any, world: World, snf_token: str) -> Non
     assert response.get_json()["businessStatus"]["text"] == "Reviewing the referral"
 
 
-def test_stale_if_match_is_412_and_missing_is_428(client: Any, world: World, snf_token: str) -> None:
+def test_stale_or_missing_if_match_is_412(client: Any, world: World, snf_token: str) -> None:
     task, etag = _read(client, snf_token, world.ids_a["Task"])
     task["status"] = "received"
     assert _put(client, snf_token, task, etag).status_code == 200
     task["status"] = "accepted"
     stale = _put(client, snf_token, task, etag)
     assert stale.status_code == 412 and stale.get_json()["resourceType"] == "OperationOutcome"
-    assert _put(client, snf_token, task, None).status_code == 428
+    assert _put(client, snf_token, task, None).status_code == 412
 
 
 @pytest.mark.parametrize(

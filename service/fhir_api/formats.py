@@ -1,0 +1,35 @@
+"""One content-negotiation rule for everything under /fhir/R4: carebridge answers JSON only
+(`application/fhir+json`, and NDJSON for bulk files), so `_format` or `Accept` asking for anything
+else, XML included, gets 406 (https://hl7.org/fhir/R4/http.html#mime-type), on read and search
+alike, before any handler runs."""
+
+from __future__ import annotations
+
+from flask import request
+
+from service.fhir_api.outcome import FhirError
+
+# https://hl7.org/fhir/R4/http.html#mime-type: `_format` may be a MIME type or a short form.
+_JSON_FORMATS = frozenset(
+    {"json", "application/json", "application/fhir+json", "application/json+fhir", "text/json"}
+    | {"ndjson", "application/ndjson", "application/fhir+ndjson"}
+)
+_SERVED = (
+    "application/fhir+json",
+    "application/json",
+    "application/json+fhir",
+    "application/fhir+ndjson",
+    "application/ndjson",
+)
+
+
+def check_format() -> None:
+    """A before-request hook of the FHIR blueprints: 406 unless the answer may be JSON."""
+    wanted = request.args.get("_format")
+    if wanted is not None:
+        if wanted.split(";")[0].strip() not in _JSON_FORMATS:
+            raise FhirError(406, f"carebridge answers in JSON only, not '{wanted}'", code="not-supported")
+        return  # _format overrides Accept (https://hl7.org/fhir/R4/http.html#mime-type)
+    if request.headers.get("Accept") and request.accept_mimetypes.best_match(_SERVED) is None:
+        accept = request.headers.get("Accept", "")[:100]
+        raise FhirError(406, f"carebridge answers in application/fhir+json only, not '{accept}'", code="not-supported")
