@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import request
 from marshmallow import Schema, fields, validate
 
+from service.db import IdType
 from service.limits import MAX_OFFSET, etag_version
 
 
@@ -28,6 +29,11 @@ def expected_version() -> int | None:
         return None
     version = etag_version(header)
     return -1 if version is None else version
+
+
+def record_id(**options: object) -> fields.Str:
+    """A record id in a body: at most as long as the id columns, so it can name a record or be refused."""
+    return fields.Str(validate=validate.Length(min=1, max=IdType.length), **options)  # type: ignore[arg-type]
 
 
 class PageArgs(Schema):

@@ -9,6 +9,7 @@ from service.api.common import acting_org, actor, expected_version
 from service.api.handoffs.schemas import (
     BusinessStatusSchema,
     HandoffSchema,
+    NewHandoffSchema,
     NoteSchema,
     QueueArgs,
     TransitionSchema,
@@ -23,7 +24,7 @@ blp = Blueprint("handoffs", __name__, description="Tracked steps between parties
 
 @blp.route("")
 class Handoffs(MethodView):
-    @blp.arguments(HandoffSchema)
+    @blp.arguments(NewHandoffSchema)
     @blp.response(201, HandoffSchema)
     def post(self, data: dict[str, Any]) -> Any:
         return handoffs.create_handoff(request_session(), actor=actor(), **data)

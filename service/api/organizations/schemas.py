@@ -4,8 +4,8 @@ from service.models.parties import ORGANIZATION_KINDS
 
 
 class IdentifierSchema(Schema):
-    system = fields.Str(required=True)
-    value = fields.Str(required=True)
+    system = fields.Str(required=True, validate=validate.Length(min=1, max=255))
+    value = fields.Str(required=True, validate=validate.Length(min=1, max=255))
 
 
 class OrganizationSchema(Schema):

@@ -1,5 +1,6 @@
 from marshmallow import Schema, fields, validate
 
+from service.api.common import record_id
 from service.models.patients import IDENTIFIER_KINDS
 
 GENDERS = ("male", "female", "other", "unknown")
@@ -17,8 +18,8 @@ class PatientSchema(Schema):
     given_name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
     birth_date = fields.Date(allow_none=True, load_default=None)
     gender = fields.Str(allow_none=True, load_default=None, validate=validate.OneOf(GENDERS))
-    payer_id = fields.Str(allow_none=True, load_default=None)
-    primary_care_id = fields.Str(allow_none=True, load_default=None)
+    payer_id = record_id(allow_none=True, load_default=None)
+    primary_care_id = record_id(allow_none=True, load_default=None)
     identifiers = fields.List(fields.Nested(PatientIdentifierSchema), load_default=list)
 
 
@@ -27,5 +28,5 @@ class PatientUpdateSchema(Schema):
     given_name = fields.Str(validate=validate.Length(min=1, max=100))
     birth_date = fields.Date(allow_none=True)
     gender = fields.Str(allow_none=True, validate=validate.OneOf(GENDERS))
-    payer_id = fields.Str(allow_none=True)
-    primary_care_id = fields.Str(allow_none=True)
+    payer_id = record_id(allow_none=True)
+    primary_care_id = record_id(allow_none=True)

@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from service.api.common import Coding
+from service.api.common import Coding, record_id
 from service.models.plans import GOAL_ACHIEVEMENT, GOAL_LIFECYCLE, PLAN_INTENTS, PLAN_STATUSES
 
 
@@ -14,8 +14,8 @@ class GoalSchema(Schema):
     start_date = fields.Date(allow_none=True, load_default=None)
     target_measure = fields.Str(allow_none=True, load_default=None, validate=validate.Length(max=200))
     target_due_date = fields.Date(allow_none=True, load_default=None)
-    expressed_by_ref = fields.Str(allow_none=True, load_default=None)
-    notes = fields.List(fields.Str(), load_default=list)
+    expressed_by_ref = fields.Str(allow_none=True, load_default=None, validate=validate.Length(max=120))
+    notes = fields.List(fields.Str(validate=validate.Length(max=4000)), load_default=list)
     version = fields.Int(dump_only=True)
 
 
@@ -26,24 +26,24 @@ class GoalUpdateSchema(Schema):
     start_date = fields.Date(allow_none=True)
     target_measure = fields.Str(allow_none=True, validate=validate.Length(max=200))
     target_due_date = fields.Date(allow_none=True)
-    expressed_by_ref = fields.Str(allow_none=True)
-    notes = fields.List(fields.Str())
+    expressed_by_ref = fields.Str(allow_none=True, validate=validate.Length(max=120))
+    notes = fields.List(fields.Str(validate=validate.Length(max=4000)))
 
 
 class CasePlanSchema(Schema):
     id = fields.Str(dump_only=True)
-    patient_id = fields.Str(required=True)
-    stay_id = fields.Str(allow_none=True, load_default=None)
+    patient_id = record_id(required=True)
+    stay_id = record_id(allow_none=True, load_default=None)
     status = fields.Str(load_default="active", validate=validate.OneOf(PLAN_STATUSES))
     intent = fields.Str(load_default="plan", validate=validate.OneOf(PLAN_INTENTS))
     categories = fields.List(fields.Str(), dump_only=True)
     title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
-    description = fields.Str(allow_none=True, load_default=None)
+    description = fields.Str(allow_none=True, load_default=None, validate=validate.Length(max=4000))
     period_start = fields.Date(allow_none=True, load_default=None)
     period_end = fields.Date(allow_none=True, load_default=None)
-    author_ref = fields.Str(allow_none=True, load_default=None)
+    author_ref = fields.Str(allow_none=True, load_default=None, validate=validate.Length(max=120))
     addresses = fields.List(fields.Nested(Coding), load_default=list)
-    notes = fields.List(fields.Str(), load_default=list)
+    notes = fields.List(fields.Str(validate=validate.Length(max=4000)), load_default=list)
     version = fields.Int(dump_only=True)
     goals = fields.List(fields.Nested(GoalSchema), dump_only=True)
 
@@ -52,9 +52,9 @@ class CasePlanUpdateSchema(Schema):
     status = fields.Str(validate=validate.OneOf(PLAN_STATUSES))
     intent = fields.Str(validate=validate.OneOf(PLAN_INTENTS))
     title = fields.Str(validate=validate.Length(min=1, max=200))
-    description = fields.Str(allow_none=True)
+    description = fields.Str(allow_none=True, validate=validate.Length(max=4000))
     period_start = fields.Date(allow_none=True)
     period_end = fields.Date(allow_none=True)
-    author_ref = fields.Str(allow_none=True)
+    author_ref = fields.Str(allow_none=True, validate=validate.Length(max=120))
     addresses = fields.List(fields.Nested(Coding))
-    notes = fields.List(fields.Str())
+    notes = fields.List(fields.Str(validate=validate.Length(max=4000)))

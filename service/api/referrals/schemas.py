@@ -1,22 +1,23 @@
 from marshmallow import Schema, fields, validate
 
+from service.api.common import record_id
 from service.api.handoffs.schemas import HandoffSchema
 from service.models.referrals import PRIORITIES, REFERRAL_SERVICES, REFERRAL_STATUSES
 
 
 class ReferralSchema(Schema):
     id = fields.Str(dump_only=True)
-    patient_id = fields.Str(required=True)
-    stay_id = fields.Str(allow_none=True, load_default=None)
-    case_plan_id = fields.Str(allow_none=True, load_default=None)
+    patient_id = record_id(required=True)
+    stay_id = record_id(allow_none=True, load_default=None)
+    case_plan_id = record_id(allow_none=True, load_default=None)
     service = fields.Str(required=True, validate=validate.OneOf(REFERRAL_SERVICES))
     reason = fields.Str(allow_none=True, load_default=None, validate=validate.Length(max=2000))
     priority = fields.Str(load_default="routine", validate=validate.OneOf(PRIORITIES))
     status = fields.Str(dump_only=True)
-    requester_org_id = fields.Str(required=True, load_only=True)
+    requester_org_id = record_id(required=True, load_only=True)
     requester_ref = fields.Str(dump_only=True)
     recipient_org_ids = fields.List(
-        fields.Str(), required=True, load_only=True, validate=validate.Length(min=1, max=20)
+        record_id(), required=True, load_only=True, validate=validate.Length(min=1, max=20)
     )
     wanted_by = fields.Date(allow_none=True, load_default=None)
     answer_due_at = fields.AwareDateTime(allow_none=True, load_default=None, load_only=True)
@@ -26,7 +27,7 @@ class ReferralSchema(Schema):
 
 
 class ConfirmPlacementSchema(Schema):
-    handoff_id = fields.Str(required=True)
+    handoff_id = record_id(required=True)
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
 
 
