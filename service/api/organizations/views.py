@@ -18,9 +18,17 @@ class Organizations(MethodView):
     @blp.arguments(OrganizationQuery, location="query")
     @blp.response(200, OrganizationSchema(many=True))
     def get(self, args: dict[str, Any]) -> Any:
+        """List organisations.
+
+        Hospitals, skilled nursing facilities, home-health agencies, payers and primary care, optionally of one `kind`.
+        """
         return parties.list_organizations(request_session(), kind=args.get("kind"))
 
     @blp.arguments(OrganizationSchema)
     @blp.response(201, OrganizationSchema)
     def post(self, data: dict[str, Any]) -> Any:
+        """Register an organisation.
+
+        Adds a hospital, facility, agency, payer or primary-care practice; its business identifiers are kept as sent.
+        """
         return parties.add_organization(request_session(), actor=actor(), **data)

@@ -20,6 +20,10 @@ class CasePlans(MethodView):
     @blp.arguments(CasePlanSchema)
     @blp.response(201, CasePlanSchema)
     def post(self, data: dict[str, Any]) -> Any:
+        """Start a case plan.
+
+        A plan for one patient (FHIR CarePlan, US Core assess-plan), optionally for one stay.
+        """
         return plans.create_case_plan(request_session(), actor=actor(), **data)
 
 
@@ -27,11 +31,19 @@ class CasePlans(MethodView):
 class CasePlanById(MethodView):
     @blp.response(200, CasePlanSchema)
     def get(self, plan_id: str) -> Any:
+        """Read a case plan.
+
+        The plan with its goals.
+        """
         return get_or_404(request_session(), CasePlan, plan_id)
 
     @blp.arguments(CasePlanUpdateSchema)
     @blp.response(200, CasePlanSchema)
     def patch(self, changes: dict[str, Any], plan_id: str) -> Any:
+        """Change a case plan.
+
+        Only the fields sent change; an empty body or `{}` is refused with 422.
+        """
         return plans.update_case_plan(
             request_session(), plan_id, changes, actor=actor(), expected_version=expected_version()
         )
@@ -42,6 +54,10 @@ class Goals(MethodView):
     @blp.arguments(GoalSchema)
     @blp.response(201, GoalSchema)
     def post(self, data: dict[str, Any], plan_id: str) -> Any:
+        """Add a goal to a plan.
+
+        A goal (FHIR Goal) under the plan, for the plan's patient.
+        """
         return plans.add_goal(request_session(), plan_id, actor=actor(), **data)
 
 
@@ -49,11 +65,19 @@ class Goals(MethodView):
 class GoalById(MethodView):
     @blp.response(200, GoalSchema)
     def get(self, goal_id: str) -> Any:
+        """Read a goal.
+
+        The goal with its lifecycle and achievement status.
+        """
         return get_or_404(request_session(), Goal, goal_id)
 
     @blp.arguments(GoalUpdateSchema)
     @blp.response(200, GoalSchema)
     def patch(self, changes: dict[str, Any], goal_id: str) -> Any:
+        """Change a goal.
+
+        Only the fields sent change; an empty body or `{}` is refused with 422.
+        """
         return plans.update_goal(
             request_session(), goal_id, changes, actor=actor(), expected_version=expected_version()
         )

@@ -27,7 +27,10 @@ class Worklist(MethodView):
     @blp.arguments(WorklistArgs, location="query")
     @blp.response(200, WorklistPageSchema)
     def get(self, args: dict[str, Any]) -> Any:
-        """Active stays by expected discharge date, with open/overdue/due-today work, unmet readiness and barriers."""
+        """The discharge planner's worklist.
+
+        Active stays by expected discharge date, with open, overdue and due-today work, unmet readiness and barriers.
+        """
         tz = zone(args.pop("tz"))
         limit, cursor = args.pop("limit"), args.pop("cursor", None)
         page = worklist(

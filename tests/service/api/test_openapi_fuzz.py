@@ -79,3 +79,20 @@ def test_rest_api_matches_its_document(app: Any, session: Session, case: Case, l
         generated.call_and_validate(app=app, checks=CHECKS)
 
     exchange()
+
+
+def test_every_operation_has_a_summary_and_a_description() -> None:
+    missing = [label for label, operation in OPERATIONS.items() if not operation.definition.raw.get("summary")]
+    missing += [label for label, operation in OPERATIONS.items() if not operation.definition.raw.get("description")]
+    assert missing == []
+
+
+def test_handoff_status_lists_every_task_status_it_can_return() -> None:
+    # https://hl7.org/fhir/R4/valueset-task-status.html
+    statuses = _DOCUMENT["components"]["schemas"]["Handoff"]["properties"]["status"]["enum"]
+    assert sorted(statuses) == sorted([
+        "draft", "requested", "received", "accepted", "rejected", "ready", "cancelled", "in-progress",
+        "on-hold", "failed", "completed", "entered-in-error",
+    ])  # fmt: skip
+    created = _DOCUMENT["components"]["schemas"]["NewHandoff"]["properties"]["status"]["enum"]
+    assert sorted(created) == ["draft", "ready", "requested"]
