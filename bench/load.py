@@ -39,17 +39,17 @@ import orjson
 from sqlalchemy import select
 from support import DEFAULT_PG, scratch_database
 
-from service.auth import registry
-from service.auth.scopes import parse_scopes
-from service.auth.tokens import issue_access_token
-from service.config import Settings
-from service.db import make_engine, make_session_factory
-from service.demo import load_demo
-from service.models import CasePlan, Handoff, Organization
-from service.models.clients import PartnerClient
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' token helper
+
+from service.config import Settings  # noqa: E402
+from service.db import make_engine, make_session_factory  # noqa: E402
+from service.demo import load_demo  # noqa: E402
+from service.models import CasePlan, Handoff, Organization  # noqa: E402
+from tests.service.fhir_api.support import committed_token  # noqa: E402
 
 HOST = "127.0.0.1"
-SCOPES = "system/*.rs system/Task.u"
+# Every call carries the token: the FHIR API needs it, and the REST API takes the same bearer tokens.
+SCOPES = "system/*.cruds"
 # The mix one client cycles through (FHIR reads are the bulk of what partners send).
 MIX = ("fhir-read", "fhir-search", "fhir-read", "worklist", "fhir-read", "transition", "fhir-read", "fhir-search")
 TRANSITIONS = ("accepted", "in-progress", "completed")
@@ -103,14 +103,7 @@ def seed(url: str) -> Ids:
 def mint_token(url: str, settings: Settings, organization_id: str) -> str:
     engine = make_engine(url)
     with make_session_factory(engine)() as session:
-        client = registry.register_client(
-            session, name="load bench", scopes=SCOPES, organization_id=organization_id,
-            jwks_url="https://bench.invalid/jwks.json",
-        )  # fmt: skip
-        row = session.get(PartnerClient, client.client_id)
-        assert row is not None
-        token, _ = issue_access_token(session, settings, row, parse_scopes(SCOPES))
-        session.commit()
+        token = committed_token(session, settings, organization_id, SCOPES)
     engine.dispose()
     return token
 

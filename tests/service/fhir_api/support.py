@@ -13,8 +13,13 @@ from joserfc.jwk import RSAKey
 from sqlalchemy.orm import Session
 
 from service import clock, keystore
+from service.auth import registry
 from service.auth.jwts import unverified_claims
+from service.auth.scopes import parse_scopes
+from service.auth.tokens import issue_access_token
+from service.config import Settings
 from service.models import CareTeamMember
+from service.models.clients import PartnerClient
 from service.usecases import plans, referrals
 from tests.factories import Case
 
@@ -78,6 +83,19 @@ def populate(session: Session, case: Case) -> dict[str, str]:
         "Task": task.id,
         "CareTeam": case.patient.id,
     }
+
+
+def committed_token(session: Session, settings: Settings, organization_id: str, scopes: str) -> str:
+    """A new client of `organization_id` and a token for it, committed (for a database other processes read)."""
+    client = registry.register_client(
+        session, name="test partner", scopes=scopes, organization_id=organization_id,
+        jwks_url="https://partner.invalid/jwks.json",
+    )  # fmt: skip
+    row = session.get(PartnerClient, client.client_id)
+    assert row is not None
+    token, _ = issue_access_token(session, settings, row, parse_scopes(scopes))
+    session.commit()
+    return token
 
 
 def resign(session: Session, token: str, *, header: dict[str, Any] | None = None, **claims: Any) -> str:

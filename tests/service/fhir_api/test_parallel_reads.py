@@ -10,32 +10,16 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from service.app import create_app
-from service.auth import registry
-from service.auth.scopes import parse_scopes
-from service.auth.tokens import issue_access_token
 from service.config import Settings
 from service.db import make_engine, make_session_factory
 from service.models.audit_events import AccessEvent
-from service.models.clients import PartnerClient
 from tests.factories import build_case
-from tests.service.fhir_api.support import bearer, populate
+from tests.service.fhir_api.support import bearer, committed_token, populate
 
 THREADS = 8
 READS_PER_THREAD = 20
-
-
-def _token(session: Session, settings: Settings, organization_id: str) -> str:
-    client = registry.register_client(
-        session, name="parallel reader", scopes="system/*.rs", organization_id=organization_id, jwks_url="https://partner.invalid/jwks.json"
-    )
-    row = session.get(PartnerClient, client.client_id)
-    assert row is not None
-    token, _ = issue_access_token(session, settings, row, parse_scopes("system/*.rs"))
-    session.commit()
-    return token
 
 
 def test_parallel_reads_and_searches_all_succeed_and_are_all_audited(committed_url: str, now: datetime) -> None:
@@ -44,7 +28,7 @@ def test_parallel_reads_and_searches_all_succeed_and_are_all_audited(committed_u
     with make_session_factory(engine)() as session:
         case = build_case(session, now, mrn="MRN-PAR")
         ids = populate(session, case)
-        headers = bearer(_token(session, settings, case.hospital.id))
+        headers = bearer(committed_token(session, settings, case.hospital.id, "system/*.rs"))
     app = create_app(settings)
     paths = [f"/fhir/R4/CarePlan/{ids['CarePlan']}", f"/fhir/R4/Task?patient={ids['Patient']}",
              f"/fhir/R4/Patient/{ids['Patient']}", f"/fhir/R4/Goal/{ids['Goal']}"]  # fmt: skip

@@ -14,6 +14,7 @@ from service.db import make_engine, make_session_factory
 from service.models import ChangeEvent
 from service.tasks.relay import relay_changes
 from tests.factories import build_case
+from tests.service.fhir_api.support import FHIR_JSON, bearer, committed_token, populate
 
 
 def _pending(url: str) -> int:
@@ -24,26 +25,32 @@ def _pending(url: str) -> int:
     return int(count or 0)
 
 
-def test_a_write_whose_after_commit_send_fails_answers_201_and_is_relayed_later(
+def test_a_write_whose_after_commit_send_fails_answers_200_and_is_relayed_later(
     committed_url: str, tmp_path: Path, now: datetime
 ) -> None:
+    # A broker file in a folder that cannot exist: every send fails.
+    (tmp_path / "not-a-folder.txt").write_text("a file, so nothing can be created under it")
+    unreachable = f"sqla+sqlite:///{tmp_path / 'not-a-folder.txt' / 'broker.db'}"
+    settings = Settings(database_url=committed_url, celery_broker_url=unreachable, celery_eager=False)
     engine = make_engine(committed_url)
     with make_session_factory(engine)() as session:
         case = build_case(session, now)
-        body = {"patient_id": case.patient.id, "kind": "transport", "owner_org_id": case.snfs[0].id,
-                "requester_org_id": case.hospital.id}  # fmt: skip
+        task_id = populate(session, case)["Task"]
+        headers = bearer(committed_token(session, settings, case.snfs[0].id, "system/Task.rus"))
     engine.dispose()
-    # A broker file in a folder that cannot exist: every send fails.
-    unreachable = f"sqla+sqlite:///{tmp_path / 'not-a-folder.txt' / 'broker.db'}"
-    (tmp_path / "not-a-folder.txt").write_text("a file, so nothing can be created under it")
-    app = create_app(Settings(database_url=committed_url, celery_broker_url=unreachable, celery_eager=False))
+    app = create_app(settings)
     with app.app_context():
         relay_changes()  # the case's own events are out of the way
     assert _pending(committed_url) == 0
+    client = app.test_client()
+    task = client.get(f"/fhir/R4/Task/{task_id}", headers=headers)
 
-    created = app.test_client().post("/api/handoffs", json=body, headers={"X-Carebridge-Actor": "planner"})
+    accepted = client.put(
+        f"/fhir/R4/Task/{task_id}", json={**task.get_json(), "status": "accepted"},
+        headers={**headers, "If-Match": task.headers["ETag"], "Content-Type": FHIR_JSON},
+    )  # fmt: skip
 
-    assert created.status_code == 201, created.get_json()
+    assert accepted.status_code == 200, accepted.get_json()
     assert _pending(committed_url) >= 1  # the change waits in the outbox
     with app.app_context():
         relay_changes()  # what beat's relay-changes entry runs every few seconds
