@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from flask import Flask, request
+from flask import Flask, abort, request
 
 from fhir_mappings.bounds import check_json
 from fhir_mappings.validation.issues import fhirpath
@@ -52,6 +52,7 @@ def etag_version(header: str) -> int | None:
 def install(app: Flask, settings: Settings) -> None:
     # Werkzeug refuses a larger body with 413 as soon as a handler reads it.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.before_request(_guard_url)
     app.before_request(_guard_json_body)
 
 
@@ -61,6 +62,25 @@ def _api() -> str | None:
     if request.path.startswith("/api/"):
         return "rest"
     return None
+
+
+def _guard_url() -> Any:
+    """Control characters in the path or a query value name no record and match nothing; PostgreSQL
+    refuses U+0000 in any string it is given, so they stop here, for the web pages too."""
+    refused = check_json(request.path)
+    location, name = "path", "path"
+    if refused is None:
+        refused = check_json(request.args.to_dict(flat=False))
+        if refused is None:
+            return None
+        location, name = "query", str(refused.path[0])
+    message = f"the {location} {refused.message}" if location == "path" else f"'{name}' {refused.message}"
+    api = _api()
+    if api == "fhir":
+        raise FhirError(400, message, code="value")
+    if api == "rest":
+        return envelope(422, message, {location: {name: [refused.message]}})
+    abort(400, message)
 
 
 def _guard_json_body() -> Any:

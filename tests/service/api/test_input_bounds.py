@@ -116,3 +116,17 @@ def test_unknown_owner_user_is_422_naming_the_field(client: Any, case: Case) -> 
     }
     answer = envelope(client.post("/api/handoffs", json=body), 422)
     assert list(answer["errors"]["fields"]) == ["owner_user_id"]
+
+
+@pytest.mark.parametrize(
+    ("url", "location", "name"),
+    [
+        ("/api/patients/a%00b", "path", "path"),
+        ("/api/handoffs/queue/a%00b", "path", "path"),
+        ("/api/worklist?unit=a%00b", "query", "unit"),
+        ("/api/organizations?kind=%1b", "query", "kind"),
+    ],
+)
+def test_control_characters_in_the_url_are_422(client: Any, url: str, location: str, name: str) -> None:
+    body = envelope(client.get(url), 422)
+    assert list(body["errors"][location]) == [name]

@@ -262,3 +262,8 @@ def test_process_message_with_wrong_types_is_400(
     _header(body)[element] = value
     response = client.post("/fhir/R4/$process-message", json=body, headers=headers(hospital_token))
     refused(response, 400, f"Bundle.entry[0].resource.{element}")
+
+
+@pytest.mark.parametrize("url", ["/fhir/R4/Task/a%00b", "/fhir/R4/Task?status=a%00b", "/fhir/R4/Task?_count=%00"])
+def test_control_characters_in_the_url_are_400(client: Any, snf_token: str, url: str, alive: None) -> None:
+    refused(client.get(url, headers=headers(snf_token)), 400)
