@@ -36,7 +36,7 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased, object_session
 from service.auth.context import WEB_CLIENT_ID, AccessContext
 from service.auth.scopes import Interaction, ResourceScope, ScopeSet, is_within, parse_resource_scope, parse_scopes
 from service.domain.handoff_status import party_for
-from service.models import CasePlan, Goal, Handoff, Patient, Referral, Stay, User
+from service.models import CareTeamMember, CasePlan, Goal, Handoff, Patient, Referral, Stay, User
 from service.models.audit_events import AccessEvent
 
 # FHIR resource type -> (ORM model, its patient id column).
@@ -50,6 +50,8 @@ MODELS: dict[str, tuple[type[Any], InstrumentedAttribute[str]]] = {
     # One CareTeam per patient (its id is the patient's id): see service.fhir_bridge.
     "CareTeam": (Patient, Patient.id),
 }
+# Only patients with at least one care-team member have a CareTeam.
+CARE_TEAM_EXISTS = exists().where(CareTeamMember.patient_id == Patient.id)
 
 
 # What each role may do, as the `user/` scopes a person of that role holds (tenancy then limits

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import orjson
 from flask import Blueprint, Response, request, send_file
 
 from service.app import request_session, writes_on_get
@@ -17,14 +18,15 @@ from service.auth import policy
 from service.auth.audit import record_access_now
 from service.fhir_api import install_error_handlers
 from service.fhir_api.guard import authorize, bearer_access
-from service.fhir_api.outcome import FhirError, fhir_response, operation_outcome
+from service.fhir_api.outcome import FhirError, fhir_response, operation_outcome, outcome_json
 from service.fhir_api.subscriptions_http import fhir_base, use_case_errors
 from service.tasks.export import run_export
 from service.tasks.sending import send_after_commit
 from service.usecases import bulk_export
 from service.usecases.bulk_export import ExportRequest
 
-bp = Blueprint("fhir_bulk", __name__, url_prefix="/fhir/R4")
+PREFIX = "/fhir/R4"
+bp = Blueprint("fhir_bulk", __name__, url_prefix=PREFIX)
 install_error_handlers(bp)
 
 NDJSON_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
@@ -69,13 +71,31 @@ def _kick_off(level: str, group_id: str | None) -> Response:
     refused = [t for t in types if not policy.allows(ctx, t, "r")]
     if refused:
         raise FhirError(403, f"the token's scopes do not permit reading {', '.join(refused)}")
-    export = ExportRequest(level, types, _since(), request.url, group_id)
+    export = ExportRequest(level, types, _since(), _kick_off_url(), group_id)
     with use_case_errors():
         job = bulk_export.kick_off(request_session(), ctx, export)
     if not job.types:
         raise FhirError(403, "the token's scopes permit reading none of the exported resource types")
     send_after_commit(run_export, job.id)  # the job is saved: beat starts it should the broker be away
-    return Response(status=202, headers={"Content-Location": f"{fhir_base()}/$export-status/{job.id}"})
+    # https://hl7.org/fhir/uv/bulkdata/export.html#response---success: "Optionally, a FHIR
+    # OperationOutcome resource in the body in JSON format"; an empty text/html body confused clients.
+    return fhir_response(
+        outcome_json("informational", f"export {job.id} accepted", severity="information"),
+        202,
+        {"Content-Location": f"{fhir_base()}/$export-status/{job.id}"},
+    )
+
+
+def _kick_off_url() -> str:
+    """The kick-off URL as the client sent it: the manifest's `request` must be byte-identical
+    (https://hl7.org/fhir/uv/bulkdata/export.html#response---complete-status), so the raw request
+    line is used, not Flask's percent-decoded and re-encoded `request.url`."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    prefix = request.script_root + PREFIX
+    if raw and raw.startswith(prefix):
+        return fhir_base() + raw[len(prefix) :]
+    query = request.query_string.decode("latin-1")
+    return fhir_base() + request.path.removeprefix(PREFIX) + (f"?{query}" if query else "")
 
 
 def _since() -> datetime | None:
@@ -100,7 +120,9 @@ def export_status(job_id: str) -> Response:
         return Response(status=202, headers={"Retry-After": RETRY_AFTER_SECONDS, "X-Progress": job.progress})
     if job.status == "failed":
         return operation_outcome(500, "exception", f"the export failed: {job.error}")
-    return fhir_response(bulk_export.manifest(job, fhir_base()))
+    # The manifest is plain JSON, not a FHIR resource
+    # (https://hl7.org/fhir/uv/bulkdata/export.html#response---complete-status: application/json).
+    return Response(orjson.dumps(bulk_export.manifest(job, fhir_base())), mimetype="application/json")
 
 
 @bp.delete("/$export-status/<job_id>")

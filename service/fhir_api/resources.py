@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Text, and_, cast, exists, false, or_, true
 from fhir_mappings.codes import REFERRAL_SERVICES, SNOMED, US_CORE_CAREPLAN_CATEGORY, V3_ACT_CODE, CodeMap
 from service.auth.policy import MODELS
 from service.fhir_api.params import Codes, date_clause, reference_id, string_clause, token_clause
-from service.models import CareTeamMember, CasePlan, Goal, Handoff, Patient, PatientIdentifier, Referral, Stay
+from service.models import CasePlan, Goal, Handoff, Patient, PatientIdentifier, Referral, Stay
 from service.models.audit_events import AccessEvent
 
 Clause = Callable[[str, str, str], ColumnElement[bool]]  # (one value, FHIR base, modifier) -> filter
@@ -297,8 +297,5 @@ INCLUDES: dict[str, tuple[str, Any, Any]] = {
     "Encounter:patient": ("Patient", Stay.patient_id, Patient.id),
     "CareTeam:patient": ("Patient", Patient.id, Patient.id),
 }
-
-# Only patients with at least one care-team member have a CareTeam.
-CARE_TEAM_EXISTS = exists().where(CareTeamMember.patient_id == Patient.id)
 
 assert set(KINDS) == set(MODELS), "tenancy and the FHIR API must cover the same resource types"

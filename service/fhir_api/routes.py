@@ -19,14 +19,14 @@ from service.app import request_session, runtime
 from service.auth import tokens
 from service.auth.audit import OUTCOME_MINOR, Action, record_access_now, record_accesses_now
 from service.auth.context import AccessContext
-from service.auth.policy import can_see, can_see_access_event, visible_access_events, visible_rows
+from service.auth.policy import CARE_TEAM_EXISTS, can_see, can_see_access_event, visible_access_events, visible_rows
 from service.fhir_api import bp
 from service.fhir_api.capability import capability_statement, smart_configuration
 from service.fhir_api.guard import authorize
 from service.fhir_api.history import instance_history, render_version
 from service.fhir_api.incoming import resource_body
 from service.fhir_api.outcome import FhirError, fhir_response
-from service.fhir_api.resources import AUDIT_EVENT, CARE_TEAM_EXISTS, KINDS, ResourceKind
+from service.fhir_api.resources import AUDIT_EVENT, KINDS, ResourceKind
 from service.fhir_api.search import SearchRequest, execute, page_link, parse, subset
 from service.fhir_api.task_update import update_task
 from service.fhir_bridge import audit_event_json, history_bundle, render, searchset, version_of

@@ -27,10 +27,10 @@ from werkzeug.datastructures import MultiDict
 
 from service.auth import policy
 from service.auth.context import AccessContext
-from service.auth.policy import visible_rows
+from service.auth.policy import CARE_TEAM_EXISTS, visible_rows
 from service.fhir_api.outcome import FhirError
 from service.fhir_api.params import date_clause, split_or
-from service.fhir_api.resources import CARE_TEAM_EXISTS, INCLUDES, KINDS, ResourceKind
+from service.fhir_api.resources import INCLUDES, KINDS, ResourceKind
 from service.limits import ascii_int
 
 DEFAULT_COUNT = 20

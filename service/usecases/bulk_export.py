@@ -27,7 +27,7 @@ from service import clock
 from service.auth import policy
 from service.auth.audit import record_access
 from service.auth.context import AccessContext
-from service.auth.policy import MODELS, visible_patients, visible_rows
+from service.auth.policy import CARE_TEAM_EXISTS, MODELS, visible_patients, visible_rows
 from service.auth.scopes import parse_scopes
 from service.config import INSTANCE_DIR
 from service.models import Organization, Patient
@@ -36,8 +36,9 @@ from service.usecases import renditions
 from service.usecases.errors import ConflictError, NotFound
 from service.usecases.unit_of_work import unit_of_work
 
-# Patient-compartment types carebridge exports, in manifest order.
-EXPORT_TYPES = ("Patient", "Encounter", "CarePlan", "Goal", "ServiceRequest", "Task")
+# Patient-compartment types carebridge exports, in manifest order: every type the FHIR API serves
+# about patients (https://hl7.org/fhir/uv/bulkdata/export.html#query-parameters, _type absent).
+EXPORT_TYPES = ("Patient", "Encounter", "CarePlan", "Goal", "ServiceRequest", "Task", "CareTeam")
 FILE_LINES = 100_000
 # An export that kept this many new renditions refreshes the planner's statistics of their table.
 RENDITIONS_WORTH_ANALYZING = 10_000
@@ -138,6 +139,8 @@ def rows_query(job: ExportJob, resource_type: str, query: Select[Any] | None = N
     query = (select(model) if query is None else query).where(visible_rows(access_of(job), resource_type))
     if job.group_id is not None:
         query = query.where(patient_column.in_(members_of(job.group_id)))
+    if resource_type == "CareTeam":
+        query = query.where(CARE_TEAM_EXISTS)
     if job.since is not None:
         query = query.where(model.updated_at > job.since)
     return query.order_by(model.id)

@@ -74,10 +74,16 @@ def task(session: Session, case: Case, patient_id: str, owner: str) -> str:
 def export(client: Any, token: str, url: str) -> dict[str, Any]:
     kick_off = client.get(url, headers=auth(token, **ASYNC))
     assert kick_off.status_code == 202, kick_off.get_json()
+    # https://hl7.org/fhir/uv/bulkdata/export.html#response---success: optionally an OperationOutcome.
+    assert kick_off.mimetype == "application/fhir+json"
+    assert kick_off.get_json()["resourceType"] == "OperationOutcome"
     status_url = kick_off.headers["Content-Location"].removeprefix("http://127.0.0.1:5000")
     done = client.get(status_url, headers=auth(token))
     assert done.status_code == 200, done.get_data(as_text=True)
+    # https://hl7.org/fhir/uv/bulkdata/export.html#response---complete-status: application/json.
+    assert done.mimetype == "application/json"
     manifest: dict[str, Any] = done.get_json()
+    assert manifest["request"] == "http://127.0.0.1:5000" + url
     return manifest | {"status_url": status_url}
 
 
@@ -130,7 +136,8 @@ def test_type_and_since_narrow_the_export(client: Any, session: Session, case: C
     task(session, case, case.patient.id, case.payer.id)
     # Rows stamp updated_at with the wall clock (service.db.utcnow), not the frozen test clock.
     recently = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
-    manifest = export(client, payer_token, f"/fhir/R4/Patient/$export?_type=Task,Patient&_since={quote(recently)}")
+    # Percent-encoded as sent: the manifest's `request` repeats it byte for byte (checked in export()).
+    manifest = export(client, payer_token, f"/fhir/R4/Patient/$export?_type=Task%2CPatient&_since={quote(recently)}")
     assert sorted(o["type"] for o in manifest["output"]) == ["Patient", "Task"]
     later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     assert export(client, payer_token, f"/fhir/R4/$export?_type=Task&_since={quote(later)}")["output"] == []
@@ -181,3 +188,19 @@ def test_group_read_lists_the_members(client: Any, case: Case, payer_token: str)
     assert group["type"] == "person" and group["actual"] is True and group["quantity"] == 1
     assert group["member"] == [{"entity": {"reference": f"Patient/{case.patient.id}"}}]
     assert not has_errors(validate(group))
+
+
+def test_without_type_every_served_type_is_exported_care_team_included(
+    client: Any, session: Session, case: Case, make_partner: Callable[..., Any], get_token: Callable[..., str]
+) -> None:
+    from service.models import CareTeamMember
+
+    session.add(CareTeamMember(patient_id=case.patient.id, user_id=case.planner.id, role="discharge_planner"))
+    session.commit()
+    scopes = PAYER_SCOPES + " system/CareTeam.rs"
+    token = get_token(make_partner(case.payer.id, scopes), scopes)
+    manifest = export(client, token, f"/fhir/R4/Group/{case.payer.id}/$export")
+    assert [o["type"] for o in manifest["output"]] == ["Patient", "Encounter", "CareTeam"]
+    (team,) = [r for r in lines(client, token, manifest) if r["resourceType"] == "CareTeam"]
+    assert team["id"] == case.patient.id and team["subject"] == {"reference": f"Patient/{case.patient.id}"}
+    assert not has_errors(validate(team))
