@@ -25,11 +25,16 @@ def db() -> None:
 
 @db.command("upgrade")
 def db_upgrade() -> None:
-    """Apply every migration (SQLite file by default, or DATABASE_URL)."""
+    """Apply every migration (SQLite file by default, or DATABASE_URL) and create the first
+    token-signing key, so /.well-known/jwks.json has a key to register with partners."""
+    from service.cli_clients import open_session
+    from service.keystore import ensure_key
     from service.migrate import upgrade
 
     settings = Settings.from_env()
     upgrade(settings.database_url)
+    with open_session() as session:
+        ensure_key(session)
     click.echo(f"database is up to date ({_redact(settings.database_url)})")
 
 

@@ -2,8 +2,9 @@
 
 The newest non-retired key signs access tokens; every key not retired for longer than a token
 lives is published at `/.well-known/jwks.json` so tokens stay verifiable across a rotation.
-`carebridge keys generate` rotates; the first token issued creates a key if none exists, so a
-fresh install works without a manual step. Private JWKs are encrypted at rest under
+`carebridge keys generate` rotates; `carebridge db upgrade` creates the first key (and so does the
+first token issued, should there still be none), so the JWKS an operator registers with partners
+is never empty. Private JWKs are encrypted at rest under
 `CAREBRIDGE_KEY_ENCRYPTION_KEY` (service.sealed).
 """
 
@@ -54,14 +55,20 @@ def reencrypt_private_keys(session: Session) -> int:
     return len(rows)
 
 
-def active_key(session: Session) -> tuple[str, str, Key]:
-    """(kid, alg, private key) to sign with; creates the first key when there is none."""
+def ensure_key(session: Session) -> SigningKey:
+    """The active signing key; the first one is created (and committed) when there is none."""
     row = session.scalars(
         select(SigningKey).where(SigningKey.retired_at.is_(None)).order_by(SigningKey.created_at.desc())
     ).first()
     if row is None:
         row = generate_key(session)
         session.commit()
+    return row
+
+
+def active_key(session: Session) -> tuple[str, str, Key]:
+    """(kid, alg, private key) to sign with."""
+    row = ensure_key(session)
     return row.kid, row.alg, signing_key(row.private_jwk)
 
 

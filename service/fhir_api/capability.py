@@ -105,11 +105,22 @@ def capability_statement(base_url: str, token_url: str, software_version: str, d
     }
 
 
+def _checked_scopes() -> list[str]:
+    """`<Type>.<interactions>` (SMART v2) for every type and interaction a FHIR handler checks
+    (`guard.authorize`): read/search of each served type and the audit trail, Task updates,
+    Encounter updates (`$process-message`), Subscription create/read/delete, Group read (bulk),
+    Organization read/search. scopes_supported lists them so a client can ask for what it needs
+    (https://hl7.org/fhir/smart-app-launch/conformance.html#metadata)."""
+    checked = {name: "rs" for name in KINDS} | {"AuditEvent": "rs", "Task": "rus", "Encounter": "rus"}
+    checked |= {"Subscription": "crd", "Group": "r", "Organization": "rs"}
+    return [f"{name}.{interactions}" for name, interactions in sorted(checked.items())]
+
+
 def smart_configuration(*, issuer: str, token_url: str, authorize_url: str, jwks_url: str) -> Json:
     """SMART discovery (https://hl7.org/fhir/smart-app-launch/conformance.html#metadata): backend
     services for partners, and standalone launch with `user/` scopes for the apps people use
     (public apps authenticate with PKCE alone: auth method "none", RFC 8414 s2)."""
-    scopes = ["system/*.rs", "system/AuditEvent.rs"] + [f"system/{name}.rs" for name in sorted(KINDS)]
+    scopes = [f"{context}/{name}" for context in ("system", "user") for name in ("*.rs", *_checked_scopes())]
     return {
         "issuer": issuer,
         "jwks_uri": jwks_url,
@@ -119,7 +130,7 @@ def smart_configuration(*, issuer: str, token_url: str, authorize_url: str, jwks
         "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
         "grant_types_supported": ["authorization_code", "client_credentials"],
         "response_types_supported": ["code"],
-        "scopes_supported": [*scopes, "system/Task.u", "system/Task.rus", "user/*.rs", "user/Task.rus"],
+        "scopes_supported": scopes,
         "code_challenge_methods_supported": ["S256"],
         "capabilities": [
             "launch-standalone",

@@ -105,4 +105,8 @@ def test_smart_configuration(client: Any, settings: Any) -> None:
     assert smart["authorization_endpoint"] == settings.public_url + "/auth/authorize"
     assert {"launch-standalone", "client-public", "permission-user"} <= set(smart["capabilities"])
     assert smart["jwks_uri"].endswith("/.well-known/jwks.json")
-    assert client.get("/.well-known/jwks.json").get_json()["keys"] or True
+    # Every scope a handler checks, among them the one POST /Subscription needs (issue #13).
+    assert {
+        "system/Subscription.crd", "user/Subscription.crd", "system/Task.rus", "system/Encounter.rus",
+        "system/Group.r", "system/CareTeam.rs", "system/AuditEvent.rs", "user/*.rs", "system/*.rs",
+    } <= set(smart["scopes_supported"])  # fmt: skip
