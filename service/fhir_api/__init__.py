@@ -92,13 +92,13 @@ def unknown_path(unknown: str) -> Response:
 
 
 def _allowed_methods(path: str) -> list[str]:
-    adapter = current_app.url_map.bind("localhost")
-    allowed = []
-    for method in _METHODS:
-        try:
-            endpoint, _ = adapter.match(path, method=method)
-        except (HTTPException, RequestRedirect):
-            continue
-        if endpoint != f"{bp.name}.unknown_path":
-            allowed.append(method)
-    return allowed
+    return [method for method in _METHODS if endpoint_for(current_app, method, path) is not None]
+
+
+def endpoint_for(app: Flask, method: str, path: str) -> str | None:
+    """The endpoint serving `method` on `path`, None when only the catch-all would."""
+    try:
+        endpoint, _ = app.url_map.bind("localhost").match(path, method=method)
+    except (HTTPException, RequestRedirect):
+        return None
+    return None if endpoint == f"{bp.name}.unknown_path" else str(endpoint)

@@ -21,7 +21,7 @@ from service.auth.audit import OUTCOME_MINOR, Action, record_access_now, record_
 from service.auth.context import AccessContext
 from service.auth.policy import CARE_TEAM_EXISTS, can_see, can_see_access_event, visible_access_events, visible_rows
 from service.fhir_api import bp
-from service.fhir_api.capability import capability_statement, smart_configuration
+from service.fhir_api.capability import capability_statement, served_by, smart_configuration
 from service.fhir_api.guard import authorize
 from service.fhir_api.history import instance_history, render_version
 from service.fhir_api.incoming import resource_body
@@ -50,7 +50,10 @@ def _audit(ctx: AccessContext, action: Action, interaction: str, resource_type: 
 @bp.get("/metadata")
 def metadata() -> Response:
     settings = runtime(current_app).settings
-    body = capability_statement(_base(), tokens.token_endpoint(settings), SOFTWARE_VERSION, clock.now().isoformat())
+    served = served_by(current_app)
+    body = capability_statement(
+        _base(), tokens.token_endpoint(settings), SOFTWARE_VERSION, clock.now().isoformat(), served
+    )
     return fhir_response(body)
 
 

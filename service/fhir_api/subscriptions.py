@@ -1,4 +1,4 @@
-"""`/fhir/R4/Subscription`: create, read, delete and `$status` of rest-hook subscriptions
+"""`/fhir/R4/Subscription`: create, read, delete, `$status` and `$events` of rest-hook subscriptions
 (https://hl7.org/fhir/uv/subscriptions-backport/STU1.1/), each scoped to the caller's organisation.
 """
 
@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, request
 
+from service import clock
 from service.app import request_session, runtime
 from service.auth import policy
 from service.auth.audit import record_access, record_access_now
@@ -15,8 +16,14 @@ from service.fhir_api import install_error_handlers
 from service.fhir_api.guard import authorize
 from service.fhir_api.incoming import resource_body
 from service.fhir_api.outcome import FhirError, fhir_response
-from service.fhir_api.subscriptions_fhir import parse_subscription, status_bundle, subscription_json
+from service.fhir_api.subscriptions_fhir import (
+    notification_bundle,
+    parse_subscription,
+    status_bundle,
+    subscription_json,
+)
 from service.fhir_api.subscriptions_http import fhir_base, use_case_errors
+from service.limits import ascii_int
 from service.usecases import subscriptions
 from service.usecases.outbound_endpoints import EndpointPolicy
 
@@ -75,3 +82,28 @@ def status(subscription_id: str) -> Response:
     body = status_bundle(sub, fhir_base(), bundle_id=str(uuid.uuid4()))
     record_access_now(session, ctx, action="E", interaction="status", resource_type="Subscription", resource_id=sub.id)
     return fhir_response(body)
+
+
+@bp.get("/Subscription/<subscription_id>/$events")
+def events(subscription_id: str) -> Response:
+    """Past events of the subscription, as a notification Bundle of type query-event
+    (https://hl7.org/fhir/uv/subscriptions-backport/STU1.1/OperationDefinition-backport-subscription-events.html).
+    Parameters come in the query string (GET, as the operation does not change state):
+    eventsSinceNumber, eventsUntilNumber."""
+    ctx = authorize("Subscription", "r")
+    session = request_session()
+    since, until = (_event_number(request.args.get(n), n) for n in ("eventsSinceNumber", "eventsUntilNumber"))
+    with use_case_errors():
+        sub, found = subscriptions.subscription_events(session, ctx, subscription_id, since, until)
+    body = notification_bundle(sub, "query-event", found, fhir_base(), bundle_id=str(uuid.uuid4()), now=clock.now())
+    record_access_now(session, ctx, action="E", interaction="events", resource_type="Subscription", resource_id=sub.id)
+    return fhir_response(body)
+
+
+def _event_number(value: str | None, name: str) -> int | None:
+    if value is None:
+        return None
+    number = ascii_int(value)
+    if number is None:
+        raise FhirError(400, f"{name} must be a non-negative integer, got '{value}'")
+    return number

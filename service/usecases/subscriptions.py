@@ -138,6 +138,32 @@ def get_subscription(session: Session, ctx: AccessContext, subscription_id: str)
     return sub
 
 
+# The most events one `$events` call returns: a client pages with eventsSinceNumber.
+MAX_EVENTS = 100
+
+
+def subscription_events(
+    session: Session, ctx: AccessContext, subscription_id: str, since: int | None, until: int | None
+) -> tuple[Subscription, list[EventRef]]:
+    """The subscription's numbered events from `since` to `until` (both inclusive), oldest first,
+    as kept in its deliveries (https://hl7.org/fhir/uv/subscriptions-backport/STU1.1/OperationDefinition-backport-subscription-events.html)."""
+    sub = get_subscription(session, ctx, subscription_id)
+    query = select(NotificationDelivery).where(
+        NotificationDelivery.subscription_id == sub.id, NotificationDelivery.kind == "event-notification"
+    )
+    if since is not None:
+        query = query.where(NotificationDelivery.event_number >= since)
+    if until is not None:
+        query = query.where(NotificationDelivery.event_number <= until)
+    rows = session.scalars(query.order_by(NotificationDelivery.event_number).limit(MAX_EVENTS))
+    events = [
+        EventRef(row.event_number, row.event_at, row.focus_type, str(row.focus_id))
+        for row in rows
+        if row.event_number is not None and row.event_at is not None and row.focus_type
+    ]
+    return sub, events
+
+
 def delete_subscription(session: Session, ctx: AccessContext, subscription_id: str) -> None:
     with unit_of_work(session):
         session.delete(get_subscription(session, ctx, subscription_id))

@@ -86,7 +86,9 @@ def test_capability_statement_is_true_r4(client: Any) -> None:
     served = {r["type"]: r for r in rest["resource"]}
     assert set(KINDS) | {"AuditEvent"} <= set(served)
     task = served["Task"]
-    assert {i["code"] for i in task["interaction"]} == {"read", "vread", "search-type", "update"}
+    assert {i["code"] for i in task["interaction"]} == {
+        "read", "vread", "search-type", "update", "history-instance", "history-type"
+    }  # fmt: skip
     assert "Task:focus" in task["searchInclude"]
     assert "Task:focus" in served["ServiceRequest"]["searchRevInclude"]
     assert {p["name"] for p in task["searchParam"]} >= {"patient", "subject", "status", "owner", "requester", "focus"}

@@ -135,3 +135,32 @@ def test_the_operator_setting_allows_only_the_networks_it_names(client: Any, pay
         answer = client.post("/fhir/R4/Subscription", json=subscription(endpoint=endpoint), headers=auth(payer_token))
         issue = answer.get_json()["issue"][0]
         assert answer.status_code == 422 and issue["expression"] == ["Subscription.channel.endpoint"]
+
+
+def test_events_returns_past_events_by_number(client: Any, payer_token: str, case: Case, session: Any) -> None:
+    from datetime import UTC, datetime
+
+    from service.models.subscriptions import NotificationDelivery
+
+    created = client.post("/fhir/R4/Subscription", json=subscription(), headers=auth(payer_token)).get_json()
+    at = datetime(2026, 3, 10, 9, tzinfo=UTC)
+    for number in (1, 2, 3):
+        session.add(
+            NotificationDelivery(
+                subscription_id=created["id"], kind="event-notification", event_number=number, focus_type="Task",
+                focus_id=f"task-{number}", event_at=at, created_at=at, next_attempt_at=at, status="delivered",
+            )
+        )  # fmt: skip
+    session.commit()
+    path = f"/fhir/R4/Subscription/{created['id']}/$events"
+    answer = client.get(path, query_string={"eventsSinceNumber": "2"}, headers=auth(payer_token))
+    assert answer.status_code == 200
+    bundle = answer.get_json()
+    assert bundle["type"] == "history"
+    status = {p["name"]: p for p in bundle["entry"][0]["resource"]["parameter"]}
+    assert status["type"]["valueCode"] == "query-event"
+    assert [e["fullUrl"].rsplit("/", 1)[1] for e in bundle["entry"][1:]] == ["task-2", "task-3"]
+    bounded = client.get(path, query_string={"eventsUntilNumber": "1"}, headers=auth(payer_token)).get_json()
+    assert [e["fullUrl"].rsplit("/", 1)[1] for e in bounded["entry"][1:]] == ["task-1"]
+    bad = client.get(path, query_string={"eventsSinceNumber": "two"}, headers=auth(payer_token))
+    assert bad.status_code == 400
