@@ -38,8 +38,10 @@ MAX_COUNT = 200
 # Result parameters carebridge understands (https://hl7.org/fhir/R4/search.html#return).
 CONTROL = frozenset(
     {"_count", "_cursor", "_include", "_revinclude", "_format", "_id", "_lastUpdated", "_total", "_summary"}
-    | {"_sort", "_elements"}
+    | {"_sort", "_elements", "_totalMethod"}
 )
+# Aidbox's name for _total (count | estimate | none), which fhirpy's count() sends with _count=0.
+TOTAL_METHODS = {"count": "accurate", "estimate": "estimate", "none": "none"}
 TOTALS = frozenset({"none", "estimate", "accurate"})
 SUMMARIES = frozenset({"count", "false"})
 MAX_REVINCLUDED = 1000
@@ -88,6 +90,10 @@ def parse(kind: ResourceKind, args: MultiDict[str, str], *, base_url: str, lenie
             if value not in TOTALS:
                 raise FhirError(400, f"_total must be one of {', '.join(sorted(TOTALS))}, got '{value}'")
             request.accurate_total = value == "accurate"
+        elif name == "_totalMethod":
+            if value not in TOTAL_METHODS:
+                raise FhirError(400, f"_totalMethod must be one of {', '.join(TOTAL_METHODS)}, got '{value}'")
+            request.accurate_total = TOTAL_METHODS[value] == "accurate"
         elif name == "_summary":
             if value not in SUMMARIES:
                 if lenient:
