@@ -27,7 +27,7 @@ from ..codec import as_json
 from .check import Checker
 from .issues import Issue, has_errors, issue, to_operation_outcome, to_operation_outcome_json
 from .schema import model_for
-from .structure import structural_issues
+from .structure import empty_elements, structural_issues
 
 __all__ = ["Issue", "has_errors", "to_operation_outcome", "to_operation_outcome_json", "validate"]
 
@@ -55,7 +55,7 @@ def validate(resource: Mapping[str, Any] | FHIRAbstractModel | str | bytes, prof
     if model is None:
         return [issue("fatal", "structure", ("resourceType",), f"unknown resource type {resource_type!r}")]
     checker.resource(body, (model.__name__,))
-    return _unique([*structural_issues(body, model), *checker.issues])
+    return _unique([*structural_issues(body, model), *empty_elements(body, model.__name__), *checker.issues])
 
 
 def _unique(issues: list[Issue]) -> list[Issue]:

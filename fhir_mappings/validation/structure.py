@@ -43,3 +43,22 @@ def structural_issues(resource: Mapping[str, Any], model: Model) -> list[Issue]:
     except (ValueError, TypeError) as invalid:  # raised outside pydantic's error collection
         return [issue("error", "structure", (model.__name__,), str(invalid))]
     return []
+
+
+def empty_elements(resource: Mapping[str, Any], resource_type: str) -> list[Issue]:
+    """Elements present without a value or children: `{}`, `[]` or `null` anywhere (invariant
+    ele-1, https://hl7.org/fhir/R4/element.html#invs; https://hl7.org/fhir/R4/json.html: "empty
+    objects, arrays and strings are not allowed"). fhir.resources lets them pass."""
+    found: list[Issue] = []
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, (key,)) for key, value in resource.items()]
+    while stack:
+        node, path = stack.pop()
+        if node is None or node == [] or node == {}:  # "" is fhir.resources' own finding
+            found.append(issue("error", "invariant", (resource_type, *path), "an element needs a value or children"))
+        elif isinstance(node, dict):
+            stack += [(value, (*path, key)) for key, value in node.items()]
+        elif isinstance(node, list):
+            # null holds a place in a list of primitives whose extensions sit in the `_name` list
+            # (https://hl7.org/fhir/R4/json.html#primitive).
+            stack += [(value, (*path, index)) for index, value in enumerate(node) if value is not None]
+    return sorted(found, key=lambda found_issue: found_issue.expression)

@@ -187,3 +187,25 @@ def test_bundle_type_binding() -> None:
     issues = validate({"resourceType": "Bundle", "type": "pile"})
 
     assert [i.expression for i in issues] == ["Bundle.type"]
+
+
+@pytest.mark.parametrize(
+    ("element", "value", "expression"),
+    [
+        ("statusReason", {}, "Task.statusReason"),
+        ("statusReason", {"coding": [{}]}, "Task.statusReason.coding[0]"),
+        ("note", [], "Task.note"),
+        ("description", None, "Task.description"),
+    ],
+)
+def test_empty_elements_break_ele_1(element: str, value: Any, expression: str) -> None:
+    task = {"resourceType": "Task", "status": "rejected", "intent": "order", element: value}
+    assert [(i.expression, i.code) for i in validate(task) if i.is_error] == [(expression, "invariant")]
+
+
+def test_null_keeps_its_place_in_a_primitive_list_with_extensions() -> None:
+    patient = {
+        "resourceType": "Patient",
+        "name": [{"given": [None, "Bo"], "_given": [{"extension": [{"url": "https://e.org/x", "valueString": "y"}]}]}],
+    }
+    assert [str(i) for i in validate(patient) if i.is_error] == []

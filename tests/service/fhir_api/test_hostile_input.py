@@ -193,6 +193,13 @@ def test_rejection_with_numbers_for_a_reason_is_refused(
     assert session.get_one(Handoff, task["id"]).status == "requested"
 
 
+def test_rejection_with_an_empty_reason_is_refused(client: Any, world: World, snf_token: str, alive: None) -> None:
+    task, etag = task_of(client, snf_token, world.ids_a["Task"])
+    task["status"] = "rejected"
+    task["statusReason"] = {}
+    refused(put_task(client, snf_token, task, etag), 400, "Task.statusReason")
+
+
 def test_unknown_task_status_is_refused_by_its_binding(client: Any, world: World, snf_token: str, alive: None) -> None:
     task, etag = task_of(client, snf_token, world.ids_a["Task"])
     task["status"] = "open"
