@@ -353,17 +353,35 @@ def _equivalents(
 
 
 # SNOMED CT equivalents only where a concept with the same meaning exists; the rest is left to the
-# carebridge coding rather than guessed.
+# carebridge coding rather than guessed. US Core binds ServiceRequest.code extensibly to US Core
+# Procedure Codes (SNOMED CT procedures among them) and marks it must-support
+# (https://hl7.org/fhir/us/core/STU6.1/StructureDefinition-us-core-servicerequest.html). Sources:
+# 449411000124106 is in the US edition (as used by VSAC encounter value sets and Synthea's encounter
+# codes); 425399007 is the concept Da Vinci's DME Orders examples code ServiceRequests with;
+# 390906007 is the core follow-up encounter procedure.
 REFERRAL_SERVICES = CodeMap(
     REFERRAL_SERVICE,
     {
+        "snf_placement": ((SNOMED, "449411000124106", "Admission to skilled nursing facility (procedure)"),),
         "home_health": ((SNOMED, "417511005", "Referral to home health care service (procedure)"),),
+        "dme": ((SNOMED, "425399007", "Durable medical equipment (physical object)"),),
+        "outpatient_followup": ((SNOMED, "390906007", "Follow-up encounter (procedure)"),),
         "inpatient_rehab": ((SNOMED, "306206005", "Referral to rehabilitation service (procedure)"),),
     },
 )
+# US Core CareTeam.participant.role is must-support, bound extensibly to SNOMED CT occupations (Care
+# Team Member Function, VSAC 2.16.840.1.113762.1.4.1099.30). Discharge planners, nurse case managers
+# and payer care managers are all case managers: Da Vinci's NUCC -> SNOMED CT map pairs NUCC
+# 171M00000X "Case Manager/Care Coordinator" with 768832004 "Case manager (occupation)"
+# (HL7/davinci-ehrx ConceptMap-NUCC-CareTeamMemberFunction). Reading back, the carebridge coding
+# decides; 768832004 alone stands for three carebridge roles and so reads as none.
+_CASE_MANAGER = ((SNOMED, "768832004", "Case manager (occupation)"),)
 CARE_TEAM_ROLES = CodeMap(
     CARE_TEAM_ROLE,
     {
+        "discharge_planner": _CASE_MANAGER,
+        "nurse_case_manager": _CASE_MANAGER,
+        "payer_care_manager": _CASE_MANAGER,
         "social_worker": ((SNOMED, "106328005", "Social worker (occupation)"),),
         "attending_physician": ((SNOMED, "405279007", "Attending physician (occupation)"),),
     },

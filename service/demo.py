@@ -93,14 +93,20 @@ def load_demo(settings: Settings, *, stays: int = 25, seed: int = 7) -> str:
         with factory() as session:
             if _already_loaded(session):
                 return "demo data already loaded"
-            orgs = _organizations(session)
-            users = _users(session, orgs)
-            _inpatients(session, orgs, users, count=stays, rng=random.Random(seed))
+            orgs, users = populate(session, stays=stays, seed=seed)
     engine.dispose()
     return (
         f"demo data loaded: 1 hospital, {len(orgs.snfs)} SNFs, 1 home-health agency, 1 payer, {stays} inpatients; "
         f"sign in as {', '.join(sorted(users))} (password '{DEMO_PASSWORD}')"
     )
+
+
+def populate(session: Session, *, stays: int, seed: int) -> tuple[Orgs, dict[str, User]]:
+    """The demo organisations, people and inpatients, written through the use cases in `session`."""
+    orgs = _organizations(session)
+    users = _users(session, orgs)
+    _inpatients(session, orgs, users, count=stays, rng=random.Random(seed))
+    return orgs, users
 
 
 def _already_loaded(session: Session) -> bool:
@@ -210,6 +216,7 @@ def _inpatients(session: Session, orgs: Orgs, users: dict[str, User], *, count: 
             achievement_status=rng.choice(("in-progress", "improving", "no-change")),
             start_date=admitted.date(),
             target_due_date=stay.expected_discharge_date,
+            expressed_by_ref=f"Patient/{patient.id}",  # the patient's own goal (US Core Goal.expressedBy)
             actor="sam.casemanager",
         )
         _stage(session, orgs, stay.id, patient.id, plan.id, stage=i % 6, now=now, rng=rng)
@@ -248,6 +255,7 @@ def _stage(
                 recipient_org_ids=[s.id for s in orgs.snfs],
                 requester_org_id=hospital,
                 reason="Post-acute rehabilitation after hip fracture",
+                wanted_by=(sent + timedelta(days=2)).date(),  # ServiceRequest.occurrenceDateTime
                 actor="dana.planner",
             )
             handoffs.create_handoff(
@@ -292,6 +300,7 @@ def _stage(
             recipient_org_ids=[orgs.home_health.id],
             requester_org_id=hospital,
             reason="Heart failure, new diuretic",
+            wanted_by=(now + timedelta(days=1)).date(),
             actor="sam.casemanager",
         )
         dme = handoffs.create_handoff(

@@ -63,7 +63,11 @@ def patient_data(row: Patient) -> fm.PatientData:
 
 
 def stay_data(row: Stay) -> fm.StayData:
-    identifiers = (fm.Identifier(row.source_system, row.source_id),) if row.source_system and row.source_id else ()
+    # US Core Encounter.identifier is must-support: carebridge's own business identifier (the one the
+    # push sends, service.sync.resource_types), after the EHR's when the stay came from one.
+    own = fm.business_identifier("encounter", row.id)
+    partner = (fm.Identifier(row.source_system, row.source_id),) if row.source_system and row.source_id else ()
+    identifiers = (*partner, own)
     return fm.StayData(
         id=row.id,
         patient_id=row.patient_id,

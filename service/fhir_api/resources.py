@@ -13,12 +13,14 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Text, and_, cast, exists, false, or_, true
 
+from fhir_mappings import business_identifier
 from fhir_mappings.codes import REFERRAL_SERVICES, SNOMED, US_CORE_CAREPLAN_CATEGORY, V3_ACT_CODE, CodeMap
 from service.auth.policy import MODELS
 from service.fhir_api.params import Codes, date_clause, reference_id, string_clause, token_clause
 from service.models import CasePlan, Goal, Handoff, Patient, PatientIdentifier, Referral, Stay
 from service.models.audit_events import AccessEvent
 
+OWN_ENCOUNTER_IDENTIFIER = business_identifier("encounter", "").system
 Clause = Callable[[str, str, str], ColumnElement[bool]]  # (one value, FHIR base, modifier) -> filter
 # https://hl7.org/fhir/R4/search.html#modifiers: those carebridge implements, by parameter type.
 STRING_MODIFIERS = ("exact", "contains")
@@ -114,11 +116,13 @@ def _identifier(value: str, _base: str, _modifier: str) -> ColumnElement[bool]:
 
 
 def _stay_identifier(value: str, _base: str, _modifier: str) -> ColumnElement[bool]:
-    # The partner EHR's Encounter identifier (fhir_bridge.stay_data).
+    # The partner EHR's Encounter identifier, or carebridge's own (fhir_bridge.stay_data).
     system, bar, code = value.rpartition("|")
+    if bar and system == OWN_ENCOUNTER_IDENTIFIER:
+        return Stay.id == code
     if bar and system:
         return and_(Stay.source_system == system, Stay.source_id == code)
-    return Stay.source_id == code
+    return or_(Stay.source_id == code, Stay.id == code)
 
 
 def _goal_description(value: str, _base: str, modifier: str) -> ColumnElement[bool]:

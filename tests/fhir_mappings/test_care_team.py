@@ -15,7 +15,11 @@ def test_roles_carry_snomed_where_it_exists_and_read_back_from_it() -> None:
         ),
     )
     resource = to_fhir_care_team_json(team)
-    assert [len(p["role"][0]["coding"]) for p in resource["participant"]] == [2, 1]
+    # Every carebridge role has a SNOMED CT occupation beside it (US Core must-support role).
+    assert [[c["code"] for c in p["role"][0]["coding"]] for p in resource["participant"]] == [
+        ["social_worker", "106328005"],
+        ["discharge_planner", "768832004"],
+    ]
     assert validate(resource, profile="us-core") == []
 
     partner = {
@@ -34,3 +38,18 @@ def test_roles_carry_snomed_where_it_exists_and_read_back_from_it() -> None:
         CareTeamMember("Practitioner/x", "social_worker"),
         CareTeamMember("Practitioner/y", None),
     )
+
+
+def test_a_case_manager_coding_alone_names_no_carebridge_role() -> None:
+    # 768832004 stands for three carebridge roles: read alone, it picks none of them.
+    partner = {
+        "resourceType": "CareTeam",
+        "subject": {"reference": "Patient/mrs-a"},
+        "participant": [
+            {
+                "role": [{"coding": [{"system": "http://snomed.info/sct", "code": "768832004"}]}],
+                "member": {"reference": "Practitioner/cm"},
+            }
+        ],
+    }
+    assert from_fhir_care_team(partner).members == (CareTeamMember("Practitioner/cm", None),)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import pytest
+
 from fhir_mappings import ReferralData, from_fhir_service_request, to_fhir_service_request_json, validate
 from tests.fhir_mappings.examples import load
 
@@ -32,6 +34,26 @@ def test_us_core_referral_with_snomed_equivalent() -> None:
     assert request["occurrenceDateTime"] == "2024-03-11"
     assert request["priority"] == "routine"
     assert request["reasonCode"] == [{"text": "Heart failure, needs skilled nursing at home"}]
+    assert validate(request, profile="us-core") == []
+
+
+@pytest.mark.parametrize(
+    ("service", "snomed"),
+    [
+        ("snf_placement", "449411000124106"),
+        ("home_health", "417511005"),
+        ("dme", "425399007"),
+        ("outpatient_followup", "390906007"),
+    ],
+)
+def test_post_acute_services_carry_a_snomed_coding(service: str, snomed: str) -> None:
+    request = to_fhir_service_request_json(dataclasses.replace(REFERRAL, service_code=service))
+    codings = request["code"]["coding"]
+    assert [(c["system"], c["code"]) for c in codings] == [
+        ("https://carebridge.dev/fhir/CodeSystem/referral-service", service),
+        ("http://snomed.info/sct", snomed),
+    ]
+    assert from_fhir_service_request({**request, "code": {"coding": [codings[1]]}}).service_code == service
     assert validate(request, profile="us-core") == []
 
 
