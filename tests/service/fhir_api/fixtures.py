@@ -6,11 +6,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from joserfc.jwk import RSAKey
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from service.auth import registry
 from service.auth.scopes import parse_scopes
@@ -25,6 +26,22 @@ from tests.service.fhir_api.support import ASSERTION_TYPE, Partner, World, popul
 def rsa_key() -> RSAKey:
     # One key for the whole run: RSA generation is slow, and tests only need a distinct client id.
     return RSAKey.generate_key(2048, parameters={"kid": "partner-" + secrets.token_hex(4), "alg": "RS384"})
+
+
+@pytest.fixture(name="app")
+def export_app(session_factory: sessionmaker[Any], database_url: str) -> Any:
+    """The shared app, with an in-memory result backend: the eager export task needs one. Import
+    it (with `export_dir`) into a module that runs `$export`."""
+    from service.app import create_app
+
+    settings = Settings(database_url=database_url, celery_eager=True, celery_result_backend="cache+memory://")
+    return create_app(settings, session_factory=session_factory)
+
+
+@pytest.fixture(autouse=True)
+def export_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CAREBRIDGE_EXPORT_DIR", str(tmp_path))
+    return tmp_path
 
 
 @pytest.fixture

@@ -12,33 +12,18 @@ from urllib.parse import quote
 import orjson
 import pytest
 from click.testing import CliRunner
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from fhir_mappings import has_errors, validate
 from service.cli import main
 from service.usecases import handoffs, patients
 from tests.factories import Case
+from tests.service.fhir_api.fixtures import export_app, export_dir  # noqa: F401, F811
 
 TYPES = ("Patient", "Encounter", "CarePlan", "Goal", "ServiceRequest", "Task")
 PAYER_SCOPES = " ".join(f"system/{t}.rs" for t in TYPES) + " system/Group.r"
 ASYNC = {"Prefer": "respond-async"}
 MEMBERS = 1_000
-
-
-@pytest.fixture
-def app(session_factory: sessionmaker[Any], database_url: str) -> Any:
-    """The shared app fixture, with an in-memory result backend: the eager export task needs one."""
-    from service.app import create_app
-    from service.config import Settings
-
-    settings = Settings(database_url=database_url, celery_eager=True, celery_result_backend="cache+memory://")
-    return create_app(settings, session_factory=session_factory)
-
-
-@pytest.fixture(autouse=True)
-def export_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CAREBRIDGE_EXPORT_DIR", str(tmp_path))
-    return tmp_path
 
 
 @pytest.fixture
@@ -106,7 +91,7 @@ def patient_of(resource: dict[str, Any]) -> str:
 
 
 def test_group_export_of_a_thousand_members_holds_only_members_and_validates(
-    client: Any, session: Session, case: Case, payer_token: str, export_dir: Path
+    client: Any, session: Session, case: Case, payer_token: str, export_dir: Path  # noqa: F811
 ) -> None:
     members = add_members(session, case, MEMBERS)
     stranger = patients.register_patient(session, family_name="Else", given_name="Ed", actor="test")

@@ -12,33 +12,18 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from fhir_mappings import has_errors, validate
 from service.demo import Orgs, populate
 from tests.peers import peers_dir, require, start_lock
+from tests.service.fhir_api.fixtures import export_app, export_dir  # noqa: F401
 from tests.service.fhir_api.support import bearer
 
 TYPES = ("Patient", "Encounter", "CarePlan", "Goal", "ServiceRequest", "Task", "CareTeam")
 SNOMED = "http://snomed.info/sct"
 VALIDATOR = Path(__file__).with_name("medplum_validate.mjs")
 BASE = "http://127.0.0.1:5000"
-
-
-@pytest.fixture
-def app(session_factory: sessionmaker[Any], database_url: str) -> Any:
-    """The shared app fixture, with an in-memory result backend: the eager export task needs one."""
-    from service.app import create_app
-    from service.config import Settings
-
-    settings = Settings(database_url=database_url, celery_eager=True, celery_result_backend="cache+memory://")
-    return create_app(settings, session_factory=session_factory)
-
-
-@pytest.fixture(autouse=True)
-def export_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CAREBRIDGE_EXPORT_DIR", str(tmp_path))
-    return tmp_path
 
 
 @pytest.fixture
