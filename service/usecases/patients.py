@@ -53,9 +53,7 @@ def register_patient(
     primary_care_id: str | None = None,
 ) -> Patient:
     with unit_of_work(session):
-        for org_id in (payer_id, primary_care_id):
-            if org_id is not None:
-                get_or_404(session, Organization, org_id)
+        # An unknown payer_id or primary_care_id is refused by its foreign key: 422 naming it.
         _check_identifiers(session, identifiers, None)
         patient = Patient(
             family_name=family_name,

@@ -99,6 +99,14 @@ def test_if_match_must_be_ascii_digits(client: Any, case: Case, tag: str) -> Non
     envelope(response, 409)
 
 
+@pytest.mark.parametrize("field", ["payer_id", "primary_care_id"])
+def test_unknown_organisation_of_a_new_patient_is_422_naming_it(client: Any, session: Session, field: str) -> None:
+    before = patients_stored(session)
+    body = envelope(client.post("/api/patients", json=new_patient(**{field: "no-such-org"})), 422)
+    assert list(body["errors"]["fields"]) == [field]
+    assert patients_stored(session) == before
+
+
 def test_unknown_payer_is_422_naming_the_field(client: Any, case: Case, session: Session) -> None:
     body = envelope(client.patch(f"/api/patients/{case.patient.id}", json={"payer_id": "no-such-payer"}), 422)
     assert list(body["errors"]["fields"]) == ["payer_id"]
