@@ -138,16 +138,16 @@ def test_an_already_signed_in_person_goes_straight_back_to_the_app(
     assert response.status_code == 302 and response.location.startswith(REDIRECT + "?")
 
 
-def test_scopes_are_narrowed_to_the_role_and_the_app(client: Any, web_case: WebCase, app_id: str) -> None:
+def test_scopes_are_narrowed_to_the_role_and_the_app(app: Any, client: Any, web_case: WebCase, app_id: str) -> None:
     # An intake coordinator's role holds user/Patient.rs user/ServiceRequest.rs user/Task.rus
     # user/Organization.rs; the app is registered without AuditEvent.
     asked = "user/Patient.rs user/CarePlan.rs user/Task.cruds user/AuditEvent.rs"
     code, verifier = get_code(client, web_case.intakes[0].username, asked)
     assert exchange(client, code, verifier).get_json()["scope"] == "user/Patient.rs user/Task.rus"
 
-    client.delete_cookie("carebridge_session", path="/app")
-    code, verifier = get_code(client, web_case.planner.username, asked + " user/*.rs")
-    granted = exchange(client, code, verifier).get_json()["scope"]
+    planners_browser = app.test_client()
+    code, verifier = get_code(planners_browser, web_case.planner.username, asked + " user/*.rs")
+    granted = exchange(planners_browser, code, verifier).get_json()["scope"]
     assert granted == (
         "user/Patient.rs user/CarePlan.rs user/Task.cruds user/Encounter.rs user/ServiceRequest.rs"
     )
