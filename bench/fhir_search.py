@@ -175,6 +175,23 @@ def searches(
         "ServiceRequest?_revinclude=Task:focus": get(
             "snf", "/fhir/R4/ServiceRequest", lambda: {"_revinclude": "Task:focus", "_count": "20"}
         ),
+        # US Core 6.1 server searches (https://hl7.org/fhir/us/core/STU6.1/CapabilityStatement-us-core-server.html).
+        "Patient?name=..": get(
+            "hospital", "/fhir/R4/Patient", lambda: {"name": f"family{rng.randrange(len(patients))}"}
+        ),
+        "Patient?identifier=..": get("hospital", "/fhir/R4/Patient", lambda: {"identifier": f"urn:x|{rng.random()}"}),
+        "Encounter?patient=..&date=ge..": get(
+            "hospital", "/fhir/R4/Encounter", lambda: {"patient": rng.choice(patients), "date": "ge2020-01-01"}
+        ),
+        "ServiceRequest?patient=..&code=..": get(
+            "hospital", "/fhir/R4/ServiceRequest", lambda: {"patient": rng.choice(patients), "code": "snf_placement"}
+        ),
+        "Task?patient=..&_summary=count": get(
+            "hospital", "/fhir/R4/Task", lambda: {"patient": rng.choice(patients), "_summary": "count"}
+        ),
+        "Task?status=..&_sort=-_lastUpdated": get(
+            "hospital", "/fhir/R4/Task", lambda: {"status": "requested", "_sort": "-_lastUpdated"}
+        ),
     }
 
 

@@ -105,6 +105,8 @@ def _patient_params(column: Any) -> dict[str, SearchParam]:
 
 def _identifier(value: str, _base: str, _modifier: str) -> ColumnElement[bool]:
     system, bar, code = value.rpartition("|")
+    if bar and not system:
+        return false()  # `|value`: an identifier without a system, and every patient identifier has one
     clause = exists().where(PatientIdentifier.patient_id == Patient.id, PatientIdentifier.value == code)
     if bar and system:
         clause = exists().where(

@@ -176,7 +176,10 @@ def execute(session: Session, ctx: AccessContext, request: SearchRequest, visibl
     if request.sort:
         offset = _offset(request.cursor)
         order = [column.desc() if descending else column.asc() for column, descending in request.sort]
-        page = query.order_by(*order, model.id).offset(offset)
+        # The id breaks ties in the last key's direction, so an index on (column, id) serves the
+        # order read forwards or backwards (the _lastUpdated indexes, migration 3e1f0a7c9b24).
+        tie = model.id.desc() if request.sort[-1][1] else model.id.asc()
+        page = query.order_by(*order, tie).offset(offset)
         rows = list(session.scalars(page.limit(request.count + 1)))
         next_cursor = f"+{offset + request.count}" if len(rows) > request.count else None
     else:

@@ -38,6 +38,8 @@ class Handoff(Base):
         # answered from the index alone.
         Index("ix_handoffs_owner_parties", "owner_org_id", "patient_id", "referral_id"),
         Index("ix_handoffs_requester_parties", "requester_org_id", "patient_id", "referral_id"),
+        # FHIR `_sort=_lastUpdated` in index order (migration 3e1f0a7c9b24).
+        Index("ix_handoffs_updated_at_id", "updated_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import Base, IdType, UTCDateTime, new_id, utcnow
@@ -14,6 +14,9 @@ IDENTIFIER_KINDS = ("mrn", "member_id", "partner")
 
 class Patient(Base):
     __tablename__ = "patients"
+    # FHIR `_sort=_lastUpdated` in index order (migration 3e1f0a7c9b24, which also creates the
+    # expression indexes on lower(family_name) and lower(given_name) for the name search).
+    __table_args__ = (Index("ix_patients_updated_at_id", "updated_at", "id"),)
 
     id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
     family_name: Mapped[str] = mapped_column(String(100))

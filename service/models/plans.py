@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import Base, IdType, JSONType, UTCDateTime, new_id, utcnow
@@ -43,6 +43,8 @@ GOAL_ACHIEVEMENT = (
 
 class CasePlan(Base):
     __tablename__ = "case_plans"
+    # FHIR `_sort=_lastUpdated` in index order (migration 3e1f0a7c9b24).
+    __table_args__ = (Index("ix_case_plans_updated_at_id", "updated_at", "id"),)
 
     id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
@@ -74,6 +76,8 @@ class CasePlan(Base):
 
 class Goal(Base):
     __tablename__ = "goals"
+    # FHIR `_sort=_lastUpdated` in index order (migration 3e1f0a7c9b24).
+    __table_args__ = (Index("ix_goals_updated_at_id", "updated_at", "id"),)
 
     id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)

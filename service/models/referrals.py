@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import Base, IdType, JSONType, UTCDateTime, new_id, utcnow
@@ -37,6 +37,8 @@ REFERRAL_STATUSES = ("draft", "active", "on-hold", "revoked", "completed", "ente
 
 class Referral(Base):
     __tablename__ = "referrals"
+    # FHIR `_sort=_lastUpdated` in index order (migration 3e1f0a7c9b24).
+    __table_args__ = (Index("ix_referrals_updated_at_id", "updated_at", "id"),)
 
     id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)

@@ -42,6 +42,8 @@ class Stay(Base):
         # The worklist filtered by unit or by planner keeps the same EDD order inside the filter.
         Index("ix_stays_worklist_unit", "status", "unit", "expected_discharge_date", "id"),
         Index("ix_stays_worklist_planner", "status", "planner_id", "expected_discharge_date", "id"),
+        # FHIR `_sort=_lastUpdated` in index order (migration 3e1f0a7c9b24).
+        Index("ix_stays_updated_at_id", "updated_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)

@@ -210,3 +210,11 @@ def test_type_history_lists_recent_changes(client: Any, world: World, token: str
     assert bundle["type"] == "history"
     assert [e["resource"]["id"] for e in bundle["entry"]] == [world.ids_a["CarePlan"]]
     assert _get(client, token, "CarePlan/_history", _since="2099-01-01T00:00:00Z").get_json()["total"] == 0
+
+
+def test_patient_identifier_token_forms(client: Any, world: World, token: str) -> None:
+    patient = world.a.patient.id
+    assert _ids(_get(client, token, "Patient", identifier="urn:example:mrn|MRN-A").get_json()) == [patient]
+    assert _ids(_get(client, token, "Patient", identifier="MRN-A").get_json()) == [patient]
+    assert _ids(_get(client, token, "Patient", identifier="urn:other|MRN-A").get_json()) == []
+    assert _ids(_get(client, token, "Patient", identifier="|MRN-A").get_json()) == []  # it has a system
