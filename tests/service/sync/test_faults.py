@@ -43,13 +43,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.worker]
 REPO = Path(__file__).resolve().parents[3]
 REDIS_URL = os.environ.get("CAREBRIDGE_TEST_REDIS", "redis://127.0.0.1:6379/0")
 CHANGES = 500
-# The peer answers a conditional create by scanning every stored CarePlan (about 1 ms each), so
-# 500 creates cost minutes on a site of their own, and a batch of 10 up to about 5 s. The lease is
+# The peer answers a conditional create by scanning every stored CarePlan (1-6 ms each), so
+# 500 creates cost minutes on a site of their own, and a batch up to several seconds. The lease is
 # the default (CAREBRIDGE_SYNC_LEASE_SECONDS, 30 s): a heartbeat renews it however long a batch
 # takes, and the killed worker's rows come back within one lease of its last heartbeat. One sender
-# per task: with the default four, the two tasks' eight batches would only queue at the peer (its
-# conditional creates take seconds each) until they met the read timeout and were sent again.
-BATCH = 10
+# per task, and batches of 5: the peer's conditional creates grow to seconds each as CarePlans
+# pile up (5-6 ms per stored one on a loaded machine), and once two queued batches outlast the 30 s
+# read timeout, every batch is sent again while the peer still works on it, and the run never ends.
+BATCH = 5
 # Each wait ends as soon as its condition holds; the bound only catches a stuck sync. Batches took
 # 11 s each in a run on a loaded two-core machine, and 420 s was then too short for all 500.
 DEADLINE = 900
