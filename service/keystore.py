@@ -73,9 +73,13 @@ def active_key(session: Session) -> tuple[str, str, Key]:
 
 
 def published_keys(session: Session) -> list[SigningKey]:
+    return list(session.scalars(_published_query(select(SigningKey))))
+
+
+def _published_query(query: Any) -> Any:
     cutoff = clock.now() - PUBLISH_RETIRED_FOR
-    query = select(SigningKey).where(or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > cutoff))
-    return list(session.scalars(query.order_by(SigningKey.created_at)))
+    query = query.where(or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > cutoff))
+    return query.order_by(SigningKey.created_at)
 
 
 def public_jwks(session: Session) -> dict[str, list[dict[str, Any]]]:
@@ -89,9 +93,11 @@ def verification_keys(session: Session) -> KeySet:
 
 
 def _published(session: Session) -> tuple[dict[str, list[dict[str, Any]]], KeySet | None]:
-    rows = published_keys(session)
-    kids = tuple(row.kid for row in rows)
+    # Every token verification asks: read the kids only, and the (encrypted) keys only when the set changed.
+    kids = tuple(session.scalars(_published_query(select(SigningKey.kid))))
     if kids not in _key_sets:
+        rows = published_keys(session)
+        kids = tuple(row.kid for row in rows)
         jwks = {"keys": [public_jwk(row.private_jwk) for row in rows]}
         _key_sets.clear()  # only the current set is ever asked for again
         _key_sets[kids] = (jwks, KeySet.import_key_set(jwks) if rows else None)  # type: ignore[arg-type]
