@@ -16,6 +16,7 @@ Each resource family has a module with three functions, for example `handoff`:
 | StayData           | Encounter      | `stay`         | US Core Encounter                  |
 | PatientData        | Patient        | `patient`      | US Core Patient                    |
 | OrganizationData   | Organization   | `organization` | US Core Organization               |
+| PractitionerData   | Practitioner   | `practitioner` | US Core Practitioner               |
 | ProvenanceData     | Provenance     | `provenance`   | US Core Provenance                 |
 
 `validation.validate(resource, profile=None)` returns OperationOutcome issues; `bundle` builds
@@ -54,6 +55,7 @@ from .domain import (
     Identifier,
     OrganizationData,
     PatientData,
+    PractitionerData,
     ProvenanceData,
     ReferralData,
     StayData,
@@ -62,6 +64,7 @@ from .goal import from_fhir_goal, to_fhir_goal, to_fhir_goal_json
 from .handoff import from_fhir_task, to_fhir_task, to_fhir_task_json
 from .organization import from_fhir_organization, to_fhir_organization, to_fhir_organization_json
 from .patient import from_fhir_patient, to_fhir_patient, to_fhir_patient_json
+from .practitioner import from_fhir_practitioner, to_fhir_practitioner, to_fhir_practitioner_json
 from .provenance import from_fhir_provenance, provenance_for, to_fhir_provenance, to_fhir_provenance_json
 from .referral import from_fhir_service_request, to_fhir_service_request, to_fhir_service_request_json
 from .roundtrip import roundtrip_json
@@ -79,6 +82,7 @@ __all__ = [
     "Issue",
     "MappingError",
     "OrganizationData",
+    "PractitionerData",
     "PatientData",
     "ProvenanceData",
     "ReferralData",
@@ -91,6 +95,7 @@ __all__ = [
     "from_fhir_encounter",
     "from_fhir_goal",
     "from_fhir_organization",
+    "from_fhir_practitioner",
     "from_fhir_patient",
     "from_fhir_provenance",
     "from_fhir_service_request",
@@ -109,6 +114,8 @@ __all__ = [
     "to_fhir_goal_json",
     "to_fhir_organization",
     "to_fhir_organization_json",
+    "to_fhir_practitioner",
+    "to_fhir_practitioner_json",
     "to_fhir_patient",
     "to_fhir_patient_json",
     "to_fhir_provenance",

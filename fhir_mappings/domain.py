@@ -59,6 +59,15 @@ class PatientData:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PractitionerData:
+    id: str | None
+    identifiers: tuple[Identifier, ...] = ()
+    family: str | None = None
+    given: tuple[str, ...] = ()
+    source: Mapping[str, Any] | None = _source()
+
+
+@dataclass(frozen=True, kw_only=True)
 class OrganizationData:
     id: str | None
     name: str | None

@@ -17,6 +17,7 @@ US_CORE_CARETEAM = US_CORE + "careteam"
 US_CORE_ENCOUNTER = US_CORE + "encounter"
 US_CORE_PATIENT = US_CORE + "patient"
 US_CORE_ORGANIZATION = US_CORE + "organization"
+US_CORE_PRACTITIONER = US_CORE + "practitioner"
 US_CORE_PROVENANCE = US_CORE + "provenance"
 HANDOFF_TASK = CAREBRIDGE_PROFILE + "handoff-task"
 

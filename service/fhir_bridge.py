@@ -25,13 +25,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import fhir_mappings as fm
+from fhir_mappings.practitioner import US_NPI
 from service.models import (
     AuditRecord,
     CareTeamMember,
     CasePlan,
     Goal,
     Handoff,
+    Organization,
     Patient,
+    Practitioner,
     Referral,
     Stay,
     User,
@@ -39,6 +42,7 @@ from service.models import (
 from service.models.audit_events import AccessEvent
 
 Json = dict[str, Any]
+
 # Resource types whose version is counted in the audit trail rather than kept in a column.
 AUDIT_VERSIONED = {"Patient": "Patient", "Encounter": "Stay"}
 
@@ -172,6 +176,28 @@ def care_team_data(patient_id: str, members: Sequence[tuple[str | None, str, str
             for practitioner, org, role in members
         ),
     )
+
+
+def organization_json(row: Organization) -> Json:
+    """An organisation as a US Core Organization."""
+    kind = row.kind if row.kind in fm.codes.ORGANIZATION_KIND.concepts else None
+    identifiers = tuple(fm.Identifier(system=i.get("system", ""), value=i.get("value", "")) for i in row.identifiers)
+    data = fm.OrganizationData(id=row.id, name=row.name, kind=kind, identifiers=identifiers)
+    return fm.to_fhir_organization_json(data)
+
+
+def practitioner_json(row: Practitioner) -> Json:
+    """A care-team member as a US Core Practitioner: carebridge keeps one display name, whose last
+    word is taken as the family name; the NPI, when known, and carebridge's own identifier."""
+    *given, family = row.name.split() or [row.name]
+    npi = (fm.Identifier(system=US_NPI, value=row.npi),) if row.npi else ()
+    data = fm.PractitionerData(
+        id=row.id,
+        identifiers=(*npi, fm.business_identifier("practitioner", row.id)),
+        family=family,
+        given=tuple(given),
+    )
+    return fm.to_fhir_practitioner_json(data)
 
 
 def _grouped(session: Session, key: Any, value: Any, ids: Sequence[str], *order: Any) -> dict[str, list[Any]]:

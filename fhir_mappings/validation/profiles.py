@@ -188,6 +188,17 @@ PROFILES: Mapping[str, Profile] = {
         ),
         Profile(urls.US_CORE_ORGANIZATION, "Organization", (Required("name"),)),
         Profile(
+            urls.US_CORE_PRACTITIONER,
+            "Practitioner",
+            (
+                Required("identifier"),
+                Required("system", ("identifier",)),
+                Required("value", ("identifier",)),
+                Required("name"),
+                Required("family", ("name",)),
+            ),
+        ),
+        Profile(
             urls.US_CORE_PROVENANCE,
             "Provenance",
             (

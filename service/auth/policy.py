@@ -36,7 +36,18 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased, object_session
 from service.auth.context import WEB_CLIENT_ID, AccessContext
 from service.auth.scopes import Interaction, ResourceScope, ScopeSet, is_within, parse_resource_scope, parse_scopes
 from service.domain.handoff_status import party_for
-from service.models import CareTeamMember, CasePlan, Goal, Handoff, Patient, Referral, Stay, User
+from service.models import (
+    CareTeamMember,
+    CasePlan,
+    Goal,
+    Handoff,
+    Organization,
+    Patient,
+    Practitioner,
+    Referral,
+    Stay,
+    User,
+)
 from service.models.audit_events import AccessEvent
 
 # FHIR resource type -> (ORM model, its patient id column).
@@ -207,6 +218,48 @@ def visible_rows(ctx: AccessContext, resource_type: str) -> ColumnElement[bool]:
         else:
             clauses.append(whole_record)
     return and_(*clauses)
+
+
+def visible_organizations(ctx: AccessContext) -> ColumnElement[bool]:
+    """Filter on Organization: the organisations `ctx` deals with, so that every Organization a
+    resource it may read refers to resolves (Task.owner/requester, ServiceRequest.performer,
+    Encounter.serviceProvider, CarePlan.author, CareTeam.member), and no others:
+
+    - its own organisation;
+    - the owner and requester of every handoff (Task) it may read: a facility sees the hospital
+      that referred to it, not the other facilities the same patient was referred to;
+    - for each patient it may read: the payer and primary care organisation, and the hospital of
+      every stay it may read (a payer sees its members' hospitals; a facility sees no stay);
+    - a carebridge-operated client (no organisation, no patient context): every organisation.
+
+    Directory data about organisations is not PHI, but which organisations a patient deals with
+    is: that is why the rule goes through the records `ctx` may read (`visible_rows`)."""
+    if ctx.organization_id is None and not confined_to_patient(ctx):
+        return true()
+    tasks = visible_rows(ctx, "Task")
+    patients = visible_patients(ctx)
+    return or_(
+        Organization.id == ctx.organization_id,
+        Organization.id.in_(select(Handoff.owner_org_id).where(tasks)),
+        Organization.id.in_(select(Handoff.requester_org_id).where(tasks)),
+        Organization.id.in_(select(Patient.payer_id).where(patients)),
+        Organization.id.in_(select(Patient.primary_care_id).where(patients)),
+        Organization.id.in_(select(Stay.hospital_id).where(visible_rows(ctx, "Encounter"))),
+    )
+
+
+def visible_practitioners(ctx: AccessContext) -> ColumnElement[bool]:
+    """Filter on Practitioner: those on the care team of a patient `ctx` may read (so
+    CareTeam.participant.member resolves) and those of its own organisation; every one for a
+    carebridge-operated client."""
+    if ctx.organization_id is None and not confined_to_patient(ctx):
+        return true()
+    patients = select(Patient.id).where(visible_rows(ctx, "CareTeam"))
+    members = select(CareTeamMember.user_id).where(CareTeamMember.patient_id.in_(patients))
+    return or_(
+        Practitioner.organization_id == ctx.organization_id,
+        Practitioner.id.in_(select(User.practitioner_id).where(User.id.in_(members))),
+    )
 
 
 def can_see(ctx: AccessContext, resource_type: str, row: Any) -> bool:

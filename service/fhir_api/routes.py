@@ -147,7 +147,7 @@ def vread(resource_type: str, ident: str, vid: str) -> Response:
     return _resource_response(resource)
 
 
-def _lenient() -> bool:
+def lenient() -> bool:
     # https://hl7.org/fhir/R4/http.html#Prefer handling=strict|lenient
     return any(
         part.strip() == "handling=lenient" for part in request.headers.get("Prefer", "").replace(";", ",").split(",")
@@ -220,7 +220,7 @@ def search(resource_type: str) -> Response:
     kind = KINDS[resource_type]
     ctx = authorize(resource_type, "s")
     session = request_session()
-    query = parse(kind, _search_args(), base_url=_base(), lenient=_lenient())
+    query = parse(kind, _search_args(), base_url=_base(), lenient=lenient())
     result = execute(session, ctx, query, visible_rows(ctx, resource_type))
     matches = render(session, resource_type, result.matches)
     if query.elements is not None:
@@ -271,7 +271,7 @@ def update(ident: str) -> Response:
 def audit_events() -> Response:
     ctx = authorize("AuditEvent", "s")
     session = request_session()
-    query = parse(AUDIT_EVENT, _search_args(), base_url=_base(), lenient=_lenient())
+    query = parse(AUDIT_EVENT, _search_args(), base_url=_base(), lenient=lenient())
     result = execute(session, ctx, query, visible_access_events(ctx))
     base = _base()
     events = [audit_event_json(event, base_url=base) for event in result.matches]

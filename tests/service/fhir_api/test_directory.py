@@ -1,0 +1,134 @@
+"""Organization and Practitioner: every reference a principal's resources carry resolves, and a
+principal sees only the organisations it deals with (service.auth.policy.visible_organizations)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from fhir_mappings import has_errors, validate
+from service.models import Practitioner
+from tests.service.fhir_api.support import World, bearer
+
+REFERENCE = re.compile(r'"reference":"((?:Organization|Practitioner)/[^"]+)"')
+
+
+def _get(client: Any, token: str, path: str, **params: str) -> Any:
+    return client.get(f"/fhir/R4/{path}", query_string=params, headers=bearer(token))
+
+
+def _references(client: Any, token: str, patient_id: str, types: tuple[str, ...]) -> set[str]:
+    found: set[str] = set()
+    for resource_type in types:
+        params = {"_id": patient_id} if resource_type == "Patient" else {"patient": patient_id}
+        bundle = _get(client, token, resource_type, **params)
+        assert bundle.status_code == 200, (resource_type, bundle.get_json())
+        found |= set(REFERENCE.findall(bundle.get_data(as_text=True)))
+    return found
+
+
+def _practitioner(session: Session, world: World) -> str:
+    """The planner on patient A's care team gets a Practitioner record (with an NPI)."""
+    practitioner = Practitioner(name="Pat Planner", npi="1234567893", organization_id=world.a.hospital.id)
+    session.add(practitioner)
+    session.flush()
+    world.a.planner.practitioner_id = practitioner.id
+    session.commit()
+    return practitioner.id
+
+
+def test_every_reference_the_hospital_reads_resolves(client: Any, session: Session, world: World, mint: Any) -> None:
+    practitioner_id = _practitioner(session, world)
+    token = mint(world.a.hospital.id, "system/*.rs")
+    types = ("Task", "ServiceRequest", "Encounter", "CarePlan", "CareTeam", "Patient")
+    references = _references(client, token, world.a.patient.id, types)
+    assert {
+        f"Organization/{world.a.hospital.id}",
+        f"Organization/{world.a.snfs[0].id}",
+        f"Organization/{world.a.snfs[1].id}",
+        f"Practitioner/{practitioner_id}",
+    } <= references
+    for reference in references:
+        answer = _get(client, token, reference)
+        assert answer.status_code == 200, reference
+        resource = answer.get_json()
+        assert f"{resource['resourceType']}/{resource['id']}" == reference
+        issues = validate(resource, profile="us-core")
+        assert not has_errors(issues), (reference, [str(i) for i in issues])
+    assert _get(client, token, f"Practitioner/{practitioner_id}").get_json()["identifier"][0] == {
+        "system": "http://hl7.org/fhir/sid/us-npi",
+        "value": "1234567893",
+    }
+
+
+def test_a_facility_sees_its_referrer_not_the_other_recipients(client: Any, world: World, mint: Any) -> None:
+    snf = world.a.snfs[0]
+    token = mint(snf.id, "system/Task.rs system/ServiceRequest.rs system/Organization.rs")
+    for reference in _references(client, token, world.a.patient.id, ("Task",)):
+        assert _get(client, token, reference).status_code == 200, reference
+    assert _get(client, token, f"Organization/{snf.id}").status_code == 200
+    assert _get(client, token, f"Organization/{world.a.hospital.id}").status_code == 200  # it referred
+    # Another SNF the same patient was referred to, and another hospital's world: not its business.
+    assert _get(client, token, f"Organization/{world.a.snfs[1].id}").status_code == 404
+    assert _get(client, token, f"Organization/{world.b.hospital.id}").status_code == 404
+    names = {e["resource"]["name"] for e in _get(client, token, "Organization", name="oak").get_json()["entry"]}
+    assert names == {"Oak SNF 1"}
+
+
+def test_a_payer_sees_its_members_hospitals_and_care_teams(
+    client: Any, session: Session, world: World, mint: Any
+) -> None:
+    practitioner_id = _practitioner(session, world)
+    token = mint(world.a.payer.id, "system/*.rs")
+    assert _get(client, token, f"Organization/{world.a.hospital.id}").status_code == 200
+    assert _get(client, token, f"Practitioner/{practitioner_id}").status_code == 200
+    other = mint(world.b.payer.id, "system/*.rs")
+    assert _get(client, other, f"Organization/{world.a.hospital.id}").status_code == 404
+    assert _get(client, other, f"Practitioner/{practitioner_id}").status_code == 404
+
+
+def test_search_by_name_and_identifier(client: Any, session: Session, world: World, mint: Any) -> None:
+    from service.usecases import parties
+
+    npi = {"system": "http://hl7.org/fhir/sid/us-npi", "value": "1992999999"}
+    clinic = parties.add_organization(session, name="Elm Clinic", kind="primary_care", actor="test", identifiers=[npi])
+    token = mint(None, "system/Organization.rs")  # carebridge's own client: the whole directory
+
+    def names(**params: str) -> list[str]:
+        bundle = _get(client, token, "Organization", **params).get_json()
+        assert bundle["type"] == "searchset" and bundle["total"] == len(bundle.get("entry", []))
+        return [e["resource"]["name"] for e in bundle.get("entry", [])]
+
+    assert names(identifier="http://hl7.org/fhir/sid/us-npi|1992999999") == ["Elm Clinic"]
+    assert names(identifier="1992999999") == ["Elm Clinic"]
+    assert names(identifier="http://other.example|1992999999") == []
+    assert names(name="elm") == ["Elm Clinic"]
+    assert names(**{"name:exact": "Elm"}) == []
+    assert names(**{"name:contains": "clin"}) == ["Elm Clinic"]
+    assert _get(client, token, f"Organization/{clinic.id}").get_json()["identifier"] == [npi]
+
+    refused = _get(client, token, "Organization", address="Main Street")
+    assert refused.status_code == 400 and refused.get_json()["resourceType"] == "OperationOutcome"
+    lenient = client.get(
+        "/fhir/R4/Organization", query_string={"address": "x", "name": "elm"},
+        headers=bearer(token) | {"Prefer": "handling=lenient"},
+    )  # fmt: skip
+    assert [e["resource"]["name"] for e in lenient.get_json()["entry"]] == ["Elm Clinic"]
+
+
+def test_scopes_and_unknown_ids(client: Any, world: World, mint: Any) -> None:
+    no_scope = mint(world.a.hospital.id, "system/Task.rs")
+    assert _get(client, no_scope, f"Organization/{world.a.hospital.id}").status_code == 403
+    token = mint(world.a.hospital.id, "system/*.rs")
+    missing = _get(client, token, "Practitioner/nobody")
+    assert missing.status_code == 404 and missing.get_json()["resourceType"] == "OperationOutcome"
+
+
+def test_the_capability_statement_lists_them(client: Any) -> None:
+    rest = client.get("/fhir/R4/metadata").get_json()["rest"][0]
+    served = {r["type"]: r for r in rest["resource"]}
+    for name in ("Organization", "Practitioner"):
+        assert {i["code"] for i in served[name]["interaction"]} == {"read", "search-type"}
+        assert {p["name"] for p in served[name]["searchParam"]} == {"name", "identifier"}
