@@ -47,6 +47,11 @@ def text(name: str, path: Path) -> Element:
     return Element(name, path, parse_str, identity)
 
 
+def first_name() -> tuple[Element, Items]:
+    """`family` and `given` of the resource's first HumanName (Patient, Practitioner)."""
+    return text("family", ("name", 0, "family")), Items("given", ("name", 0, "given"), parse_str, identity)
+
+
 def date(name: str, path: Path, *, other_choices: tuple[str, ...] = ()) -> Element:
     return Element(name, path, parse_date, render_date, other_choices=other_choices)
 

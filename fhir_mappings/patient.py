@@ -11,8 +11,7 @@ from __future__ import annotations
 from fhir.resources.R4B.patient import Patient
 
 from . import fields as f
-from .codec import Items, ResourceMap
-from .datatypes import identity, parse_str
+from .codec import ResourceMap
 from .domain import PatientData
 from .profiles import US_CORE_PATIENT, meta_claiming
 
@@ -22,8 +21,7 @@ PATIENT: ResourceMap[PatientData, Patient] = ResourceMap(
     (
         f.resource_id(),
         f.identifiers(),
-        f.text("family", ("name", 0, "family")),
-        Items("given", ("name", 0, "given"), parse_str, identity),
+        *f.first_name(),
         f.text("gender", ("gender",)),
         f.date("birth_date", ("birthDate",)),
     ),

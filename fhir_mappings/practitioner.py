@@ -10,8 +10,7 @@ from __future__ import annotations
 from fhir.resources.R4B.practitioner import Practitioner
 
 from . import fields as f
-from .codec import Items, ResourceMap
-from .datatypes import identity, parse_str
+from .codec import ResourceMap
 from .domain import PractitionerData
 from .profiles import US_CORE_PRACTITIONER, meta_claiming
 
@@ -23,8 +22,7 @@ PRACTITIONER: ResourceMap[PractitionerData, Practitioner] = ResourceMap(
     (
         f.resource_id(),
         f.identifiers(),
-        f.text("family", ("name", 0, "family")),
-        Items("given", ("name", 0, "given"), parse_str, identity),
+        *f.first_name(),
     ),
     {"resourceType": "Practitioner", "meta": meta_claiming(US_CORE_PRACTITIONER)},
 )
