@@ -19,7 +19,7 @@ $(BIN)/carebridge: pyproject.toml
 run: $(BIN)/carebridge
 	$(BIN)/carebridge db upgrade
 	$(BIN)/carebridge demo
-	@echo "carebridge on http://$(HOST):$(PORT)  (API docs: /docs, worklist: /api/worklist, app: /app)"
+	@echo "carebridge on http://$(HOST):$(PORT)  (app: /app, sign in as dana.planner / demo; API docs: /docs)"
 	@trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	 $(BIN)/carebridge worker --beat --concurrency 1 & worker=$$!; \
 	 $(BIN)/carebridge serve --host $(HOST) --port $(PORT)

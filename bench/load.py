@@ -58,7 +58,6 @@ TRANSITIONS = ("accepted", "in-progress", "completed")
 @dataclass
 class Ids:
     hospital: str
-    snf: str
     patients: list[str]
     tasks: list[str]
     plans: list[str]
@@ -92,12 +91,11 @@ def seed(url: str) -> Ids:
     engine = make_engine(url)
     with make_session_factory(engine)() as session:
         hospital = session.scalar(select(Organization.id).where(Organization.kind == "hospital"))
-        snf = session.scalar(select(Organization.id).where(Organization.kind == "snf"))
         handoffs = session.execute(select(Handoff.id, Handoff.patient_id).limit(200)).all()
         plans = list(session.scalars(select(CasePlan.id).limit(50)))
     engine.dispose()
-    assert hospital and snf and handoffs and plans, "the demo data is missing organisations, handoffs or plans"
-    return Ids(hospital, snf, sorted({p for _, p in handoffs}), [t for t, _ in handoffs], plans)
+    assert hospital and handoffs and plans, "the demo data is missing the hospital, handoffs or plans"
+    return Ids(hospital, sorted({p for _, p in handoffs}), [t for t, _ in handoffs], plans)
 
 
 def mint_token(url: str, settings: Settings, organization_id: str) -> str:
@@ -189,7 +187,8 @@ class Client:
             created = self.call(
                 "handoff-create", "POST", "/api/handoffs", 201,
                 {"patient_id": self.ids.patients[self.index % len(self.ids.patients)], "kind": "transport",
-                 "owner_org_id": self.ids.snf, "requester_org_id": self.ids.hospital},
+                 # The hospital's own handoff: as owner it may make every move (service.auth.policy).
+                 "owner_org_id": self.ids.hospital, "requester_org_id": self.ids.hospital},
             )  # fmt: skip
             self.handoff, self.moves = (created["id"], iter(TRANSITIONS)) if created else (None, iter(()))
             return

@@ -45,13 +45,17 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
 
     from service import limits
     from service.api import register_api
+    from service.api.auth import init_app as init_rest_auth
     from service.api.errors import register_error_handlers
+    from service.auth.request_audit import init_app as init_request_audit
     from service.celery_app import init_celery
     from service.fhir_api import register_fhir_api
     from service.fhir_api.subscriptions_http import init_app as init_subscriptions_http
     from service.security_headers import init_app as init_security_headers
     from service.web import blueprint as web_blueprint
 
+    init_rest_auth(app)  # every /api request has a principal before its view runs
+    init_request_audit(app, request_session)  # REST and web accesses, and refusals on every door
     api = Api(app)
     register_api(api)
     register_error_handlers(app)

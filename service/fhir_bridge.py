@@ -369,6 +369,8 @@ def audit_event_json(event: AccessEvent, *, base_url: str) -> Json:
         if event.query:
             entity["description"] = event.query
         entities.append(entity)
+    elif event.query:  # a refused web page: the request is all there is to name
+        entities.append({"what": {"display": "request"}, "description": event.query})
     agent: Json = {
         "type": {"text": "client"},
         "who": {"identifier": {"system": f"{base_url}/clients", "value": event.client_id}},

@@ -1,4 +1,4 @@
-"""Small pieces every REST view uses: who is acting, paging arguments, the ETag version."""
+"""Small pieces every REST view uses: paging arguments, the ETag version (who acts: service.api.auth)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,6 @@ from marshmallow import Schema, fields, validate
 
 from service.db import IdType
 from service.limits import MAX_OFFSET, etag_version
-
-
-def actor() -> str:
-    """Who made the change, for the audit trail and the handoff timeline.
-
-    Until sign-in exists for the REST API, callers name themselves in ``X-Carebridge-Actor``.
-    """
-    return request.headers.get("X-Carebridge-Actor", "api:anonymous")[:120]
-
-
-def acting_org() -> str | None:
-    """The organisation a partner acts for; it may only make the moves its side owns."""
-    return request.headers.get("X-Carebridge-Organization") or None
 
 
 def expected_version() -> int | None:

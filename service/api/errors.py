@@ -13,8 +13,9 @@ from flask import Flask, jsonify
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from service.auth.tokens import challenge
 from service.failures import log_unexpected
-from service.usecases.errors import UseCaseError
+from service.usecases.errors import Forbidden, Unauthenticated, UseCaseError
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,13 @@ def envelope(code: int, message: str, errors: dict[str, Any] | None = None) -> t
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(UseCaseError)
-    def _use_case(exc: UseCaseError) -> tuple[Any, int]:
-        return envelope(exc.status, exc.message, exc.details)
+    def _use_case(exc: UseCaseError) -> Any:
+        body, status = envelope(exc.status, exc.message, exc.details)
+        if isinstance(exc, Unauthenticated):
+            return body, status, challenge(exc.error, exc.message if exc.error else None)
+        if isinstance(exc, Forbidden) and exc.insufficient_scope:
+            return body, status, challenge("insufficient_scope")
+        return body, status
 
     @app.errorhandler(StaleDataError)
     def _stale(_exc: StaleDataError) -> tuple[Any, int]:

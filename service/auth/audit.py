@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
+from flask import g, has_request_context
 from sqlalchemy.orm import Session
 
 from service import clock
@@ -60,6 +61,8 @@ def record_access(
         description=description,
     )
     session.add(event)
+    if outcome != OUTCOME_SUCCESS and has_request_context():
+        g.refusal_recorded = True  # service.auth.request_audit adds no second event for this refusal
     return event
 
 

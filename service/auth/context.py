@@ -45,5 +45,5 @@ def current_access() -> AccessContext:
     """The caller of the current request; raises LookupError when the request was not authorized."""
     ctx: AccessContext | None = g.get("fhir_access")
     if ctx is None:
-        raise LookupError("no authorized FHIR access in this request; call guard.authorize first")
+        raise LookupError("no principal in this request: the door (REST, web or FHIR guard) sets it first")
     return ctx

@@ -34,7 +34,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, aliased, object_session
 
 from service.auth.context import WEB_CLIENT_ID, AccessContext
-from service.auth.scopes import Interaction, ResourceScope, ScopeSet, is_within, parse_resource_scope, parse_scopes
+from service.auth.scopes import Interaction, ScopeSet, intersect, parse_scopes
 from service.domain.handoff_status import party_for
 from service.models import (
     CareTeamMember,
@@ -108,8 +108,10 @@ def principal_for_user(
     user: User, scopes: ScopeSet | None = None, *, client_id: str = WEB_CLIENT_ID, patient_id: str | None = None
 ) -> AccessContext:
     """The principal of a signed-in person: their web session (scopes None: everything their role
-    grants) or a token they authorised for an app (`scopes`: what the app asked for, cut down to
-    what the role grants; `openid`, `launch/...` and the like pass through).
+    grants) or a token they authorised for an app (`scopes`: what the app was granted, narrowed
+    interaction by interaction to what the role grants; a `patient/` scope is bounded by the role's
+    `user/` scope of the same type, a patient's compartment being a part of what the person may
+    see; `system/` is never a person's; `openid`, `fhirUser`, `launch...` pass through).
 
     Raises PermissionError for a disabled account.
     """
@@ -117,10 +119,10 @@ def principal_for_user(
         raise PermissionError(f"user {user.id} is disabled")
     granted = role_scopes(user.role)
     if scopes is not None:
-        granted = ScopeSet(
-            tuple(s for s in scopes.raw if _within_role(s, granted)),
-            tuple(s for s in scopes.resource_scopes if _scope_within(s, granted)),
-        )
+        as_patient = parse_scopes(" ".join(text.replace("user/", "patient/", 1) for text in granted.raw))
+        other = tuple(text for text in scopes.raw if "/" not in text or text.startswith("launch"))
+        narrowed = intersect(scopes, granted).raw + intersect(scopes, as_patient).raw
+        granted = parse_scopes(" ".join(other + narrowed))
     return AccessContext(
         client_id=client_id,
         subject=user.username,
@@ -131,20 +133,6 @@ def principal_for_user(
         role=user.role,
         display_name=user.display_name,
     )
-
-
-def _within_role(text: str, granted: ScopeSet) -> bool:
-    scope = parse_resource_scope(text)
-    if scope is None:
-        return "/" not in text or text.startswith("launch")  # openid, fhirUser, launch/patient...
-    return _scope_within(scope, granted)
-
-
-def _scope_within(scope: ResourceScope, granted: ScopeSet) -> bool:
-    # A person's `user/` scopes bound both their `user/` and their `patient/` scopes (a patient's
-    # compartment is a subset of what the user may see); `system/` is never a person's.
-    as_user = ResourceScope("user", scope.resource_type, scope.interactions)
-    return scope.context != "system" and is_within(as_user, granted)
 
 
 def allows(ctx: AccessContext, resource_type: str, interaction: Interaction) -> bool:
@@ -318,6 +306,8 @@ def writable_rows(ctx: AccessContext, resource_type: str) -> ColumnElement[bool]
         case_owner = _case_hospital(org, patient_column)
         if resource_type == "Task":
             clauses.append(or_(case_owner, Handoff.owner_org_id == org, Handoff.requester_org_id == org))
+        elif resource_type == "Encounter":
+            clauses.append(Stay.hospital_id == org)  # a stay is changed by its own hospital only
         else:
             clauses.append(case_owner)
     return and_(*clauses)
@@ -330,6 +320,14 @@ def can_write(ctx: AccessContext, resource_type: str, row: Any) -> bool:
         raise ValueError("can_write needs a row loaded from a session")
     model, _ = MODELS[resource_type]
     return session.scalar(select(model.id).where(model.id == row.id, writable_rows(ctx, resource_type))) is not None
+
+
+def unclaimed(patient: Patient) -> bool:
+    """No organisation runs this patient's case yet (no stay anywhere): a hospital may admit them."""
+    session = object_session(patient)
+    if session is None:
+        raise ValueError("unclaimed needs a row loaded from a session")
+    return session.scalar(select(Stay.id).where(Stay.patient_id == patient.id).limit(1)) is None
 
 
 def task_move_allowed(acting_org_id: str | None, handoff: Handoff, target: str) -> bool:

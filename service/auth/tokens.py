@@ -24,6 +24,17 @@ from service.models import User
 from service.models.clients import PartnerClient, TrustedIssuer
 
 ACCESS_TOKEN_SECONDS = 300
+REALM = "carebridge"
+
+
+def challenge(error: str | None = None, description: str | None = None) -> dict[str, str]:
+    """The `WWW-Authenticate` header of a refusal on any door (https://www.rfc-editor.org/rfc/rfc6750#section-3)."""
+    value = f'Bearer realm="{REALM}"'
+    if error is not None:
+        value += f', error="{error}"'
+    if description is not None:
+        value += f', error_description="{description.replace(chr(34), chr(39))}"'
+    return {"WWW-Authenticate": value}
 
 
 def fhir_base(settings: Settings) -> str:

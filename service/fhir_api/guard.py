@@ -17,19 +17,8 @@ from service.auth import policy
 from service.auth.context import AccessContext, set_current_access
 from service.auth.jwts import InvalidJwt
 from service.auth.scopes import Interaction
-from service.auth.tokens import verify_access_token
+from service.auth.tokens import challenge, verify_access_token
 from service.fhir_api.outcome import FhirError
-
-REALM = "carebridge"
-
-
-def _challenge(error: str | None = None, description: str | None = None) -> dict[str, str]:
-    value = f'Bearer realm="{REALM}"'
-    if error is not None:
-        value += f', error="{error}"'
-    if description is not None:
-        value += f', error_description="{description}"'
-    return {"WWW-Authenticate": value}
 
 
 def bearer_access() -> AccessContext:
@@ -39,12 +28,12 @@ def bearer_access() -> AccessContext:
         return cached
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise FhirError(401, "an access token is required (Authorization: Bearer ...)", headers=_challenge())
+        raise FhirError(401, "an access token is required (Authorization: Bearer ...)", headers=challenge())
     try:
         ctx = verify_access_token(request_session(), runtime(current_app).settings, token.strip())
     except InvalidJwt as refused:
         raise FhirError(
-            401, f"access token refused: {refused}", headers=_challenge("invalid_token", str(refused))
+            401, f"access token refused: {refused}", headers=challenge("invalid_token", str(refused))
         ) from None
     set_current_access(ctx)
     return ctx
@@ -57,6 +46,6 @@ def authorize(resource_type: str, interaction: Interaction) -> AccessContext:
         raise FhirError(
             403,
             f"the token's scopes do not permit '{interaction}' on {resource_type}",
-            headers=_challenge("insufficient_scope"),
+            headers=challenge("insufficient_scope"),
         )
     return ctx

@@ -284,9 +284,22 @@ AUDIT_EVENT = ResourceKind(
     AccessEvent.recorded,
     {
         "patient": _reference("patient", AccessEvent.patient_id, "Patient", "The patient whose data was accessed"),
-        "agent": _token("agent", AccessEvent.client_id, "The client id that made the access", Codes(None)),
+        # A backend client is its client id; a person is their username (the event's subject), whichever door.
+        "agent": SearchParam(
+            "agent",
+            "token",
+            lambda v, _base, _m: or_(
+                token_clause("agent", v, AccessEvent.client_id, Codes(None)),
+                token_clause("agent", v, AccessEvent.subject, Codes(None)),
+            ),
+            "Who made the access: a client id, or a person's username",
+        ),
         "date": _date("date", AccessEvent.recorded, "When it happened"),
         "action": _status("action", AccessEvent.action, "C, R, U, D or E", "audit-event-action"),
+        # 0 success, 4 refused (401, 403, 404...), 8 failed: https://hl7.org/fhir/R4/valueset-audit-event-outcome.html
+        "outcome": _status(
+            "outcome", AccessEvent.outcome, "0 success, 4 refused or invalid, 8 failure", "audit-event-outcome"
+        ),
     },
 )
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from service.auth import policy
 from service.auth.context import AccessContext
 from service.fhir_api.outcome import FhirError
 from service.fhir_bridge import Json
@@ -59,8 +60,8 @@ def update_task(
         )
     if not changed:
         return handoff
-    if ctx.organization_id is not None and ctx.organization_id not in (handoff.owner_org_id, handoff.requester_org_id):
-        raise FhirError(403, "only the Task's owner or requester may update it", code="forbidden")
+    if not policy.can_write(ctx, "Task", handoff):
+        raise FhirError(403, "only the Task's parties and the case's hospital may update it", code="forbidden")
     actor = ctx.actor
     business_status = concept_text(proposed.get("businessStatus"))
     try:

@@ -67,3 +67,28 @@ class TooManyAttempts(UseCaseError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message, details={"retry_after": retry_after})
         self.retry_after = retry_after
+
+
+class Unauthenticated(UseCaseError):
+    """No principal, or credentials carebridge refuses (401 with a `WWW-Authenticate: Bearer` challenge).
+
+    `error` is the RFC 6750 §3.1 code (`invalid_token` when a token was sent but is unusable)."""
+
+    status = 401
+    code = "unauthenticated"
+
+    def __init__(self, message: str, *, error: str | None = None) -> None:
+        super().__init__(message)
+        self.error = error
+
+
+class Forbidden(UseCaseError):
+    """The principal is known but may not do this (403): a scope its token or role lacks, a record
+    of its organisation's it may read but not change, a move the other side owns, a bad CSRF token."""
+
+    status = 403
+    code = "forbidden"
+
+    def __init__(self, message: str, *, insufficient_scope: bool = False) -> None:
+        super().__init__(message)
+        self.insufficient_scope = insufficient_scope

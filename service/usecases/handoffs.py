@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from service import clock
 from service.auth import policy
+from service.auth.context import AccessContext
 from service.domain.handoff_status import OPEN, TASK_STATUSES, allowed_next, can_transition, party_for
 from service.models import Handoff, HandoffEvent, Organization, Patient, ReadinessItem, Stay
 from service.models.handoffs import HANDOFF_KINDS
@@ -187,10 +188,15 @@ def add_note(session: Session, handoff_id: str, text: str, *, actor: str) -> Han
         return apply_changes(session, handoff, {"notes": [*handoff.notes, note]}, actor=actor, action="note")
 
 
-def owner_queue(session: Session, owner_org_id: str, *, include_closed: bool = False) -> list[Handoff]:
-    """The handoffs an organisation must act on, most urgent (earliest due) first."""
+def owner_queue(
+    session: Session, owner_org_id: str, *, include_closed: bool = False, ctx: AccessContext | None = None
+) -> list[Handoff]:
+    """The handoffs an organisation must act on, most urgent (earliest due) first; those `ctx` may
+    see when a principal asks (None: carebridge itself, e.g. the scenario checks)."""
     get_or_404(session, Organization, owner_org_id)
     query = select(Handoff).where(Handoff.owner_org_id == owner_org_id)
+    if ctx is not None:
+        query = query.where(policy.visible_rows(ctx, "Task"))
     if not include_closed:
         query = query.where(Handoff.status.in_(OPEN))
     return list(session.scalars(query.order_by(Handoff.due_at.is_(None), Handoff.due_at, Handoff.id)))

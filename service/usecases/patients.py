@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
 
+from service.auth import policy
+from service.auth.context import AccessContext
 from service.db import table_of
 from service.models import Organization, Patient, PatientIdentifier
 from service.usecases.changes import apply_changes, create, create_all
@@ -114,5 +116,7 @@ def update_patient(session: Session, patient_id: str, changes: Mapping[str, Any]
         return apply_changes(session, patient, changes, actor=actor)
 
 
-def list_patients(session: Session, *, limit: int, offset: int) -> list[Patient]:
-    return list(session.scalars(select(Patient).order_by(Patient.family_name, Patient.id).limit(limit).offset(offset)))
+def list_patients(session: Session, *, ctx: AccessContext, limit: int, offset: int) -> list[Patient]:
+    """The patients `ctx` may see (service.auth.policy), by name."""
+    query = select(Patient).where(policy.visible_patients(ctx)).order_by(Patient.family_name, Patient.id)
+    return list(session.scalars(query.limit(limit).offset(offset)))

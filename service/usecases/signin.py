@@ -17,14 +17,15 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
 from service import clock
-from service.models import CareTeamMember, Handoff, Stay, User
+from service.models import CareTeamMember, User
 from service.models.web import WebSession
 from service.usecases import signin_throttle
 from service.usecases.errors import Invalid
 from service.usecases.unit_of_work import unit_of_work
 
 SESSION_LIFETIME = timedelta(hours=10)  # one shift
-HOSPITAL_KINDS = frozenset({"hospital"})
+# Path "/": the REST API accepts the same session for same-origin calls from the pages.
+SESSION_COOKIE = "carebridge_session"
 # Checked when a username is unknown, so a wrong username costs as much time as a wrong password.
 _DUMMY_HASH = "scrypt:32768:8:1$dummy$" + "0" * 128
 
@@ -95,23 +96,21 @@ def update_session(session: Session, web: WebSession, **state: Any) -> WebSessio
 
 
 def roles(session: Session, user: User) -> list[str]:
-    """The user's roles: every care-team role they hold for any patient."""
+    """The user's care-team roles: every care-team role they hold for any patient."""
     found = session.scalars(select(CareTeamMember.role).where(CareTeamMember.user_id == user.id).distinct())
     return sorted(found)
 
 
-def is_hospital_user(user: User) -> bool:
-    return user.organization.kind in HOSPITAL_KINDS
+def signed_in(session: Session, session_id: str | None) -> tuple[WebSession | None, User | None]:
+    """The session a cookie names and its signed-in user (None when anonymous or disabled)."""
+    web = find_session(session, session_id)
+    user = session.get(User, web.user_id) if web is not None and web.user_id else None
+    return web, user if user is not None and user.active else None
 
 
-def can_see_stay(user: User, stay: Stay) -> bool:
-    """Hospital users see their hospital's stays; nobody else sees a whole case."""
-    return is_hospital_user(user) and stay.hospital_id == user.organization_id
-
-
-def can_act_on_handoff(user: User, handoff: Handoff) -> bool:
-    """Facility users see and act on the handoffs addressed to (or requested by) their organisation."""
-    return user.organization_id in (handoff.owner_org_id, handoff.requester_org_id)
+def csrf_ok(web: WebSession | None, sent: str | None) -> bool:
+    """The synchronizer token of the session (OWASP CSRF Prevention Cheat Sheet)."""
+    return web is not None and secrets.compare_digest(sent or "", web.csrf_token)
 
 
 def ehr_user(session: Session, *, hospital_id: str, iss: str, fhir_user: str | None) -> User:

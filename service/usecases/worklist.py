@@ -17,6 +17,8 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from service.auth import policy
+from service.auth.context import AccessContext
 from service.domain.handoff_status import OPEN
 from service.domain.timing import AWAITING_ANSWER, DECISION_KINDS, avoidable_days
 from service.models import Barrier, Handoff, ReadinessItem, Stay
@@ -96,8 +98,13 @@ def worklist(
     filters: WorklistFilter = WorklistFilter(),
     limit: int = 25,
     cursor: str | None = None,
+    ctx: AccessContext | None = None,
 ) -> WorklistPage:
+    """Active stays by expected discharge date; those `ctx` may see when a principal asks (None:
+    carebridge itself, e.g. benchmarks and scenario checks)."""
     query = select(Stay).where(Stay.status == "in-progress")
+    if ctx is not None:
+        query = query.where(policy.visible_rows(ctx, "Encounter"))
     if filters.unit:
         query = query.where(Stay.unit == filters.unit)
     if filters.planner_id:

@@ -10,13 +10,13 @@ from service.limits import ascii_int
 from service.usecases.analytics import placement_analytics
 from service.web.blueprint import blueprint
 from service.web.charts import bar_chart
-from service.web.session import current_user, hospital_only
+from service.web.session import current_user, requires
 
 WINDOWS = (7, 30, 90)
 
 
 @blueprint.get("/analytics")
-@hospital_only
+@requires("Encounter", "u")
 def analytics() -> str:
     days = ascii_int(request.args.get("days"))
     window = days if days in WINDOWS else 30

@@ -11,29 +11,26 @@ from werkzeug.wrappers import Response
 
 from service import clock
 from service.app import request_session
-from service.models import Barrier, CasePlan, Goal, Organization, Referral, Stay
+from service.models import CasePlan, Goal, Organization, Referral, Stay
 from service.models.plans import GOAL_ACHIEVEMENT, GOAL_LIFECYCLE, PLAN_STATUSES
 from service.models.referrals import PLACEMENT_SERVICES, PRIORITIES, REFERRAL_SERVICES
 from service.models.stays import BARRIER_CATEGORIES, DISCHARGE_DISPOSITIONS
-from service.usecases import discharge, plans, referrals, stays
-from service.usecases import signin as accounts
+from service.usecases import access, discharge, plans, referrals, stays
 from service.usecases.case_view import load_case
 from service.usecases.errors import Invalid
-from service.usecases.unit_of_work import get_or_404
 from service.web.blueprint import blueprint
 from service.web.formatting import local_input, parse_local
 from service.web.forms import expected_version, optional_date, required_text
 from service.web.handoff_actions import BUSINESS_STATUSES, actions_for
-from service.web.session import current_user, hospital_only
+from service.web.session import current_user, principal, requires
 
 # Organisations a hospital refers patients to.
 RECIPIENT_KINDS = ("snf", "home_health", "inpatient_rehab", "hospice", "community", "primary_care", "payer")
 
 
 def _visible_stay(stay_id: str) -> Stay:
-    stay = get_or_404(request_session(), Stay, stay_id)
-    if not accounts.can_see_stay(current_user(), stay):
-        abort(403)
+    """The stay whose case is changed: the principal's organisation must run it (service.auth.policy)."""
+    stay: Stay = access.writable(request_session(), principal(), "Encounter", stay_id)
     return stay
 
 
@@ -42,14 +39,14 @@ def _to_case(stay_id: str, anchor: str) -> Response:
 
 
 def _actor() -> str:
-    return current_user().username
+    return principal().actor
 
 
 @blueprint.get("/stays/<stay_id>")
-@hospital_only
+@requires("Encounter", "u")
 def case(stay_id: str) -> str:
-    stay = _visible_stay(stay_id)
     db = request_session()
+    stay = access.case_workspace(db, principal(), stay_id)
     view = load_case(db, stay.id)
     recipients = db.scalars(
         select(Organization)
@@ -62,7 +59,7 @@ def case(stay_id: str) -> str:
         stay=view.stay,
         patient=view.stay.patient,
         recipients=list(recipients),
-        actions_for=lambda handoff: actions_for(handoff, current_user().organization_id),
+        actions_for=lambda handoff: actions_for(handoff, principal().organization_id),
         services=REFERRAL_SERVICES,
         placement_services=PLACEMENT_SERVICES,
         priorities=PRIORITIES,
@@ -83,7 +80,7 @@ def _zone() -> ZoneInfo:
 
 
 @blueprint.post("/stays/<stay_id>/dates")
-@hospital_only
+@requires("Encounter", "u")
 def stay_dates(stay_id: str) -> Response:
     stay = _visible_stay(stay_id)
     changes: dict[str, Any] = {
@@ -97,7 +94,7 @@ def stay_dates(stay_id: str) -> Response:
 
 
 @blueprint.post("/stays/<stay_id>/readiness")
-@hospital_only
+@requires("Encounter", "u")
 def readiness(stay_id: str) -> Response:
     stay = _visible_stay(stay_id)
     met = request.form.get("met") == "1"
@@ -106,7 +103,7 @@ def readiness(stay_id: str) -> Response:
 
 
 @blueprint.post("/stays/<stay_id>/barriers")
-@hospital_only
+@requires("Encounter", "u")
 def add_barrier(stay_id: str) -> Response:
     stay = _visible_stay(stay_id)
     stays.open_barrier(
@@ -120,16 +117,15 @@ def add_barrier(stay_id: str) -> Response:
 
 
 @blueprint.post("/barriers/<barrier_id>/resolve")
-@hospital_only
+@requires("Encounter", "u")
 def resolve_barrier(barrier_id: str) -> Response:
-    barrier = get_or_404(request_session(), Barrier, barrier_id)
-    stay = _visible_stay(barrier.stay_id)
+    barrier = access.writable_barrier(request_session(), principal(), barrier_id)
     stays.resolve_barrier(request_session(), barrier.id, note=request.form.get("note") or None, actor=_actor())
-    return _to_case(stay.id, "barriers")
+    return _to_case(barrier.stay_id, "barriers")
 
 
 @blueprint.post("/stays/<stay_id>/discharge")
-@hospital_only
+@requires("Encounter", "u")
 def record_discharge(stay_id: str) -> Response:
     stay = _visible_stay(stay_id)
     try:
@@ -147,9 +143,10 @@ def record_discharge(stay_id: str) -> Response:
 
 
 @blueprint.post("/stays/<stay_id>/plans")
-@hospital_only
+@requires("Encounter", "u")
 def create_plan(stay_id: str) -> Response:
     stay = _visible_stay(stay_id)
+    access.creatable_for(request_session(), principal(), "CarePlan", stay.patient_id)
     plans.create_case_plan(
         request_session(),
         patient_id=stay.patient_id,
@@ -162,15 +159,14 @@ def create_plan(stay_id: str) -> Response:
 
 
 def _plan(plan_id: str) -> CasePlan:
-    plan = get_or_404(request_session(), CasePlan, plan_id)
+    plan: CasePlan = access.writable(request_session(), principal(), "CarePlan", plan_id)
     if plan.stay_id is None:
-        abort(404)
-    _visible_stay(plan.stay_id)
+        abort(404)  # the pages show plans of a stay only
     return plan
 
 
 @blueprint.post("/plans/<plan_id>")
-@hospital_only
+@requires("Encounter", "u")
 def update_plan(plan_id: str) -> Response:
     plan = _plan(plan_id)
     changes = {
@@ -183,7 +179,7 @@ def update_plan(plan_id: str) -> Response:
 
 
 @blueprint.post("/plans/<plan_id>/notes")
-@hospital_only
+@requires("Encounter", "u")
 def plan_note(plan_id: str) -> Response:
     plan = _plan(plan_id)
     text = required_text("text", "a note")
@@ -194,9 +190,10 @@ def plan_note(plan_id: str) -> Response:
 
 
 @blueprint.post("/plans/<plan_id>/goals")
-@hospital_only
+@requires("Encounter", "u")
 def add_goal(plan_id: str) -> Response:
     plan = _plan(plan_id)
+    access.require(principal(), "Goal", "c")
     description = required_text("description", "a goal")
     plans.add_goal(
         request_session(),
@@ -212,9 +209,9 @@ def add_goal(plan_id: str) -> Response:
 
 
 @blueprint.post("/goals/<goal_id>")
-@hospital_only
+@requires("Encounter", "u")
 def update_goal(goal_id: str) -> Response:
-    goal = get_or_404(request_session(), Goal, goal_id)
+    goal: Goal = access.writable(request_session(), principal(), "Goal", goal_id)
     plan = _plan(str(goal.case_plan_id))
     changes = {
         "lifecycle_status": request.form.get("lifecycle_status", goal.lifecycle_status),
@@ -225,9 +222,10 @@ def update_goal(goal_id: str) -> Response:
 
 
 @blueprint.post("/stays/<stay_id>/referrals")
-@hospital_only
+@requires("Encounter", "u")
 def send_referral(stay_id: str) -> Response:
     stay = _visible_stay(stay_id)
+    access.creatable_for(request_session(), principal(), "ServiceRequest", stay.patient_id)
     plan_id = request_session().scalar(select(CasePlan.id).where(CasePlan.stay_id == stay.id).limit(1))
     referrals.send_referral(
         request_session(),
@@ -236,7 +234,7 @@ def send_referral(stay_id: str) -> Response:
         case_plan_id=plan_id,
         service=request.form.get("service", ""),
         recipient_org_ids=request.form.getlist("recipient"),
-        requester_org_id=current_user().organization_id,
+        requester_org_id=str(principal().organization_id),
         reason=request.form.get("reason", "").strip() or None,
         priority=request.form.get("priority", "routine"),
         actor=_actor(),
@@ -245,11 +243,11 @@ def send_referral(stay_id: str) -> Response:
 
 
 @blueprint.post("/referrals/<referral_id>/confirm")
-@hospital_only
+@requires("Encounter", "u")
 def confirm_placement(referral_id: str) -> Response:
-    referral = get_or_404(request_session(), Referral, referral_id)
+    referral: Referral = access.writable(request_session(), principal(), "ServiceRequest", referral_id)
     if referral.stay_id is None:
-        abort(404)
+        abort(404)  # the pages confirm placements of a stay only
     stay = _visible_stay(referral.stay_id)
     referrals.confirm_placement(
         request_session(),

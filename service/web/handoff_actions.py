@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from flask import abort, redirect, request, url_for
+from flask import redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from service.app import request_session
 from service.domain.handoff_status import allowed_next, party_for
 from service.models import Handoff
-from service.usecases import handoffs
-from service.usecases import signin as accounts
-from service.usecases.unit_of_work import get_or_404
+from service.usecases import access, handoffs
 from service.web.blueprint import blueprint
 from service.web.forms import expected_version
-from service.web.session import current_user, safe_next
+from service.web.session import principal, safe_next, works_cases
 
 LABELS = {
     "received": "Mark received",
@@ -47,7 +45,7 @@ class Action(NamedTuple):
     needs_reason: bool
 
 
-def actions_for(handoff: Handoff, org_id: str) -> list[Action]:
+def actions_for(handoff: Handoff, org_id: str | None) -> list[Action]:
     """The transitions ``org_id`` may make now, in the order the state machine lists them."""
     sides = {
         side
@@ -64,15 +62,13 @@ def actions_for(handoff: Handoff, org_id: str) -> list[Action]:
 
 
 def _handoff(handoff_id: str) -> Handoff:
-    handoff = get_or_404(request_session(), Handoff, handoff_id)
-    if not accounts.can_act_on_handoff(current_user(), handoff):
-        abort(403)
+    handoff: Handoff = access.writable(request_session(), principal(), "Task", handoff_id)
     return handoff
 
 
 def _back(handoff: Handoff) -> Response:
     default = url_for("web.queue")
-    if handoff.stay_id and accounts.is_hospital_user(current_user()):
+    if handoff.stay_id and works_cases():
         default = url_for("web.case", stay_id=handoff.stay_id)
     return redirect(safe_next(request.form.get("back"), default), code=303)
 
@@ -80,16 +76,16 @@ def _back(handoff: Handoff) -> Response:
 @blueprint.post("/handoffs/<handoff_id>/transition")
 def transition(handoff_id: str) -> Response:
     handoff = _handoff(handoff_id)
-    user = current_user()
+    ctx = principal()
     handoffs.transition_handoff(
         request_session(),
         handoff.id,
         request.form.get("target", ""),
-        actor=user.username,
+        actor=ctx.actor,
         reason=request.form.get("reason") or None,
         business_status=request.form.get("business_status") or None,
         expected_version=expected_version(),
-        acting_org_id=user.organization_id,
+        acting_org_id=ctx.organization_id,
     )
     return _back(handoff)
 
@@ -101,7 +97,7 @@ def business_status(handoff_id: str) -> Response:
         request_session(),
         handoff.id,
         request.form.get("business_status", "").strip() or None,
-        actor=current_user().username,
+        actor=principal().actor,
         expected_version=expected_version(),
     )
     return _back(handoff)
@@ -110,5 +106,5 @@ def business_status(handoff_id: str) -> Response:
 @blueprint.post("/handoffs/<handoff_id>/notes")
 def handoff_note(handoff_id: str) -> Response:
     handoff = _handoff(handoff_id)
-    handoffs.add_note(request_session(), handoff.id, request.form.get("text", ""), actor=current_user().username)
+    handoffs.add_note(request_session(), handoff.id, request.form.get("text", ""), actor=principal().actor)
     return _back(handoff)

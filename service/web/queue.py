@@ -8,17 +8,21 @@ from sqlalchemy import select
 from service import clock
 from service.app import request_session
 from service.models import Patient, Referral
+from service.usecases import access
 from service.usecases.handoffs import owner_queue
 from service.web.blueprint import blueprint
 from service.web.handoff_actions import BUSINESS_STATUSES, actions_for
-from service.web.session import current_user
+from service.web.session import principal, requires
 
 
 @blueprint.get("/queue")
+@requires("Task", "s")
 def queue() -> str:
-    db, user = request_session(), current_user()
+    db, ctx = request_session(), principal()
+    org_id = str(ctx.organization_id)
     include_closed = request.args.get("closed") == "1"
-    items = owner_queue(db, user.organization_id, include_closed=include_closed)
+    items = owner_queue(db, org_id, include_closed=include_closed, ctx=ctx)
+    access.listed(ctx, "Task", [h.patient_id for h in items])
     patients = {p.id: p for p in db.scalars(select(Patient).where(Patient.id.in_({h.patient_id for h in items})))}
     referral_ids = {h.referral_id for h in items if h.referral_id}
     referral_by_id = {r.id: r for r in db.scalars(select(Referral).where(Referral.id.in_(referral_ids)))}
@@ -28,7 +32,7 @@ def queue() -> str:
         patients=patients,
         referrals=referral_by_id,
         include_closed=include_closed,
-        actions_for=lambda handoff: actions_for(handoff, user.organization_id),
+        actions_for=lambda handoff: actions_for(handoff, org_id),
         business_statuses=BUSINESS_STATUSES,
         now=clock.now(),
     )

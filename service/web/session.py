@@ -7,24 +7,28 @@ Cheat Sheet. The cookie is HttpOnly and SameSite=Lax as a second line of defence
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
-from flask import Response, abort, g, redirect, render_template, request, url_for
+from flask import Response, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from service.app import request_session, writes_on_get
+from service.auth import policy
+from service.auth.context import AccessContext, current_access, set_current_access
+from service.auth.request_audit import refused
+from service.auth.scopes import Interaction
 from service.models import Organization, User
 from service.models.web import WebSession
+from service.usecases import access
 from service.usecases import signin as accounts
 from service.usecases.errors import Invalid, TooManyAttempts, UseCaseError
 from service.web import formatting
 from service.web.blueprint import blueprint
 
-COOKIE = "carebridge_session"
+COOKIE = accounts.SESSION_COOKIE
 # Pages anyone may open: signing in, the EHR launch (its own OAuth state protects it), assets, and
 # an app's authorization request (it checks the app before asking the person to sign in).
 PUBLIC = frozenset({"web.signin", "web.launch", "web.launch_callback", "web.static", "web.authorize"})
@@ -33,22 +37,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @blueprint.before_request
 def load_session() -> BaseResponse | None:
-    db = request_session()
-    g.web = accounts.find_session(db, request.cookies.get(COOKIE))
-    g.user = db.get(User, g.web.user_id) if g.web is not None and g.web.user_id else None
-    if g.user is not None and not g.user.active:  # disabled since signing in: signed out now
-        g.user = None
+    g.web, g.user = accounts.signed_in(request_session(), request.cookies.get(COOKIE))
     g.zone = formatting.user_zone(g.user.time_zone if g.user else None)
-    if request.method == "POST" and not _csrf_ok(g.web):
+    if g.user is not None:
+        set_current_access(policy.principal_for_user(g.user))
+    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token")
+    if request.method == "POST" and not accounts.csrf_ok(g.web, sent):
         return error_page(403, "This form has expired or did not come from carebridge. Reload the page and try again.")
     if g.user is None and request.endpoint not in PUBLIC:
+        refused("not signed in")
         return redirect(url_for("web.signin", next=request.full_path.rstrip("?")))
     return None
-
-
-def _csrf_ok(web: WebSession | None) -> bool:
-    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
-    return web is not None and secrets.compare_digest(sent, web.csrf_token)
 
 
 @blueprint.after_request
@@ -56,7 +55,7 @@ def set_cookie(response: Response) -> Response:
     web: WebSession | None = g.get("new_web")
     if web is not None:
         response.set_cookie(
-            COOKIE, web.id, httponly=True, samesite="Lax", secure=request.is_secure, path="/app", max_age=36000
+            COOKIE, web.id, httponly=True, samesite="Lax", secure=request.is_secure, path="/", max_age=36000
         )
     # Pages show patient data: no caching by shared or browser caches.
     response.headers.setdefault("Cache-Control", "no-store")
@@ -70,6 +69,8 @@ def start_session(user: User | None = None, **state: Any) -> WebSession:
     if user is None:
         accounts.close_session(db, g.web)
     g.web, g.user, g.new_web = web, user, web
+    if user is not None:
+        set_current_access(policy.principal_for_user(user))
     return web
 
 
@@ -89,16 +90,29 @@ def current_user() -> User:
     return user
 
 
-def hospital_only(view: F) -> F:
-    """Whole cases and the worklist are for hospital staff; facilities work from their queue."""
+def principal() -> AccessContext:
+    """The signed-in person as a principal (service.auth.policy decides what they may do)."""
+    return current_access()
 
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not accounts.is_hospital_user(current_user()):
-            abort(403)
-        return view(*args, **kwargs)
 
-    return cast(F, wrapper)
+def works_cases() -> bool:
+    """Whole cases, the worklist and analytics are for those who run cases (hospital staff: their
+    role may change stays); facilities and payers work from their queue."""
+    return policy.allows(principal(), "Encounter", "u")
+
+
+def requires(resource_type: str, interaction: Interaction) -> Callable[[F], F]:
+    """The page needs `interaction` on `resource_type` (the role's scopes, as on the REST API)."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            access.require(principal(), resource_type, interaction)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -121,7 +135,8 @@ def page_context() -> dict[str, Any]:
     return {
         "user": user,
         "zone": zone,
-        "is_hospital": user is not None and accounts.is_hospital_user(user),
+        "is_hospital": user is not None and works_cases(),
+        "has_queue": user is not None and policy.allows(principal(), "Task", "s"),
         "user_roles": accounts.roles(request_session(), user) if user is not None else [],
         "when": lambda moment: formatting.when(moment, zone),
         "day": formatting.day,
@@ -130,9 +145,12 @@ def page_context() -> dict[str, Any]:
 
 
 @blueprint.route("/")
-def home() -> BaseResponse:
-    target = "web.worklist_page" if accounts.is_hospital_user(current_user()) else "web.queue"
-    return redirect(url_for(target))
+def home() -> BaseResponse | str:
+    if works_cases():
+        return redirect(url_for("web.worklist_page"))
+    if policy.allows(principal(), "Task", "s"):
+        return redirect(url_for("web.queue"))
+    return render_template("no_pages.html", principal_role=principal().role)
 
 
 @blueprint.route("/signin", methods=["GET", "POST"])
@@ -163,7 +181,7 @@ def signin() -> Any:
 def signout() -> BaseResponse:
     accounts.close_session(request_session(), g.web)
     response = redirect(url_for("web.signin"), code=303)
-    response.delete_cookie(COOKIE, path="/app")
+    response.delete_cookie(COOKIE, path="/")
     return response
 
 
@@ -196,11 +214,14 @@ def use_case_error(exc: UseCaseError) -> BaseResponse:
     fields = exc.details.get("fields")
     pairs = fields.items() if isinstance(fields, dict) else ()
     detail = "; ".join(f"{name.replace('_', ' ')}: {', '.join(msgs)}" for name, msgs in pairs)
+    if exc.status in (401, 403):
+        refused(exc.message)
     return error_page(exc.status, exc.message + (f" ({detail})" if detail else ""))
 
 
 @blueprint.errorhandler(403)
 def forbidden(_exc: Exception) -> BaseResponse:
+    refused("page of another organisation's patients")
     return error_page(403, "This page belongs to another organisation's patients.")
 
 

@@ -14,11 +14,12 @@ from service import clock
 from service.app import request_session, runtime
 from service.limits import ascii_int
 from service.models import CareTeamMember, Stay, User
+from service.usecases import access
 from service.usecases.worklist import WorklistFilter, WorklistRow, worklist
 from service.web.blueprint import blueprint
 from service.web.formatting import user_zone
 from service.web.forms import optional_date
-from service.web.session import current_user, hospital_only
+from service.web.session import current_user, principal, requires
 
 # Worklist rows the use case can return in one call when a sort other than its own is asked for.
 SORT_ALL_LIMIT = 5000
@@ -71,7 +72,7 @@ def parse_query(hospital_id: str) -> Query:
 
 def load_rows(query: Query, page_size: int) -> tuple[list[WorklistRow], str | None, bool]:
     """(rows, next cursor, has next page)."""
-    db, user = request_session(), current_user()
+    db, user, ctx = request_session(), current_user(), principal()
     if query.keyset:
         page = worklist(
             db,
@@ -80,14 +81,18 @@ def load_rows(query: Query, page_size: int) -> tuple[list[WorklistRow], str | No
             filters=query.filters,
             limit=page_size,
             cursor=query.cursor,
+            ctx=ctx,
         )
-        return page.rows, page.next_cursor, page.next_cursor is not None
-    every = worklist(
-        db, now=clock.now(), tz=user_zone(user.time_zone), filters=query.filters, limit=SORT_ALL_LIMIT
-    ).rows
-    every.sort(key=SORTS[query.sort][1], reverse=query.descending)
-    start = (query.page - 1) * page_size
-    return every[start : start + page_size], None, len(every) > start + page_size
+        rows, next_cursor, has_next = page.rows, page.next_cursor, page.next_cursor is not None
+    else:
+        every = worklist(
+            db, now=clock.now(), tz=user_zone(user.time_zone), filters=query.filters, limit=SORT_ALL_LIMIT, ctx=ctx
+        ).rows
+        every.sort(key=SORTS[query.sort][1], reverse=query.descending)
+        start = (query.page - 1) * page_size
+        rows, next_cursor, has_next = every[start : start + page_size], None, len(every) > start + page_size
+    access.listed(ctx, "Encounter", [row.stay.patient_id for row in rows])
+    return rows, next_cursor, has_next
 
 
 def _table_context() -> dict[str, Any]:
@@ -112,7 +117,7 @@ def runtime_page_size() -> int:
 
 
 @blueprint.get("/worklist")
-@hospital_only
+@requires("Encounter", "u")
 def worklist_page() -> str:
     db, user = request_session(), current_user()
     units = db.scalars(
@@ -132,6 +137,6 @@ def worklist_page() -> str:
 
 
 @blueprint.get("/worklist/table")
-@hospital_only
+@requires("Encounter", "u")
 def worklist_table() -> str:
     return render_template("_worklist_table.html", **_table_context())

@@ -159,3 +159,51 @@ def test_the_worklist_table_is_swapped_in_place_by_htmx(browser: Any, live_app: 
         page.clock.run_for(31_000)
     page.wait_for_function("!document.querySelector('#worklist').dataset.marker")
     assert page.locator("table.worklist tbody tr").count() >= 20
+
+
+@pytest.mark.parametrize(
+    ("username", "lands_on", "sees"),
+    [
+        ("dana.planner", "/app/worklist", "Worklist"),
+        ("sam.casemanager", "/app/worklist", "Worklist"),
+        ("maple.intake", "/app/queue", "Referral queue"),
+        ("sunrise.intake", "/app/queue", "Referral queue"),
+        ("acme.caremanager", "/app/queue", "Referral queue"),
+        ("riley.auditor", "/app/", "has no pages in the web app"),
+        ("alex.admin", "/app/", "has no pages in the web app"),
+    ],
+)
+def test_each_demo_role_signs_in_to_its_own_page(
+    browser: Any, live_app: LiveApp, username: str, lands_on: str, sees: str
+) -> None:
+    page = signed_in_page(browser, live_app, username)
+    assert page.url.endswith(lands_on)
+    assert page.get_by_text(sees).first.is_visible()
+
+
+def test_an_intake_coordinator_is_refused_another_facilitys_referral(
+    browser: Any, live_app: LiveApp, screenshot: Any
+) -> None:
+    stay = live_app.fresh_stay()
+    with live_app.session() as db:
+        maple, oakwood = (db.query(Organization).filter_by(name=name).one().id for name in (SNFS[0], OAKWOOD))
+        others = referrals.send_referral(
+            db, patient_id=stay.patient_id, stay_id=stay.id, service="snf_placement", recipient_org_ids=[maple],
+            requester_org_id=stay.hospital_id, reason="Maple Grove only", actor="dana.planner",
+        )  # fmt: skip
+        theirs = referrals.send_referral(
+            db, patient_id=stay.patient_id, stay_id=stay.id, service="snf_placement", recipient_org_ids=[oakwood],
+            requester_org_id=stay.hospital_id, reason="Oakwood too", actor="dana.planner",
+        )  # fmt: skip
+        maple_handoff = others.handoffs[0].id
+    page = signed_in_page(browser, live_app, "oakwood.intake")
+    assert page.get_by_text("Oakwood too").is_visible()
+    assert page.get_by_text("Maple Grove only").count() == 0
+    # Asked for by address, with the signed-in session: the other facility's referral is not there for them.
+    own = page.goto(f"/api/referrals/{theirs.id}")
+    assert own is not None and own.status == 200
+    refused = page.goto(f"/api/referrals/{others.id}")
+    assert refused is not None and refused.status == 404
+    handoff_page = page.goto(f"/api/handoffs/{maple_handoff}")
+    assert handoff_page is not None and handoff_page.status == 404
+    screenshot(page, "intake-refused-other-referral")

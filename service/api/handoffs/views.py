@@ -5,7 +5,8 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from service.api.common import acting_org, actor, expected_version
+from service.api.auth import principal
+from service.api.common import expected_version
 from service.api.handoffs.schemas import (
     BusinessStatusSchema,
     HandoffSchema,
@@ -15,9 +16,7 @@ from service.api.handoffs.schemas import (
     TransitionSchema,
 )
 from service.app import request_session
-from service.models import Handoff
-from service.usecases import handoffs
-from service.usecases.unit_of_work import get_or_404
+from service.usecases import access, handoffs
 
 blp = Blueprint("handoffs", __name__, description="Tracked steps between parties, on the FHIR Task state machine")
 
@@ -31,7 +30,11 @@ class Handoffs(MethodView):
 
         A tracked step owned by one organisation (FHIR Task), starting as draft, requested or ready.
         """
-        return handoffs.create_handoff(request_session(), actor=actor(), **data)
+        ctx, session = principal(), request_session()
+        access.creatable_for(session, ctx, "Task", data["patient_id"])
+        access.linkable(session, ctx, "Encounter", data["stay_id"])
+        access.acting_for(ctx, data["requester_org_id"], "the requester")
+        return handoffs.create_handoff(session, actor=ctx.actor, **data)
 
 
 @blp.route("/<handoff_id>")
@@ -42,7 +45,7 @@ class HandoffById(MethodView):
 
         The handoff with its notes and its timeline of status changes.
         """
-        return get_or_404(request_session(), Handoff, handoff_id)
+        return access.readable(request_session(), principal(), "Task", handoff_id)
 
 
 @blp.route("/<handoff_id>/transition")
@@ -56,15 +59,17 @@ class HandoffTransition(MethodView):
         Follows the FHIR Task state machine and the party rules (owner vs requester); send `If-Match` with the version
         you read. An illegal move answers 409 naming the allowed next states.
         """
+        ctx, session = principal(), request_session()
+        access.writable(session, ctx, "Task", handoff_id)
         return handoffs.transition_handoff(
-            request_session(),
+            session,
             handoff_id,
             data["status"],
-            actor=actor(),
+            actor=ctx.actor,
             reason=data["reason"],
             business_status=data["business_status"],
             expected_version=expected_version(),
-            acting_org_id=acting_org(),
+            acting_org_id=ctx.organization_id,
         )
 
 
@@ -78,8 +83,10 @@ class HandoffBusinessStatus(MethodView):
         A finer step within the status, such as 'bed offered'; `null` clears it. Send `If-Match` with the version you
         read.
         """
+        ctx, session = principal(), request_session()
+        access.writable(session, ctx, "Task", handoff_id)
         return handoffs.set_business_status(
-            request_session(), handoff_id, data["business_status"], actor=actor(), expected_version=expected_version()
+            session, handoff_id, data["business_status"], actor=ctx.actor, expected_version=expected_version()
         )
 
 
@@ -92,7 +99,9 @@ class HandoffNotes(MethodView):
 
         Notes are kept in order with their author and time.
         """
-        return handoffs.add_note(request_session(), handoff_id, data["text"], actor=actor())
+        ctx, session = principal(), request_session()
+        access.writable(session, ctx, "Task", handoff_id)
+        return handoffs.add_note(session, handoff_id, data["text"], actor=ctx.actor)
 
 
 @blp.route("/queue/<org_id>")
@@ -103,6 +112,11 @@ class OwnerQueue(MethodView):
         """List an organisation's handoffs.
 
         The handoffs an organisation owns, earliest due first (a facility's intake queue); closed ones only with
-        `include_closed`.
+        `include_closed`. Only the caller's own organisation's queue (403 for another's).
         """
-        return handoffs.owner_queue(request_session(), org_id, include_closed=args["include_closed"])
+        ctx = principal()
+        access.require(ctx, "Task", "s")
+        access.acting_for(ctx, org_id, "a queue's organisation")
+        items = handoffs.owner_queue(request_session(), org_id, include_closed=args["include_closed"], ctx=ctx)
+        access.listed(ctx, "Task", [h.patient_id for h in items])
+        return items

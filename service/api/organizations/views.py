@@ -5,10 +5,10 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from service.api.common import actor
+from service.api.auth import principal
 from service.api.organizations.schemas import OrganizationQuery, OrganizationSchema
 from service.app import request_session
-from service.usecases import parties
+from service.usecases import access, parties
 
 blp = Blueprint("organizations", __name__, description="Hospitals, facilities, agencies and payers")
 
@@ -22,6 +22,8 @@ class Organizations(MethodView):
 
         Hospitals, skilled nursing facilities, home-health agencies, payers and primary care, optionally of one `kind`.
         """
+        # The directory of organisations holds no patient data: any principal with the scope reads all of it.
+        access.require(principal(), "Organization", "s")
         return parties.list_organizations(request_session(), kind=args.get("kind"))
 
     @blp.arguments(OrganizationSchema)
@@ -31,4 +33,6 @@ class Organizations(MethodView):
 
         Adds a hospital, facility, agency, payer or primary-care practice; its business identifiers are kept as sent.
         """
-        return parties.add_organization(request_session(), actor=actor(), **data)
+        ctx = principal()
+        access.require(ctx, "Organization", "c")
+        return parties.add_organization(request_session(), actor=ctx.actor, **data)

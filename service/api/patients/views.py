@@ -5,12 +5,11 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from service.api.common import PageArgs, actor
+from service.api.auth import principal
+from service.api.common import PageArgs
 from service.api.patients.schemas import PatientSchema, PatientUpdateSchema
 from service.app import request_session
-from service.models import Patient
-from service.usecases import patients
-from service.usecases.unit_of_work import get_or_404
+from service.usecases import access, patients
 
 blp = Blueprint("patients", __name__, description="Patients and their business identifiers")
 
@@ -23,8 +22,14 @@ class Patients(MethodView):
         """List patients.
 
         Patients by family name, paged with `limit` and `offset`.
+
+        The patients the caller may see (its hospital's, its members, those referred to it).
         """
-        return patients.list_patients(request_session(), **page)
+        ctx = principal()
+        access.require(ctx, "Patient", "s")
+        found = patients.list_patients(request_session(), ctx=ctx, **page)
+        access.listed(ctx, "Patient", [p.id for p in found])
+        return found
 
     @blp.arguments(PatientSchema)
     @blp.response(201, PatientSchema)
@@ -33,8 +38,12 @@ class Patients(MethodView):
 
         Adds a patient with business identifiers (MRN, member id, partners' ids). An identifier already held by another
         patient is refused with 409.
+
+        The hospital then admits them (`POST /api/stays`) to run their case.
         """
-        return patients.register_patient(request_session(), actor=actor(), **data)
+        ctx = principal()
+        access.require(ctx, "Patient", "c")
+        return patients.register_patient(request_session(), actor=ctx.actor, **data)
 
 
 @blp.route("/<patient_id>")
@@ -45,7 +54,7 @@ class PatientById(MethodView):
 
         The patient with its identifiers; 404 when the id names no patient.
         """
-        return get_or_404(request_session(), Patient, patient_id)
+        return access.readable(request_session(), principal(), "Patient", patient_id)
 
     @blp.arguments(PatientUpdateSchema)
     @blp.response(200, PatientSchema)
@@ -54,5 +63,9 @@ class PatientById(MethodView):
 
         Only the fields sent change; an empty body or `{}` is refused with 422, and an unknown `payer_id` or
         `primary_care_id` is refused with 422 naming it.
+
+        Only the hospital running the patient's case changes it (so nobody else can, say, set a payer).
         """
-        return patients.update_patient(request_session(), patient_id, changes, actor=actor())
+        ctx, session = principal(), request_session()
+        access.writable(session, ctx, "Patient", patient_id)
+        return patients.update_patient(session, patient_id, changes, actor=ctx.actor)

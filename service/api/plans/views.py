@@ -5,12 +5,11 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from service.api.common import actor, expected_version
+from service.api.auth import principal
+from service.api.common import expected_version
 from service.api.plans.schemas import CasePlanSchema, CasePlanUpdateSchema, GoalSchema, GoalUpdateSchema
 from service.app import request_session
-from service.models import CasePlan, Goal
-from service.usecases import plans
-from service.usecases.unit_of_work import get_or_404
+from service.usecases import access, plans
 
 blp = Blueprint("plans", __name__, description="Case plans and their goals")
 
@@ -24,7 +23,10 @@ class CasePlans(MethodView):
 
         A plan for one patient (FHIR CarePlan, US Core assess-plan), optionally for one stay.
         """
-        return plans.create_case_plan(request_session(), actor=actor(), **data)
+        ctx, session = principal(), request_session()
+        access.creatable_for(session, ctx, "CarePlan", data["patient_id"])
+        access.linkable(session, ctx, "Encounter", data.get("stay_id"))
+        return plans.create_case_plan(session, actor=ctx.actor, **data)
 
 
 @blp.route("/<plan_id>")
@@ -35,7 +37,7 @@ class CasePlanById(MethodView):
 
         The plan with its goals.
         """
-        return get_or_404(request_session(), CasePlan, plan_id)
+        return access.readable(request_session(), principal(), "CarePlan", plan_id)
 
     @blp.arguments(CasePlanUpdateSchema)
     @blp.response(200, CasePlanSchema)
@@ -44,9 +46,9 @@ class CasePlanById(MethodView):
 
         Only the fields sent change; an empty body or `{}` is refused with 422.
         """
-        return plans.update_case_plan(
-            request_session(), plan_id, changes, actor=actor(), expected_version=expected_version()
-        )
+        ctx, session = principal(), request_session()
+        access.writable(session, ctx, "CarePlan", plan_id)
+        return plans.update_case_plan(session, plan_id, changes, actor=ctx.actor, expected_version=expected_version())
 
 
 @blp.route("/<plan_id>/goals")
@@ -58,7 +60,10 @@ class Goals(MethodView):
 
         A goal (FHIR Goal) under the plan, for the plan's patient.
         """
-        return plans.add_goal(request_session(), plan_id, actor=actor(), **data)
+        ctx, session = principal(), request_session()
+        access.require(ctx, "Goal", "c")
+        access.writable(session, ctx, "CarePlan", plan_id)
+        return plans.add_goal(session, plan_id, actor=ctx.actor, **data)
 
 
 @blp.route("/goals/<goal_id>")
@@ -69,7 +74,7 @@ class GoalById(MethodView):
 
         The goal with its lifecycle and achievement status.
         """
-        return get_or_404(request_session(), Goal, goal_id)
+        return access.readable(request_session(), principal(), "Goal", goal_id)
 
     @blp.arguments(GoalUpdateSchema)
     @blp.response(200, GoalSchema)
@@ -78,6 +83,6 @@ class GoalById(MethodView):
 
         Only the fields sent change; an empty body or `{}` is refused with 422.
         """
-        return plans.update_goal(
-            request_session(), goal_id, changes, actor=actor(), expected_version=expected_version()
-        )
+        ctx, session = principal(), request_session()
+        access.writable(session, ctx, "Goal", goal_id)
+        return plans.update_goal(session, goal_id, changes, actor=ctx.actor, expected_version=expected_version())

@@ -5,13 +5,11 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from service.api.common import actor
+from service.api.auth import principal
 from service.api.handoffs.schemas import HandoffSchema
 from service.api.referrals.schemas import ConfirmPlacementSchema, ReferralSchema, ReferralStatusSchema
 from service.app import request_session
-from service.models import Referral
-from service.usecases import referrals
-from service.usecases.unit_of_work import get_or_404
+from service.usecases import access, referrals
 
 blp = Blueprint("referrals", __name__, description="Referrals to one or more facilities, one handoff each")
 
@@ -26,7 +24,12 @@ class Referrals(MethodView):
         One ServiceRequest to one or more facilities; each recipient gets its own handoff (FHIR Task) to accept or
         decline.
         """
-        return referrals.send_referral(request_session(), actor=actor(), **data)
+        ctx, session = principal(), request_session()
+        access.creatable_for(session, ctx, "ServiceRequest", data["patient_id"])
+        access.linkable(session, ctx, "Encounter", data["stay_id"])
+        access.linkable(session, ctx, "CarePlan", data["case_plan_id"])
+        access.acting_for(ctx, data["requester_org_id"], "the requester")
+        return referrals.send_referral(session, actor=ctx.actor, **data)
 
 
 @blp.route("/<referral_id>")
@@ -37,7 +40,7 @@ class ReferralById(MethodView):
 
         The referral with every recipient's handoff.
         """
-        return get_or_404(request_session(), Referral, referral_id)
+        return access.readable(request_session(), principal(), "ServiceRequest", referral_id)
 
 
 @blp.route("/<referral_id>/status")
@@ -49,7 +52,9 @@ class ReferralStatus(MethodView):
 
         Moves the ServiceRequest (e.g. to completed or revoked).
         """
-        return referrals.update_referral_status(request_session(), referral_id, data["status"], actor=actor())
+        ctx, session = principal(), request_session()
+        access.writable(session, ctx, "ServiceRequest", referral_id)
+        return referrals.update_referral_status(session, referral_id, data["status"], actor=ctx.actor)
 
 
 @blp.route("/<referral_id>/confirm-placement")
@@ -61,6 +66,8 @@ class ConfirmPlacement(MethodView):
 
         Chooses the facility whose handoff accepted; the other recipients' handoffs are cancelled with the reason given.
         """
+        ctx, session = principal(), request_session()
+        access.writable(session, ctx, "ServiceRequest", referral_id)
         return referrals.confirm_placement(
-            request_session(), referral_id, data["handoff_id"], actor=actor(), reason=data["reason"]
+            session, referral_id, data["handoff_id"], actor=ctx.actor, reason=data["reason"]
         )

@@ -5,7 +5,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from service.api.common import actor
+from service.api.auth import principal
 from service.api.handoffs.schemas import HandoffSchema
 from service.api.stays.schemas import (
     BarrierSchema,
@@ -17,9 +17,7 @@ from service.api.stays.schemas import (
     StayUpdateSchema,
 )
 from service.app import request_session
-from service.models import Stay
-from service.usecases import discharge, stays
-from service.usecases.unit_of_work import get_or_404
+from service.usecases import access, discharge, stays
 
 blp = Blueprint("stays", __name__, description="Inpatient stays, discharge readiness and barriers")
 
@@ -33,7 +31,9 @@ class Stays(MethodView):
 
         Opens an inpatient stay at a hospital, with the readiness checklist every discharge needs.
         """
-        return stays.admit(request_session(), actor=actor(), **data)
+        ctx, session = principal(), request_session()
+        access.admittable(session, ctx, data["patient_id"], data["hospital_id"])
+        return stays.admit(session, actor=ctx.actor, **data)
 
 
 @blp.route("/<stay_id>")
@@ -44,7 +44,7 @@ class StayById(MethodView):
 
         The stay with its readiness checklist and barriers to discharge.
         """
-        return get_or_404(request_session(), Stay, stay_id)
+        return access.readable(request_session(), principal(), "Encounter", stay_id)
 
     @blp.arguments(StayUpdateSchema)
     @blp.response(200, StaySchema)
@@ -53,7 +53,9 @@ class StayById(MethodView):
 
         Only the fields sent change; an empty body or `{}` is refused with 422.
         """
-        return stays.update_stay(request_session(), stay_id, changes, actor=actor())
+        ctx, session = principal(), request_session()
+        access.writable(session, ctx, "Encounter", stay_id)
+        return stays.update_stay(session, stay_id, changes, actor=ctx.actor)
 
 
 @blp.route("/<stay_id>/readiness/<code>")
@@ -65,7 +67,9 @@ class Readiness(MethodView):
 
         `code` names the checklist item; who and when are recorded.
         """
-        return stays.set_readiness(request_session(), stay_id, code, met=data["met"], actor=actor())
+        ctx, session = principal(), request_session()
+        access.writable(session, ctx, "Encounter", stay_id)
+        return stays.set_readiness(session, stay_id, code, met=data["met"], actor=ctx.actor)
 
 
 @blp.route("/<stay_id>/barriers")
@@ -78,7 +82,9 @@ class Barriers(MethodView):
         A reason the patient cannot leave yet (insurance, placement, family...), counted as avoidable days until
         resolved.
         """
-        return stays.open_barrier(request_session(), stay_id, actor=actor(), **data)
+        ctx, session = principal(), request_session()
+        access.writable(session, ctx, "Encounter", stay_id)
+        return stays.open_barrier(session, stay_id, actor=ctx.actor, **data)
 
 
 @blp.route("/barriers/<barrier_id>/resolve")
@@ -90,7 +96,9 @@ class ResolveBarrier(MethodView):
 
         Closes an open barrier with an optional note.
         """
-        return stays.resolve_barrier(request_session(), barrier_id, actor=actor(), note=data["note"])
+        ctx, session = principal(), request_session()
+        access.writable_barrier(session, ctx, barrier_id)
+        return stays.resolve_barrier(session, barrier_id, actor=ctx.actor, note=data["note"])
 
 
 @blp.route("/<stay_id>/discharge")
@@ -103,4 +111,6 @@ class Discharge(MethodView):
         Sets the discharge time and disposition and starts the follow-up handoffs the disposition calls for (48-hour
         call, PCP visit).
         """
-        return discharge.record_discharge(request_session(), stay_id, actor=actor(), **data)
+        ctx, session = principal(), request_session()
+        access.writable(session, ctx, "Encounter", stay_id)
+        return discharge.record_discharge(session, stay_id, actor=ctx.actor, **data)

@@ -7,8 +7,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from service import clock
+from service.api.auth import principal
 from service.api.worklist.schemas import WorklistArgs, WorklistPageSchema
 from service.app import request_session
+from service.usecases import access
 from service.usecases.errors import Invalid
 from service.usecases.worklist import WorklistFilter, worklist
 
@@ -29,11 +31,14 @@ class Worklist(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """The discharge planner's worklist.
 
-        Active stays by expected discharge date, with open, overdue and due-today work, unmet readiness and barriers.
+        Active stays by expected discharge date, with open, overdue and due-today work, unmet readiness and barriers:
+        the stays the caller may see.
         """
+        ctx = principal()
+        access.require(ctx, "Encounter", "s")
         tz = zone(args.pop("tz"))
         limit, cursor = args.pop("limit"), args.pop("cursor", None)
-        page = worklist(
-            request_session(), now=clock.now(), tz=tz, filters=WorklistFilter(**args), limit=limit, cursor=cursor
-        )
+        filters = WorklistFilter(**args)
+        page = worklist(request_session(), now=clock.now(), tz=tz, filters=filters, limit=limit, cursor=cursor, ctx=ctx)
+        access.listed(ctx, "Encounter", [row.stay.patient_id for row in page.rows])
         return {"rows": page.rows, "next_cursor": page.next_cursor, "time_zone": tz.key}

@@ -11,11 +11,9 @@ from sqlalchemy.orm import Session
 from service.models import Handoff, Referral
 from tests.factories import Case, snf_referral_fields
 
-ACTOR = {"X-Carebridge-Actor": "user:dana.planner"}
 
-
-def _referral(client: Any, case: Case, **kw: Any) -> Any:
-    return client.post("/api/referrals", json=snf_referral_fields(case, **kw), headers=ACTOR)
+def _referral(client: Any, case: Case, headers: dict[str, str], **kw: Any) -> Any:
+    return client.post("/api/referrals", json=snf_referral_fields(case, **kw), headers=headers)
 
 
 def test_openapi_document_is_valid_openapi_3(client: Any) -> None:
@@ -26,8 +24,10 @@ def test_openapi_document_is_valid_openapi_3(client: Any) -> None:
     assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
 
 
-def test_referral_to_three_facilities_then_accept_and_confirm(client: Any, case: Case, now: datetime) -> None:
-    r = _referral(client, case)
+def test_referral_to_three_facilities_then_accept_and_confirm(
+    client: Any, case: Case, hospital: dict[str, str], as_org: Any
+) -> None:
+    r = _referral(client, case, hospital)
     assert r.status_code == 201
     referral = r.json
     assert len(referral["handoffs"]) == 3 and referral["requester_ref"] == f"Organization/{case.hospital.id}"
@@ -36,30 +36,34 @@ def test_referral_to_three_facilities_then_accept_and_confirm(client: Any, case:
     accepted = client.post(
         f"/api/handoffs/{snf3['id']}/transition",
         json={"status": "accepted", "business_status": "bed offered"},
-        headers={"X-Carebridge-Organization": case.snfs[2].id, "If-Match": f'"{snf3["version"]}"'},
+        headers=as_org(case.snfs[2].id, "system/Task.rus", **{"If-Match": f'"{snf3["version"]}"'}),
     )
     assert accepted.status_code == 200 and accepted.json["business_status"] == "bed offered"
+    assert accepted.json["events"][-1]["actor"].startswith("client:")  # the principal, not a header
     confirm = client.post(
         f"/api/referrals/{referral['id']}/confirm-placement",
         json={"handoff_id": snf3["id"], "reason": "placed at Oak SNF 3"},
-        headers=ACTOR,
+        headers=hospital,
     )
     assert confirm.status_code == 200 and {h["status"] for h in confirm.json} == {"cancelled"}
     assert len(confirm.json) == 2
 
 
-def test_illegal_transition_is_409_and_names_the_allowed_states(client: Any, case: Case) -> None:
-    handoff = _referral(client, case).json["handoffs"][0]
-    r = client.post(f"/api/handoffs/{handoff['id']}/transition", json={"status": "completed"})
+def test_illegal_transition_is_409_and_names_the_allowed_states(client: Any, case: Case, as_org: Any) -> None:
+    handoff = _referral(client, case, as_org(case.hospital.id)).json["handoffs"][0]
+    snf = as_org(handoff["owner_org_id"])
+    r = client.post(f"/api/handoffs/{handoff['id']}/transition", json={"status": "completed"}, headers=snf)
     assert r.status_code == 409
     assert r.json["errors"]["allowed"] == ["accepted", "cancelled", "received", "rejected"]
     assert "Allowed next states: accepted, cancelled, received, rejected" in r.json["message"]
 
 
-def test_stale_if_match_is_409(client: Any, case: Case) -> None:
-    handoff = _referral(client, case).json["handoffs"][0]
+def test_stale_if_match_is_409(client: Any, case: Case, hospital: dict[str, str]) -> None:
+    handoff = _referral(client, case, hospital).json["handoffs"][0]
     r = client.post(
-        f"/api/handoffs/{handoff['id']}/transition", json={"status": "received"}, headers={"If-Match": 'W/"99"'}
+        f"/api/handoffs/{handoff['id']}/transition",
+        json={"status": "cancelled"},
+        headers={**hospital, "If-Match": 'W/"99"'},
     )
     assert r.status_code == 409 and r.json["status"] == "Conflict"
 
@@ -75,27 +79,34 @@ def test_stale_if_match_is_409(client: Any, case: Case) -> None:
         {"unexpected": "field"},
     ],
 )
-def test_bad_referral_is_422_and_writes_nothing(client: Any, case: Case, session: Session, body: dict) -> None:
-    r = _referral(client, case, **body)
+def test_bad_referral_is_422_and_writes_nothing(
+    client: Any, case: Case, session: Session, body: dict, hospital: dict[str, str]
+) -> None:
+    r = _referral(client, case, hospital, **body)
     assert r.status_code == 422 and r.json["code"] == 422 and r.json["errors"]
     assert session.scalar(select(func.count()).select_from(Referral)) == 0
     assert session.scalar(select(func.count()).select_from(Handoff)) == 0
 
 
-def test_unknown_recipient_is_404_and_writes_nothing(client: Any, case: Case, session: Session) -> None:
-    r = _referral(client, case, recipient_org_ids=[case.snfs[0].id, "no-such-org"])
+def test_unknown_recipient_is_404_and_writes_nothing(
+    client: Any, case: Case, session: Session, hospital: dict[str, str]
+) -> None:
+    r = _referral(client, case, hospital, recipient_org_ids=[case.snfs[0].id, "no-such-org"])
     assert r.status_code == 404 and "no-such-org" in r.json["message"]
     assert session.scalar(select(func.count()).select_from(Referral)) == 0
 
 
-def test_malformed_json_is_400_not_500(client: Any) -> None:
-    r = client.post("/api/referrals", data="{bad", content_type="application/json")
+def test_malformed_json_is_400_not_500(client: Any, hospital: dict[str, str]) -> None:
+    r = client.post("/api/referrals", data="{bad", content_type="application/json", headers=hospital)
     assert r.status_code == 400 and r.json["code"] == 400
 
 
-def test_stay_plan_goal_barrier_readiness_and_discharge(client: Any, case: Case, now: datetime) -> None:
+def test_stay_plan_goal_barrier_readiness_and_discharge(
+    client: Any, case: Case, now: datetime, hospital: dict[str, str]
+) -> None:
+    client.environ_base["HTTP_AUTHORIZATION"] = hospital["Authorization"]
     stay_id = case.stay.id
-    r = client.patch(f"/api/stays/{stay_id}", json={"expected_discharge_date": "2026-03-13"}, headers=ACTOR)
+    r = client.patch(f"/api/stays/{stay_id}", json={"expected_discharge_date": "2026-03-13"})
     assert r.status_code == 200 and r.json["expected_discharge_date"] == "2026-03-13"
     assert client.patch(f"/api/stays/{stay_id}", json={"expected_discharge_date": "2020-01-01"}).status_code == 422
 
@@ -128,8 +139,9 @@ def test_stay_plan_goal_barrier_readiness_and_discharge(client: Any, case: Case,
     assert client.get(f"/api/stays/{stay_id}").json["status"] == "finished"
 
 
-def test_worklist_and_owner_queue(client: Any, case: Case, now: datetime) -> None:
-    _referral(client, case)
+def test_worklist_and_owner_queue(client: Any, case: Case, hospital: dict[str, str], as_org: Any) -> None:
+    _referral(client, case, hospital)
+    client.environ_base["HTTP_AUTHORIZATION"] = hospital["Authorization"]
     page = client.get("/api/worklist?tz=America/New_York").json
     (row,) = page["items"]
     assert row["patient"]["display_name"] == "Anders, Agnes" and row["open_handoffs"] == 3
@@ -137,12 +149,15 @@ def test_worklist_and_owner_queue(client: Any, case: Case, now: datetime) -> Non
     assert client.get("/api/worklist?tz=Mars/Base").status_code == 422
     assert client.get("/api/worklist?limit=0").status_code == 422
     assert client.get("/api/worklist?cursor=***").status_code == 422
-    queue = client.get(f"/api/handoffs/queue/{case.snfs[0].id}").json
+    snf = as_org(case.snfs[0].id, "system/Task.rs")
+    queue = client.get(f"/api/handoffs/queue/{case.snfs[0].id}", headers=snf).json
     assert [h["kind"] for h in queue] == ["referral_decision"] and queue[0]["overdue"] is False
-    assert client.get("/api/handoffs/queue/nobody").status_code == 404
+    assert client.get(f"/api/handoffs/queue/{case.snfs[1].id}", headers=snf).status_code == 403
+    assert client.get("/api/handoffs/queue/nobody", headers=as_org(None, "system/Task.rs")).status_code == 404
 
 
-def test_patients_and_organizations(client: Any) -> None:
+def test_patients_and_organizations(client: Any, as_org: Any) -> None:
+    client.environ_base["HTTP_AUTHORIZATION"] = as_org(None)["Authorization"]  # carebridge-operated: no tenant
     org = client.post("/api/organizations", json={"name": "Payer", "kind": "payer"})
     assert org.status_code == 201
     assert client.post("/api/organizations", json={"name": "X", "kind": "spaceport"}).status_code == 422

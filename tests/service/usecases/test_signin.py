@@ -7,10 +7,9 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from service import clock
-from service.models import Handoff
 from service.usecases import signin
 from service.usecases.errors import Invalid
-from tests.factories import Case, build_case
+from tests.factories import Case
 
 
 def test_authenticate_checks_the_werkzeug_hash(session: Session, case: Case) -> None:
@@ -37,13 +36,18 @@ def test_sessions_expire_and_sign_in_replaces_the_anonymous_one(session: Session
         assert signin.find_session(session, signed.id) is None
 
 
-def test_visibility_follows_the_users_organisation(session: Session, case: Case, now: datetime) -> None:
-    other = build_case(session, now, mrn="MRN-9")
-    assert signin.can_see_stay(case.planner, case.stay)
-    assert not signin.can_see_stay(other.planner, case.stay)
-    handoff = Handoff(owner_org_id=case.snfs[0].id, requester_org_id=case.hospital.id)
-    assert signin.can_act_on_handoff(case.planner, handoff)
-    assert not signin.can_act_on_handoff(other.planner, handoff)
+def test_a_disabled_users_session_signs_nobody_in(session: Session, case: Case) -> None:
+    web = signin.sign_in(session, None, case.planner)
+    assert signin.signed_in(session, web.id) == (web, case.planner)
+    case.planner.active = False
+    session.commit()
+    assert signin.signed_in(session, web.id) == (web, None)
+
+
+def test_csrf_token_must_match_the_session(session: Session, case: Case) -> None:
+    web = signin.sign_in(session, None, case.planner)
+    assert signin.csrf_ok(web, web.csrf_token)
+    assert not signin.csrf_ok(web, "") and not signin.csrf_ok(web, None) and not signin.csrf_ok(None, "x")
 
 
 def test_ehr_users_are_created_once_per_ehr_and_fhir_user(session: Session, case: Case) -> None:

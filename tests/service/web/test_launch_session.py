@@ -44,13 +44,13 @@ def ehr(session: Session, web_case: WebCase) -> Any:
 
 def test_a_launch_started_by_another_site_does_not_sign_the_user_out(client: Any, web_case: WebCase, ehr: Any) -> None:
     sign_in(client, web_case.planner.username)
-    cookie = client.get_cookie("carebridge_session", path="/app").value
+    cookie = client.get_cookie("carebridge_session", path="/").value
 
     launched = client.get("/app/launch", query_string={"iss": EHR, "launch": "xyz"})
     assert launched.status_code == 302
     assert parse_qs(urlsplit(launched.location).query)["launch"] == ["xyz"]
 
-    assert client.get_cookie("carebridge_session", path="/app").value == cookie
+    assert client.get_cookie("carebridge_session", path="/").value == cookie
     assert client.get("/app/worklist").status_code == 200  # still signed in, same session
 
 
@@ -65,5 +65,5 @@ def test_a_failed_callback_keeps_the_session_too(client: Any, web_case: WebCase,
 def test_a_launch_without_a_session_opens_an_anonymous_one(client: Any, web_case: WebCase, ehr: Any) -> None:
     launched = client.get("/app/launch", query_string={"iss": EHR, "launch": "xyz"})
     assert launched.status_code == 302
-    assert client.get_cookie("carebridge_session", path="/app") is not None
+    assert client.get_cookie("carebridge_session", path="/") is not None
     assert client.get("/app/worklist").status_code == 302  # nobody is signed in by a launch alone

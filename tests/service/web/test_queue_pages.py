@@ -38,8 +38,8 @@ def test_a_facility_sees_only_what_is_addressed_to_it_and_can_accept(
     )
     assert response.status_code == 303 and response.location == "/app/queue"
     assert "“bed offered”" in client.get("/app/queue").text
-    # Another facility's handoff is out of reach.
-    assert client.post(f"/app/handoffs/{handoff_ids[0]}/transition", data={"csrf_token": token}).status_code == 403
+    # Another facility's handoff is out of reach, and its existence does not leak (404, as for no handoff).
+    assert client.post(f"/app/handoffs/{handoff_ids[0]}/transition", data={"csrf_token": token}).status_code == 404
 
 
 def test_declining_needs_a_reason_and_the_planner_sees_it(client: Any, session: Session, web_case: WebCase) -> None:

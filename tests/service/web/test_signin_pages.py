@@ -48,9 +48,9 @@ def test_sign_in_rotates_the_session_id_and_keeps_nothing_but_the_id_in_the_cook
     client: Any, web_case: WebCase
 ) -> None:
     client.get("/app/signin")
-    before = client.get_cookie("carebridge_session", path="/app").value
+    before = client.get_cookie("carebridge_session", path="/").value
     sign_in(client, web_case.planner.username)
-    after = client.get_cookie("carebridge_session", path="/app").value
+    after = client.get_cookie("carebridge_session", path="/").value
     assert before != after
     assert web_case.planner.id not in after and len(after) == 43
 

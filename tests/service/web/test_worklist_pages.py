@@ -79,7 +79,7 @@ def test_filters_sorting_and_paging(client: Any, app: Any, session: Session, web
 def test_facility_users_have_no_worklist(client: Any, web_case: WebCase) -> None:
     sign_in(client, web_case.intakes[0].username)
     assert client.get("/app/worklist").status_code == 403
-    assert client.get(f"/app/stays/{web_case.case.stay.id}").status_code == 403
+    assert client.get(f"/app/stays/{web_case.case.stay.id}").status_code == 403  # their role runs no cases
     assert client.get("/app/").location == "/app/queue"
 
 
@@ -92,4 +92,5 @@ def test_another_hospitals_planner_sees_neither_the_stay_nor_the_case(
     sign_in(client, other.planner.username)
     assert "Anders, Agnes" in client.get("/app/worklist").text  # their own patient (same name, other stay)
     assert web_case.case.stay.id not in client.get("/app/worklist").text
-    assert client.get(f"/app/stays/{web_case.case.stay.id}").status_code == 403
+    # Another hospital's stay is not theirs to know of: the same 404 as a stay that does not exist.
+    assert client.get(f"/app/stays/{web_case.case.stay.id}").status_code == 404
