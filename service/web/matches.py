@@ -13,28 +13,28 @@ from service.app import request_session
 from service.models import Patient
 from service.sync import matches
 from service.web.blueprint import blueprint
-from service.web.session import current_user, hospital_only
+from service.web.session import principal, requires
 
 
 @blueprint.get("/matches")
-@hospital_only
+@requires("Patient", "u")  # deciding which record a partner's patient is: hospital staff
 def patient_matches() -> str:
     db = request_session()
-    rows = matches.open_for_organization(db, current_user().organization_id)
+    rows = matches.open_for_organization(db, str(principal().organization_id))
     theirs = {row.id: fm.from_fhir_patient(row.remote_json) for row, _ in rows}
     ours = {row.id: db.get(Patient, row.patient_id) if row.patient_id else None for row, _ in rows}
     return render_template("matches.html", rows=rows, theirs=theirs, ours=ours)
 
 
 @blueprint.post("/matches/<int:match_id>")
-@hospital_only
+@requires("Patient", "u")  # deciding which record a partner's patient is: hospital staff
 def decide_match(match_id: int) -> Response:
     decision = request.form.get("decision")
     db = request_session()
-    mine = {row.id for row, _ in matches.open_for_organization(db, current_user().organization_id)}
+    mine = {row.id for row, _ in matches.open_for_organization(db, str(principal().organization_id))}
     if decision not in ("accept", "reject") or match_id not in mine:
         abort(404)
-    actor, bind = current_user().username, db.get_bind()
+    actor, bind = principal().actor, db.get_bind()
     assert isinstance(bind, Engine | Connection)
     # The decision runs in a transaction of its own (all of it or nothing); end this request's
     # first, so that on SQLite its write lock is free for it.
