@@ -48,11 +48,12 @@ UNSEEN = dict.fromkeys(TYPES, 404)
 
 @dataclass(frozen=True)
 class Expect:
-    """What one principal gets reading A's records (own) and B's (other), per type; `patch` is
-    the answer to changing patient A's name."""
+    """What one principal gets reading A's records (own) and B's (other), per type; `care_team`:
+    the FHIR CareTeam of patient A and of patient B; `patch`: changing patient A's name (REST)."""
 
     own: dict[str, int]
     other: dict[str, int]
+    care_team: tuple[int, int]
     patch: int
 
 
@@ -64,17 +65,17 @@ MIXED_OTHER = {"Patient": 404, "Encounter": 403, "CarePlan": 403, "Goal": 403, "
 
 # Principal -> expectations, by hand. People: (role, organisation); clients: (organisation, scopes).
 MATRIX: dict[str, Expect] = {
-    "discharge_planner": Expect(EVERYTHING, UNSEEN, 200),
-    "case_manager": Expect(EVERYTHING, UNSEEN, 200),
-    "intake_coordinator": Expect(INTAKE_OWN, INTAKE_OTHER, 403),
-    "payer_care_manager": Expect(EVERYTHING, UNSEEN, 403),
-    "auditor": Expect(NOTHING, NOTHING, 403),
-    "administrator": Expect(NOTHING, NOTHING, 403),
-    "hospital client": Expect(EVERYTHING, UNSEEN, 200),
-    "snf client": Expect(SNF_OWN, UNSEEN, 403),
-    "payer client": Expect(EVERYTHING, UNSEEN, 403),
-    "patient token": Expect(EVERYTHING, UNSEEN, 403),
-    "mixed-scope token": Expect(MIXED_OWN, MIXED_OTHER, 403),
+    "discharge_planner": Expect(EVERYTHING, UNSEEN, (200, 404), 200),
+    "case_manager": Expect(EVERYTHING, UNSEEN, (200, 404), 200),
+    "intake_coordinator": Expect(INTAKE_OWN, INTAKE_OTHER, (403, 403), 403),
+    "payer_care_manager": Expect(EVERYTHING, UNSEEN, (200, 404), 403),
+    "auditor": Expect(NOTHING, NOTHING, (403, 403), 403),
+    "administrator": Expect(NOTHING, NOTHING, (403, 403), 403),
+    "hospital client": Expect(EVERYTHING, UNSEEN, (200, 404), 200),
+    "snf client": Expect(SNF_OWN, UNSEEN, (200, 404), 403),
+    "payer client": Expect(EVERYTHING, UNSEEN, (200, 404), 403),
+    "patient token": Expect(EVERYTHING, UNSEEN, (200, 404), 403),
+    "mixed-scope token": Expect(MIXED_OWN, MIXED_OTHER, (403, 403), 403),
 }
 PEOPLE_ORG = {
     "discharge_planner": "hospital",
@@ -128,6 +129,8 @@ def test_reads_on_the_rest_and_fhir_apis(
         own = {t: _status(client, session, url_of(t, world.ids_a[t]), token) for t in TYPES}
         other = {t: _status(client, session, url_of(t, world.ids_b[t]), token) for t in TYPES}
         assert (door, own, other) == (door, expect.own, expect.other)
+    care_team = tuple(_status(client, session, f"/fhir/R4/CareTeam/{w.patient.id}", token) for w in (world.a, world.b))
+    assert care_team == expect.care_team
 
 
 @pytest.mark.parametrize("name", sorted(MATRIX))

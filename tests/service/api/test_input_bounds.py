@@ -15,6 +15,12 @@ from tests.factories import Case
 JSON = {"Content-Type": "application/json"}
 
 
+@pytest.fixture(autouse=True)
+def _authenticated(client: Any, as_org: Any) -> None:
+    """These tests are about input, not access: every request carries a carebridge-operated client's token."""
+    client.environ_base["HTTP_AUTHORIZATION"] = as_org(None)["Authorization"]
+
+
 def envelope(response: Any, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.get_data(as_text=True)[:500]
     body: dict[str, Any] = response.get_json()
