@@ -37,7 +37,16 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="/docs/assets/",
         API_SPEC_OPTIONS={
-            "info": {"description": "Care coordination for discharge planners, case managers and payers."}
+            "info": {"description": "Care coordination for discharge planners, case managers and payers."},
+            # Every operation needs a principal (service/api/auth.py): a bearer token carebridge issued, or
+            # the web app's session cookie (writes then also need the X-CSRF-Token header).
+            "components": {
+                "securitySchemes": {
+                    "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                    "session": {"type": "apiKey", "in": "cookie", "name": "carebridge_session"},
+                }
+            },
+            "security": [{"bearer": []}, {"session": []}],
         },
     )
     app.extensions["carebridge"] = Runtime(settings, session_factory)
