@@ -121,7 +121,7 @@ def _subject_is_patient(resource_type: str) -> dict[str, tuple[str, ...]]:
     return {f"{resource_type}.subject": ("Patient",)}
 
 
-_PERSON_OR_ORG = ("Organization", "Practitioner", "PractitionerRole")
+PERSON_OR_ORG = ("Organization", "Practitioner", "PractitionerRole")
 
 PROFILES: Mapping[str, Profile] = {
     p.url: p
@@ -223,8 +223,8 @@ PROFILES: Mapping[str, Profile] = {
             {
                 "Task.focus": ("ServiceRequest",),
                 "Task.for": ("Patient",),
-                "Task.owner": _PERSON_OR_ORG,
-                "Task.requester": _PERSON_OR_ORG,
+                "Task.owner": PERSON_OR_ORG,
+                "Task.requester": PERSON_OR_ORG,
             },
         ),
     )

@@ -2,8 +2,9 @@
 so that every Organization and Practitioner reference carebridge's resources carry resolves
 (Task.owner/requester, ServiceRequest.performer, Encounter.serviceProvider, CarePlan.author,
 CareTeam.participant.member). What a principal may see: `service.auth.policy.visible_organizations`
-and `visible_practitioners`. Also the StructureDefinition of carebridge's Task profile, at the
-canonical URL Task.meta.profile names.
+and `visible_practitioners`. Also the StructureDefinition of carebridge's Task profile, read at
+`StructureDefinition/handoff-task` and found by the canonical Task.meta.profile names
+(`StructureDefinition?url=`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 
 from flask import Response, request
 
+from fhir_mappings.handoff_profile import handoff_task_structure_definition
+from fhir_mappings.profiles import HANDOFF_TASK
 from service.app import request_session
 from service.auth.audit import record_access_now
 from service.fhir_api import bp
@@ -77,10 +80,40 @@ def search_directory(resource_type: str) -> Response:
     )
 
 
+# Conformance resources carebridge publishes, by id: public, like /metadata.
+STRUCTURE_DEFINITIONS = {"handoff-task": handoff_task_structure_definition()}
+
+
+@bp.get("/StructureDefinition/<ident>")
+def read_structure_definition(ident: str) -> Response:
+    if ident not in STRUCTURE_DEFINITIONS:
+        raise FhirError(404, f"StructureDefinition/{ident} is not known")
+    return fhir_response(STRUCTURE_DEFINITIONS[ident])
+
+
+@bp.get("/StructureDefinition")
+def search_structure_definitions() -> Response:
+    """By `url`: how a client resolves a canonical such as Task.meta.profile
+    (https://hl7.org/fhir/R4/references.html#canonical)."""
+    for key in request.args:
+        if key not in ("url", *_IGNORED) and not lenient():
+            raise FhirError(400, f"unknown search parameter {key!r} for StructureDefinition", code="not-supported")
+    wanted = request.args.get("url")
+    found = [sd for sd in STRUCTURE_DEFINITIONS.values() if wanted in (None, sd["url"])]
+    base = fhir_base()
+    query = request.query_string.decode("latin-1")
+    self_link = f"{base}/StructureDefinition" + (f"?{query}" if query else "")
+    return fhir_response(searchset(found, [], base_url=base, self_link=self_link, next_link=None, total=len(found)))
+
+
 def _describe(rest: dict[str, Any]) -> None:
     for resource in rest["resource"]:
         if resource["type"] in RENDER and any(i["code"] == "search-type" for i in resource["interaction"]):
             resource["searchParam"] = [dict(p) for p in SEARCH_PARAMS]
+        elif resource["type"] == "StructureDefinition":
+            resource["searchParam"] = [{"name": "url", "type": "uri", "documentation": "The canonical URL"}]
+        elif resource["type"] == "Task":
+            resource["supportedProfile"] = [HANDOFF_TASK]
 
 
 register_capability(_describe)

@@ -74,8 +74,8 @@ EXAMPLES: dict[tuple[str, str], tuple[str, str]] = {
     ("CareTeam", "status"): ("active", "CareTeam"),
 }
 # AuditEvent is searched by auditors; tests/service/fhir_api/test_audit.py covers its parameters.
-# Organization and Practitioner (the directory): tests/service/fhir_api/test_directory.py does.
-NOT_HERE = {"AuditEvent", "Organization", "Practitioner"}
+# Organization, Practitioner and StructureDefinition: tests/service/fhir_api/test_directory.py does.
+NOT_HERE = {"AuditEvent", "Organization", "Practitioner", "StructureDefinition"}
 
 
 @pytest.fixture

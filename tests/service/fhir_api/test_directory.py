@@ -132,3 +132,21 @@ def test_the_capability_statement_lists_them(client: Any) -> None:
     for name in ("Organization", "Practitioner"):
         assert {i["code"] for i in served[name]["interaction"]} == {"read", "search-type"}
         assert {p["name"] for p in served[name]["searchParam"]} == {"name", "identifier"}
+
+
+def test_the_task_profile_is_published_at_its_canonical(client: Any) -> None:
+    canonical = "https://carebridge.dev/fhir/StructureDefinition/handoff-task"
+    read = client.get("/fhir/R4/StructureDefinition/handoff-task").get_json()  # public, like /metadata
+    assert (read["url"], read["type"], read["baseDefinition"]) == (
+        canonical, "Task", "http://hl7.org/fhir/StructureDefinition/Task",
+    )  # fmt: skip
+    required = {e["path"] for e in read["differential"]["element"] if e.get("min") == 1}
+    assert required == {"Task.code", "Task.for", "Task.requester", "Task.owner"}
+    bundle = client.get("/fhir/R4/StructureDefinition", query_string={"url": canonical}).get_json()
+    assert [e["resource"]["id"] for e in bundle["entry"]] == ["handoff-task"]
+    other = client.get("/fhir/R4/StructureDefinition", query_string={"url": "http://x.example/sd"}).get_json()
+    assert other["total"] == 0
+    assert client.get("/fhir/R4/StructureDefinition/nothing").status_code == 404
+    rest = client.get("/fhir/R4/metadata").get_json()["rest"][0]
+    (task,) = [r for r in rest["resource"] if r["type"] == "Task"]
+    assert task["supportedProfile"] == [canonical]
