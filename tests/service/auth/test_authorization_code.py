@@ -129,6 +129,19 @@ def test_a_planner_signs_in_authorizes_a_script_and_calls_the_fhir_api(
     assert client.get("/fhir/R4/Task", headers=bearer).status_code == 403
 
 
+def test_a_persons_token_works_on_the_rest_api_too(client: Any, web_case: WebCase, app_id: str) -> None:
+    code, verifier = get_code(client, web_case.planner.username, "user/Patient.rs user/Encounter.rs")
+    bearer = {"Authorization": f"Bearer {exchange(client, code, verifier).get_json()['access_token']}"}
+    patient_id = web_case.case.patient.id
+    read = client.get(f"/api/patients/{patient_id}", headers=bearer)
+    assert read.status_code == 200, read.text
+    assert read.get_json()["id"] == patient_id
+    assert client.get("/api/worklist", headers=bearer).status_code == 200
+    # /api/handoffs answers to Task, which this token was not granted.
+    queue = client.get(f"/api/handoffs/queue/{web_case.case.hospital.id}", headers=bearer)
+    assert queue.status_code == 403
+
+
 def test_an_already_signed_in_person_goes_straight_back_to_the_app(
     client: Any, web_case: WebCase, app_id: str
 ) -> None:
