@@ -3,6 +3,7 @@ token endpoint (client_credentials + private_key_jwt), for the third-party clien
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
 import tempfile
@@ -35,6 +36,8 @@ class Live:
     base: str  # the FHIR base
     token: str
     hospital_id: str
+    payer_token: str  # the demo payer's client, for its Group (bulk export)
+    payer_id: str
 
 
 def _free_port() -> int:
@@ -54,30 +57,42 @@ def live() -> Iterator[Live]:
             database_url=f"sqlite:///{Path(tmp) / 'demo.db'}",
             secret_key=secrets.token_hex(16),
             celery_eager=True,
+            # The eager bulk export task needs a result backend.
+            celery_result_backend="cache+memory://",
             public_url=url,
         )
         load_demo(settings)
         app = create_app(settings)
         key = RSAKey.generate_key(2048, parameters={"kid": "conformance", "alg": "RS384"})
+        clients = {}
         with runtime(app).session_factory() as session:
-            hospital = session.scalars(select(Organization).where(Organization.kind == "hospital")).one()
-            client = registry.register_client(
-                session,
-                name="conformance client",
-                scopes=SCOPES,
-                organization_id=hospital.id,
-                jwks={"keys": [key.as_dict(private=False)]},
-            )
-            session.commit()
-            client_id, hospital_id = client.client_id, hospital.id
+            for kind in ("hospital", "payer"):
+                org = session.scalars(select(Organization).where(Organization.kind == kind)).one()
+                client = registry.register_client(
+                    session,
+                    name=f"conformance {kind} client",
+                    scopes=SCOPES,
+                    organization_id=org.id,
+                    jwks={"keys": [key.as_dict(private=False)]},
+                )
+                session.commit()
+                clients[kind] = (client.client_id, org.id)
         server = make_server("127.0.0.1", port, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, name="carebridge-conformance", daemon=True)
         thread.start()
+        exports = os.environ.get("CAREBRIDGE_EXPORT_DIR")
+        os.environ["CAREBRIDGE_EXPORT_DIR"] = str(Path(tmp) / "exports")  # bulk export files, not instance/
         try:
-            yield Live(f"{url}/fhir/R4", _token(url, client_id, key), hospital_id)
+            (hospital_client, hospital_id), (payer_client, payer_id) = clients["hospital"], clients["payer"]
+            hospital_token, payer_token = _token(url, hospital_client, key), _token(url, payer_client, key)
+            yield Live(f"{url}/fhir/R4", hospital_token, hospital_id, payer_token, payer_id)
         finally:
             server.shutdown()
             thread.join(timeout=10)
+            if exports is None:
+                os.environ.pop("CAREBRIDGE_EXPORT_DIR", None)
+            else:
+                os.environ["CAREBRIDGE_EXPORT_DIR"] = exports
 
 
 def _token(url: str, client_id: str, key: RSAKey) -> str:
