@@ -40,6 +40,7 @@ from service.models import (
     User,
 )
 from service.models.audit_events import AccessEvent
+from service.usecases.directory import Change
 
 Json = dict[str, Any]
 
@@ -198,6 +199,24 @@ def practitioner_json(row: Practitioner) -> Json:
         given=tuple(given),
     )
     return fm.to_fhir_practitioner_json(data)
+
+
+def provenance_json(change: Change) -> Json:
+    """An audited change as a US Core Provenance targeting the changed record. An author that is
+    no party (carebridge's own jobs) is named by display only: US Core needs an agent.who."""
+    record = change.record
+    data = fm.ProvenanceData(
+        id=record.id,
+        target_refs=(f"{change.resource_type}/{record.entity_id}",),
+        recorded=record.at,
+        author_ref=change.author_ref or "",
+        on_behalf_of_ref=change.on_behalf_of_ref,
+        activity="CREATE" if record.action == "create" else "UPDATE",
+    )
+    resource = fm.to_fhir_provenance_json(data)
+    if change.author_ref is None:
+        resource["agent"][0]["who"] = {"display": "carebridge"}
+    return resource
 
 
 def _grouped(session: Session, key: Any, value: Any, ids: Sequence[str], *order: Any) -> dict[str, list[Any]]:

@@ -238,10 +238,10 @@ def _checked_scopes() -> list[str]:
     """`<Type>.<interactions>` (SMART v2) for every type and interaction a FHIR handler checks
     (`guard.authorize`): read/search of each served type and the audit trail, Task updates,
     Encounter updates (`$process-message`), Subscription create/read/delete, Group read (bulk),
-    Organization read/search. scopes_supported lists them so a client can ask for what it needs
-    (https://hl7.org/fhir/smart-app-launch/conformance.html#metadata)."""
+    Organization and Practitioner read/search, Provenance read. scopes_supported lists them so a
+    client can ask for what it needs (https://hl7.org/fhir/smart-app-launch/conformance.html#metadata)."""
     checked = {name: "rs" for name in KINDS} | {"AuditEvent": "rs", "Task": "rus", "Encounter": "rus"}
-    checked |= {"Subscription": "crd", "Group": "r", "Organization": "rs"}
+    checked |= {"Subscription": "crd", "Group": "r", "Organization": "rs", "Practitioner": "rs", "Provenance": "r"}
     return [f"{name}.{interactions}" for name, interactions in sorted(checked.items())]
 
 

@@ -4,7 +4,8 @@ so that every Organization and Practitioner reference carebridge's resources car
 CareTeam.participant.member). What a principal may see: `service.auth.policy.visible_organizations`
 and `visible_practitioners`. Also the StructureDefinition of carebridge's Task profile, read at
 `StructureDefinition/handoff-task` and found by the canonical Task.meta.profile names
-(`StructureDefinition?url=`).
+(`StructureDefinition?url=`). Provenance: who made each change of a record the principal may read
+(the audit trail, `service.usecases.directory.change`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from service.fhir_api.outcome import FhirError, fhir_response
 from service.fhir_api.params import string_clause
 from service.fhir_api.routes import lenient
 from service.fhir_api.subscriptions_http import fhir_base, use_case_errors
-from service.fhir_bridge import organization_json, practitioner_json, searchset
+from service.fhir_bridge import organization_json, practitioner_json, provenance_json, searchset
 from service.models import Organization, Practitioner
 from service.usecases import directory
 
@@ -78,6 +79,20 @@ def search_directory(resource_type: str) -> Response:
     return fhir_response(
         searchset(resources, [], base_url=base, self_link=self_link, next_link=None, total=len(resources))
     )
+
+
+@bp.get("/Provenance/<ident>")
+def read_provenance(ident: str) -> Response:
+    """Who made one change of a record (`_revinclude=Provenance:target` finds them by record)."""
+    ctx = authorize("Provenance", "r")
+    session = request_session()
+    with use_case_errors():
+        change = directory.change(session, ctx, ident)
+    record_access_now(
+        session, ctx, action="R", interaction="read", resource_type="Provenance", resource_id=ident,
+        patient_id=change.record.patient_id,
+    )  # fmt: skip
+    return fhir_response(provenance_json(change))
 
 
 # Conformance resources carebridge publishes, by id: public, like /metadata.

@@ -150,3 +150,37 @@ def test_the_task_profile_is_published_at_its_canonical(client: Any) -> None:
     rest = client.get("/fhir/R4/metadata").get_json()["rest"][0]
     (task,) = [r for r in rest["resource"] if r["type"] == "Task"]
     assert task["supportedProfile"] == [canonical]
+
+
+def test_provenance_says_who_made_each_change(client: Any, session: Session, world: World, mint: Any) -> None:
+    from sqlalchemy import select
+
+    from service.models import AuditRecord
+
+    practitioner_id = _practitioner(session, world)
+    created = session.scalar(
+        select(AuditRecord).where(AuditRecord.entity_id == world.ids_a["Task"], AuditRecord.action == "create")
+    )
+    assert created is not None
+    created.actor = world.a.planner.username  # made by the planner, who has a Practitioner record
+    session.commit()
+    token = mint(world.a.hospital.id, "system/*.rs")
+
+    provenance = _get(client, token, f"Provenance/{created.id}").get_json()
+    assert provenance["target"] == [{"reference": f"Task/{world.ids_a['Task']}"}]
+    assert provenance["activity"]["coding"][0]["code"] == "CREATE"
+    assert provenance["agent"][0]["who"] == {"reference": f"Practitioner/{practitioner_id}"}
+    assert provenance["agent"][0]["onBehalfOf"] == {"reference": f"Organization/{world.a.hospital.id}"}
+    assert not has_errors(validate(provenance, profile="us-core"))
+    # Both references resolve for the same principal.
+    assert _get(client, token, f"Practitioner/{practitioner_id}").status_code == 200
+
+    by_job = session.scalar(
+        select(AuditRecord).where(AuditRecord.entity_id == world.ids_a["Goal"], AuditRecord.action == "create")
+    )
+    assert by_job is not None and by_job.actor == "test"  # no party: named, not referenced
+    assert _get(client, token, f"Provenance/{by_job.id}").get_json()["agent"][0]["who"] == {"display": "carebridge"}
+
+    other = mint(world.b.hospital.id, "system/*.rs")
+    assert _get(client, other, f"Provenance/{created.id}").status_code == 404
+    assert _get(client, mint(world.a.hospital.id, "system/Task.rs"), f"Provenance/{created.id}").status_code == 403
