@@ -1,16 +1,14 @@
 """Which carebridge patient a partner's Patient is, or why a person must decide.
 
-The rule (README "Patient identity"), for a partner Patient carebridge has no link for yet:
-1. Only identifiers of systems the partner is trusted for (`Partner.trusted_identifier_systems`,
-   e.g. the hospital's own MRN system) and the partner's own resource id may match it to an
-   existing patient. Other systems' identifiers are kept but never match: any sender can put a
-   value of someone else's system on a record.
-2. A match must agree on the person: family name, and the first given name and the birth date
-   where both sides have them, compared ignoring case and surrounding space.
-3. It goes to review (`PatientMatch`, `carebridge sync matches`) instead of writing anything when
-   the trusted identifiers name several patients, when the match disagrees on the person, when the
-   patient found is already linked to another Patient of this partner (one identifier, two
-   people at the partner), or when any of its identifiers already belongs to another patient.
+The rule is carebridge's one patient-matching rule (service.usecases.patient_matching: trusted
+identifier systems and agreeing demographics); this module adds what is the pull's own:
+- the partner is trusted for `Partner.trusted_identifier_systems` (e.g. the hospital's own MRN
+  system) and for its own Patient ids; a pull has no principal, so nothing matches by visibility;
+- when the rule does not match (the trusted identifiers name several patients, the person
+  disagrees, or another patient holds one of its identifiers) or the patient found is already
+  linked to another Patient of this partner (one identifier, two people at the partner), the
+  Patient goes to review (`PatientMatch`, `carebridge sync matches`) instead of writing anything:
+  the pull is unattended and brings the Patient again each round, so it can wait for a person.
 A Patient linked earlier (by a match, a review or its registration) is that patient: the link is
 the identity, and later edits at the partner (a new name) are applied to it.
 """
@@ -19,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -27,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from service import clock
 from service.models import Partner, PartnerLink, Patient, PatientMatch
-from service.usecases.patients import owners_of
+from service.usecases import patient_matching
 
 
 @dataclass(frozen=True)
@@ -48,19 +45,18 @@ def match_patient(
     session: Session, partner: Partner, identifiers: Sequence[Mapping[str, str]], fields: Mapping[str, Any]
 ) -> Match:
     trusted = {*partner.trusted_identifier_systems, own_system(partner)}
-    owners = owners_of(session, identifiers)
-    by_trusted = {pid for (system, _), pid in owners.items() if system in trusted}
-    others = {pid for (system, _), pid in owners.items() if system not in trusted}
-    if len(by_trusted) > 1:
-        return Match(review=f"its trusted identifiers belong to {len(by_trusted)} different patients")
-    if not by_trusted:
-        if others:
-            only = next(iter(others)) if len(others) == 1 else None
+    found = patient_matching.match_patient(session, identifiers, fields, trusted_systems=trusted)
+    if found.reason is not None:
+        return Match(review=found.reason, candidate_id=found.candidate_id)
+    if found.patient is None:
+        if found.held_elsewhere:
+            owners = set(found.held_elsewhere.values())
+            only = next(iter(owners)) if len(owners) == 1 else None
             return Match(review="an identifier of a system this partner is not trusted for belongs to "
                          "another patient", candidate_id=only)  # fmt: skip
         return Match()
-    candidate_id = next(iter(by_trusted))
-    if others - {candidate_id}:
+    candidate_id = found.patient.id
+    if found.held_elsewhere:
         return Match(review="another of its identifiers belongs to a different patient", candidate_id=candidate_id)
     linked = session.scalar(
         select(PartnerLink.remote_id).where(
@@ -71,33 +67,7 @@ def match_patient(
     if linked is not None:
         review = f"its identifier already belongs to the partner's Patient/{linked}"
         return Match(review=review, candidate_id=candidate_id)
-    patient = session.get_one(Patient, candidate_id)
-    differs = disagreements(patient, fields)
-    if differs:
-        return Match(review=f"{' and '.join(differs)} differ", candidate_id=candidate_id)
-    return Match(patient=patient)
-
-
-def _same(a: str | None, b: str | None) -> bool:
-    return (a or "").strip().casefold() == (b or "").strip().casefold()
-
-
-def _first(given: str | None) -> str:
-    return (given or "").split(" ")[0]
-
-
-def disagreements(patient: Patient, fields: Mapping[str, Any]) -> list[str]:
-    """Which of family name, given name and birth date disagree (names of the checks, not values)."""
-    found = []
-    if not _same(patient.family_name, fields.get("family_name")):
-        found.append("family name")
-    given = _first(fields.get("given_name"))
-    if patient.given_name and given and not _same(_first(patient.given_name), given):
-        found.append("given name")
-    born: date | None = fields.get("birth_date")
-    if patient.birth_date and born and patient.birth_date != born:
-        found.append("birth date")
-    return found
+    return Match(patient=found.patient)
 
 
 def hold_for_review(

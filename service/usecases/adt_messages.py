@@ -13,15 +13,15 @@ through the access policy (service.auth.policy: tenancy, and a `patient/` token'
 - A message applies to an existing patient only when the sender may already see that patient,
   so a token for one patient cannot move another's stay, and a patient the sender may not see
   answers exactly like an unknown one.
-- Matching across organisations: an identifier match alone never joins a record other
-  organisations hold (a second hospital's admit carrying a payer member id would otherwise open
-  a stay there, and with it the whole case to that hospital). The one exception is an identifier
-  in a system the sending client is registered as assigning (`carebridge clients add
-  --identifier-system`, e.g. its hospital's MRN system): the sender is the authority for those
-  values, so a match on one is the sender's own patient.
-- Otherwise an admit creates a new patient with the message's demographics and those of its
-  identifiers no other patient holds: a separate record, never merged automatically; the
-  duplicate is for a person to reconcile.
+- Which patient the message names is carebridge's one matching rule
+  (service.usecases.patient_matching): an identifier in a system the sending client is registered
+  as assigning (`carebridge clients add --identifier-system`, e.g. its hospital's MRN system), or
+  naming a patient the sender may already see, and agreeing demographics. An identifier match
+  alone never joins a record other organisations hold (a second hospital's admit carrying a payer
+  member id would otherwise open a stay there, and with it the whole case to that hospital).
+- Otherwise an admit creates a separate patient with the message's demographics and those of its
+  identifiers no other patient holds, never merged automatically: the hospital waits for its
+  answer and the stay must open now, so the duplicate is for a person to reconcile.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from service.auth.context import AccessContext
 from service.auth.policy import can_see, confined_to_patient
 from service.models import Organization, Patient, Stay
 from service.models.clients import PartnerClient
-from service.usecases import discharge, patients, stays
+from service.usecases import discharge, patient_matching, patients, stays
 from service.usecases.errors import Invalid, UseCaseError
 
 EVENT_SYSTEM = "http://hl7.org/fhir/us/davinci-alerts/CodeSystem/notification-event"
@@ -128,15 +128,14 @@ def process(session: Session, message: AdtMessage, sender: AccessContext, *, act
     (a carebridge-operated client) the Encounter's serviceProvider when that names one."""
     hospital = _hospital(session, sender.organization_id or message.encounter.hospital_org_id)
     data = message.encounter
-    patient = _matched_patient(session, message, sender) or _patient_of_known_encounter(
-        session, message, sender, hospital.id
-    )
+    match = _match(session, message, sender)
+    patient = match.patient or _patient_of_known_encounter(session, message, sender, hospital.id)
     if patient is None:
         if message.event != "admit":
             raise _unknown_patient()
         if data.admitted_at is None:
             raise Invalid("no stay is known for this Encounter", fields={"Encounter.period.start": ["is required"]})
-        patient = _new_patient(session, message, sender, actor)
+        patient = _new_patient(session, message, match, sender, actor)
     stay = _stay_for(session, message, hospital.id, patient.id)
     if stay is not None and stay.patient_id != patient.id:
         raise Invalid("the Encounter belongs to another patient", fields={"Encounter.subject": ["does not match"]})
@@ -192,22 +191,23 @@ def _stay_for(session: Session, message: AdtMessage, hospital_id: str, patient_i
     return None
 
 
-def _matched_patient(session: Session, message: AdtMessage, sender: AccessContext) -> Patient | None:
-    """The patient the message's identifiers name, if the sender may see it, or the identifier is
-    in a system the sending client assigns (and the patient is within the sender's patient
-    context): see the module's rules."""
+def _match(session: Session, message: AdtMessage, sender: AccessContext) -> patient_matching.Match:
+    """The patient the message names by carebridge's matching rule (see the module's rules), kept
+    within the sender's patient context."""
     client = session.get(PartnerClient, sender.client_id)
     trusted = set(client.identifier_systems.split()) if client is not None else set()
+    person = message.patient
+    found = patient_matching.match_patient(
+        session,
+        [{"system": system, "value": value} for system, value in message.patient_identifiers],
+        {"family_name": person.family, "given_name": " ".join(person.given), "birth_date": person.birth_date},
+        trusted_systems=trusted,
+        sees=lambda patient: can_see(sender, "Patient", patient),
+    )
     within_patient_context = replace(sender, organization_id=None)  # the patient context alone
-    for system, value in message.patient_identifiers:
-        patient = patients.find_by_identifier(session, system, value)
-        if patient is None:
-            continue
-        if can_see(sender, "Patient", patient):
-            return patient
-        if system in trusted and can_see(within_patient_context, "Patient", patient):
-            return patient
-    return None
+    if found.patient is not None and not can_see(within_patient_context, "Patient", found.patient):
+        return replace(found, patient=None)
+    return found
 
 
 def _patient_of_known_encounter(
@@ -226,14 +226,15 @@ def _unknown_patient() -> Invalid:
     return Invalid("no carebridge patient has these identifiers", fields={"Patient.identifier": ["unknown patient"]})
 
 
-def _new_patient(session: Session, message: AdtMessage, sender: AccessContext, actor: str) -> Patient:
+def _new_patient(
+    session: Session, message: AdtMessage, match: patient_matching.Match, sender: AccessContext, actor: str
+) -> Patient:
     """A separate patient for an admit that names no patient the sender may update. Identifiers
     another patient holds are left off: the records are not joined."""
     if confined_to_patient(sender):
         # A `patient/` token acts for its launch patient only, never for a new one.
         raise _unknown_patient()
     wanted = [{"system": system, "value": value} for system, value in message.patient_identifiers]
-    held = patients.owners_of(session, wanted)
     person = message.patient
     return patients.register_patient(
         session,
@@ -241,7 +242,7 @@ def _new_patient(session: Session, message: AdtMessage, sender: AccessContext, a
         given_name=" ".join(person.given) or "(no given name)",
         birth_date=person.birth_date,
         gender=person.gender,
-        identifiers=[i | {"kind": "partner"} for i in wanted if (i["system"], i["value"]) not in held],
+        identifiers=[{**i, "kind": "partner"} for i in patient_matching.without_held(wanted, match)],
         actor=actor,
     )
 

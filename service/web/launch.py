@@ -20,10 +20,11 @@ from connectors.http import Transport
 from connectors.smart_auth import discover
 from connectors.smart_launch import LaunchSettings, LaunchToken, exchange_code, start_authorization
 from service.app import request_session, writes_on_get
+from service.auth.policy import principal_for_user
 from service.models.web import EhrRegistration
 from service.usecases import signin as accounts
 from service.usecases.ehr_import import import_stay
-from service.usecases.errors import ConflictError, Invalid
+from service.usecases.errors import ConflictError, Forbidden, Invalid
 from service.web.blueprint import blueprint
 from service.web.session import keep_in_session, start_session
 
@@ -96,8 +97,14 @@ def launch_callback() -> Response:
         except ConnectorError as exc:
             raise ConflictError(f"the EHR refused the launch: {exc}") from exc
     user = accounts.ehr_user(db, hospital_id=registration.hospital_id, iss=registration.iss, fhir_user=token.fhir_user)
-    actor = user.username
-    stay = import_stay(db, registration.iss, patient, encounter, hospital_id=registration.hospital_id, actor=actor)
+    # The launch matches and creates patients as this user: see ehr_import for the rule.
+    try:
+        launched_by = principal_for_user(user)
+    except PermissionError:
+        raise Forbidden("this EHR user's carebridge account is disabled") from None
+    stay = import_stay(
+        db, registration.iss, patient, encounter, hospital_id=registration.hospital_id, launched_by=launched_by
+    )
     start_session(user, ehr_token={"iss": registration.iss, **asdict(token)})
     return redirect(url_for("web.case", stay_id=stay.id), code=303)
 
