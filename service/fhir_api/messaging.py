@@ -14,10 +14,12 @@ from flask import Blueprint, Response
 from service import clock
 from service.app import request_session
 from service.auth.audit import record_access_now
+from service.auth.policy import allows
+from service.auth.tokens import challenge
 from service.fhir_api import install_error_handlers
-from service.fhir_api.guard import authorize
+from service.fhir_api.guard import bearer_access
 from service.fhir_api.incoming import resource_body
-from service.fhir_api.outcome import fhir_response
+from service.fhir_api.outcome import FhirError, fhir_response
 from service.fhir_api.subscriptions_http import fhir_base, use_case_errors
 from service.usecases import adt_messages
 
@@ -27,7 +29,13 @@ install_error_handlers(bp)
 
 @bp.post("/$process-message")
 def process_message() -> Response:
-    ctx = authorize("Encounter", "u")
+    # Every message writes an Encounter (an admit creates one, a transfer or discharge updates it);
+    # the use case asks for the exact scopes once it knows what the message does.
+    ctx = bearer_access()
+    if not (allows(ctx, "Encounter", "c") or allows(ctx, "Encounter", "u")):
+        raise FhirError(
+            403, "the token's scopes permit neither 'c' nor 'u' on Encounter", headers=challenge("insufficient_scope")
+        )
     session = request_session()
     with use_case_errors():
         message = adt_messages.parse_message(resource_body("Bundle"))

@@ -13,8 +13,9 @@ from contextlib import contextmanager
 from flask import Flask, current_app
 
 from service.app import runtime
+from service.auth.tokens import challenge
 from service.fhir_api.outcome import FhirError
-from service.usecases.errors import Invalid, UseCaseError
+from service.usecases.errors import Forbidden, Invalid, UseCaseError
 
 
 def init_app(app: Flask) -> None:
@@ -44,5 +45,8 @@ def use_case_errors() -> Iterator[None]:
         problems = "; ".join(f"{path}: {', '.join(msgs)}" for path, msgs in fields.items())
         message = f"{refused.message} ({problems})" if problems else refused.message
         raise FhirError(refused.status, message, expression=sorted(fields) or None) from None
+    except Forbidden as refused:
+        headers = challenge("insufficient_scope") if refused.insufficient_scope else None
+        raise FhirError(refused.status, refused.message, headers=headers) from None
     except UseCaseError as refused:
         raise FhirError(refused.status, refused.message) from None

@@ -9,6 +9,9 @@ call, so a refused message leaves nothing half-written. The Encounter is read wi
 
 Who may send what: the sender is the caller's `AccessContext`, and every patient it touches goes
 through the access policy (service.auth.policy: tenancy, and a `patient/` token's launch patient).
+Each write needs its own SMART scope, checked before anything is written: `Encounter.u` to move
+or discharge a stay, `Encounter.c` for an admit that opens one, and `Patient.c` as well when the
+admit creates the patient.
 
 - A message applies to an existing patient only when the sender may already see that patient,
   so a token for one patient cannot move another's stay, and a patient the sender may not see
@@ -38,7 +41,7 @@ from service.auth.context import AccessContext
 from service.auth.policy import can_see, confined_to_patient
 from service.models import Organization, Patient, Stay
 from service.models.clients import PartnerClient
-from service.usecases import discharge, patient_matching, patients, stays
+from service.usecases import access, discharge, patient_matching, patients, stays
 from service.usecases.errors import Invalid, UseCaseError
 
 EVENT_SYSTEM = "http://hl7.org/fhir/us/davinci-alerts/CodeSystem/notification-event"
@@ -144,6 +147,7 @@ def process(session: Session, message: AdtMessage, sender: AccessContext, *, act
             raise Invalid("no stay is known for this Encounter", fields={"Encounter": ["admit it first"]})
         if data.discharged_at is None:
             raise Invalid("a discharge needs its time", fields={"Encounter.period.end": ["is required"]})
+        access.require(sender, "Encounter", "u")
         discharge.record_discharge(
             session,
             stay.id,
@@ -155,6 +159,7 @@ def process(session: Session, message: AdtMessage, sender: AccessContext, *, act
     if stay is None:
         if message.event == "transfer" or data.admitted_at is None:
             raise Invalid("no stay is known for this Encounter", fields={"Encounter.period.start": ["is required"]})
+        access.require(sender, "Encounter", "c")
         return stays.admit(
             session,
             patient_id=patient.id,
@@ -169,7 +174,10 @@ def process(session: Session, message: AdtMessage, sender: AccessContext, *, act
     changes = {
         key: value for key, value in (("unit", data.unit), ("bed", data.bed)) if value and getattr(stay, key) != value
     }
-    return stays.update_stay(session, stay.id, changes, actor=actor) if changes else stay
+    if not changes:
+        return stay  # the hospital repeats itself: nothing to write
+    access.require(sender, "Encounter", "u")
+    return stays.update_stay(session, stay.id, changes, actor=actor)
 
 
 def _stay_for(session: Session, message: AdtMessage, hospital_id: str, patient_id: str) -> Stay | None:
@@ -234,6 +242,10 @@ def _new_patient(
     if confined_to_patient(sender):
         # A `patient/` token acts for its launch patient only, never for a new one.
         raise _unknown_patient()
+    # The admit creates both the patient and its stay: SMART scopes name each interaction
+    # (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html#scopes-for-requesting-fhir-resources).
+    access.require(sender, "Patient", "c")
+    access.require(sender, "Encounter", "c")
     wanted = [{"system": system, "value": value} for system, value in message.patient_identifiers]
     person = message.patient
     return patients.register_patient(

@@ -11,12 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.models import ChangeEvent, Handoff, PatientIdentifier, Stay
-from service.usecases import parties, patients, stays
+from service.usecases import discharge, parties, patients, stays
 from service.usecases.adt_messages import EVENT_SYSTEM
 from tests.factories import Case
 from tests.service.fhir_api.support import World, bearer
 
-HOSPITAL_SCOPES = "system/Encounter.cru system/Patient.rs"
+# An admit may create the patient and its stay, so a hospital's feed needs the create scopes too.
+HOSPITAL_SCOPES = "system/Encounter.cru system/Patient.crs"
 EHR = "https://ehr.example.org/fhir"
 
 
@@ -331,3 +332,64 @@ def test_a_patient_context_token_cannot_admit_someone_else(
         body = message("admit", mrn=mrn, encounter_id=f"enc-{mrn}", period={"start": instant(now)})
         assert post(client, token, body).status_code == 422
     assert patients.find_by_identifier(session, "urn:example:mrn", "MRN-NOBODY") is None
+
+
+# --- the scope each write needs (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html) ---
+
+
+def _refused_for_scope(answer: Any) -> None:
+    assert answer.status_code == 403, answer.get_json()
+    assert answer.get_json()["resourceType"] == "OperationOutcome"
+    assert 'error="insufficient_scope"' in answer.headers["WWW-Authenticate"]
+
+
+def test_an_admit_creating_a_patient_needs_patient_create(
+    client: Any, session: Session, case: Case, now: datetime, make_partner: Callable[..., Any],
+    get_token: Callable[..., str],
+) -> None:
+    scopes = "system/Encounter.cru system/Patient.rs"
+    token = get_token(make_partner(case.hospital.id, scopes), scopes)
+    body = message("admit", mrn="MRN-NEW-2", encounter_id="enc-new-2", period={"start": instant(now)})
+    _refused_for_scope(post(client, token, body))
+    assert patients.find_by_identifier(session, "urn:example:mrn", "MRN-NEW-2") is None
+    assert session.scalar(select(func.count()).select_from(Stay).where(Stay.source_id == "enc-new-2")) == 0
+
+
+def test_an_admit_opening_a_stay_needs_encounter_create(
+    client: Any, session: Session, case: Case, now: datetime, make_partner: Callable[..., Any],
+    get_token: Callable[..., str],
+) -> None:
+    # The patient is the hospital's own (its stay is discharged), so only the stay would be new.
+    discharge.record_discharge(session, case.stay.id, discharged_at=now, disposition="home", actor="test")
+    scopes = "system/Encounter.ru system/Patient.crs"
+    token = get_token(make_partner(case.hospital.id, scopes), scopes)
+    body = message("admit", encounter_id="enc-again", period={"start": instant(now + timedelta(hours=1))})
+    _refused_for_scope(post(client, token, body))
+    assert session.scalar(select(func.count()).select_from(Stay).where(Stay.patient_id == case.patient.id)) == 1
+
+
+def test_a_transfer_needs_encounter_update_and_a_token_without_encounter_writes_is_refused(
+    client: Any, session: Session, case: Case, now: datetime, make_partner: Callable[..., Any],
+    get_token: Callable[..., str],
+) -> None:
+    create_only = "system/Encounter.c system/Patient.crs"
+    token = get_token(make_partner(case.hospital.id, create_only), create_only)
+    _refused_for_scope(post(client, token, message("transfer", **_to_icu(now))))
+    read_only = "system/Encounter.rs system/Patient.rs"
+    token = get_token(make_partner(case.hospital.id, read_only), read_only)
+    _refused_for_scope(post(client, token, message("transfer", **_to_icu(now))))
+    session.expire_all()
+    assert session.get_one(Stay, case.stay.id).unit != "ICU"
+
+
+def test_an_admit_naming_the_hospitals_own_patient_with_another_birth_date_is_a_separate_patient(
+    client: Any, session: Session, case: Case, now: datetime, hospital_token: str
+) -> None:
+    # The MRN names a patient the hospital sees, but the person disagrees (the rule of
+    # service.usecases.patient_matching): the admit opens a separate patient, sharing no identifier.
+    body = message("admit", encounter_id="enc-other-person", period={"start": instant(now)})
+    body["entry"][2]["resource"] |= {"name": [{"family": "Anders", "given": ["Agnes"]}], "birthDate": "1971-09-09"}
+    assert post(client, hospital_token, body).status_code == 200
+    stay = session.scalars(select(Stay).where(Stay.source_id == "enc-other-person")).one()
+    assert stay.patient_id != case.patient.id
+    assert [(i.system, i.value) for i in stay.patient.identifiers] == []
