@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import fhir_mappings as fm
+from fhir_mappings.datatypes import parse_reference
 from fhir_mappings.practitioner import US_NPI
 from service.models import (
     AuditRecord,
@@ -125,6 +126,24 @@ def goal_data(row: Goal) -> fm.GoalData:
     )
 
 
+def _as_sent(row: Referral | Handoff, element: str, ref: str) -> str | None:
+    """``ref``, or None where a record imported from a partner keeps the partner's reference: one
+    to a resource only the partner has (an organisation carebridge does not know; see
+    `service.sync.incoming.import_owned`). carebridge holds a stand-in for it, and None reads the
+    same as the kept element, so the renderer leaves it as the partner sent it (`codec`)."""
+    kept = (row.source or {}).get(element) if row.origin_partner_id else None
+    return None if isinstance(kept, Mapping) and parse_reference(kept) is None else ref
+
+
+def _performers(row: Referral, recipient_org_ids: Sequence[str]) -> tuple[str, ...]:
+    """The recipients' organisations; for an imported referral also the ones its partner named
+    that carebridge knows but has no handoff for (yet)."""
+    own = [f"Organization/{org}" for org in recipient_org_ids]
+    sent = (row.source or {}).get("performer") if row.origin_partner_id else None
+    named = [ref for item in sent if (ref := parse_reference(item))] if isinstance(sent, list) else []
+    return tuple(dict.fromkeys(named + own))
+
+
 def referral_data(row: Referral, recipient_org_ids: Sequence[str]) -> fm.ReferralData:
     return fm.ReferralData(
         id=row.id,
@@ -135,8 +154,8 @@ def referral_data(row: Referral, recipient_org_ids: Sequence[str]) -> fm.Referra
         priority=row.priority,
         stay_id=row.stay_id,
         reason=row.reason,
-        requester_ref=row.requester_ref,
-        performer_refs=tuple(f"Organization/{org}" for org in recipient_org_ids),
+        requester_ref=_as_sent(row, "requester", row.requester_ref),
+        performer_refs=_performers(row, recipient_org_ids),
         wanted_by=row.wanted_by,
         authored_on=row.authored_on,
         notes=tuple(row.notes),
@@ -150,8 +169,8 @@ def handoff_data(row: Handoff) -> fm.HandoffData:
         patient_id=row.patient_id,
         kind=row.kind,
         status=row.status,
-        owner_ref=f"Organization/{row.owner_org_id}",
-        requester_ref=f"Organization/{row.requester_org_id}",
+        owner_ref=_as_sent(row, "owner", f"Organization/{row.owner_org_id}"),
+        requester_ref=_as_sent(row, "requester", f"Organization/{row.requester_org_id}"),
         referral_id=row.referral_id,
         stay_id=row.stay_id,
         business_status=_concept(row.business_status),

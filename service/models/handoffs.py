@@ -63,6 +63,8 @@ class Handoff(Base):
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     notes: Mapped[list[dict[str, str]]] = mapped_column(JSONType, default=list)
     source: Mapped[dict[str, object] | None] = mapped_column(JSONType)
+    # The partner (an EHR) this handoff was imported from; None for handoffs made in carebridge.
+    origin_partner_id: Mapped[str | None] = mapped_column(ForeignKey("partners.id", ondelete="SET NULL"))
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     __mapper_args__ = {"version_id_col": version}

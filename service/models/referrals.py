@@ -54,6 +54,8 @@ class Referral(Base):
     authored_on: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     notes: Mapped[list[str]] = mapped_column(JSONType, default=list)
     source: Mapped[dict[str, object] | None] = mapped_column(JSONType)
+    # The partner (an EHR) this referral was imported from; None for referrals sent from carebridge.
+    origin_partner_id: Mapped[str | None] = mapped_column(ForeignKey("partners.id", ondelete="SET NULL"))
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     __mapper_args__ = {"version_id_col": version}

@@ -24,7 +24,17 @@ from sqlalchemy.orm import Session
 import fhir_mappings as fm
 from service import clock
 from service.db import table_of
-from service.models import Goal, Handoff, Partner, PartnerLink, Patient, PatientIdentifier, Stay
+from service.models import (
+    Goal,
+    Handoff,
+    Organization,
+    Partner,
+    PartnerLink,
+    Patient,
+    PatientIdentifier,
+    Referral,
+    Stay,
+)
 from service.sync import identity
 from service.sync.bounds import check_columns, check_resource
 from service.sync.errors import Refused
@@ -311,9 +321,11 @@ def upsert_task(session: Session, ctx: Incoming, resource: Json) -> str:
     if _unchanged(link, resource):
         return "unchanged"
     handoff_id = link.entity_id if link is not None else carebridge_id(dict(resource))
-    handoff = session.get(Handoff, handoff_id) if handoff_id else None
+    if handoff_id is None:
+        return import_owned(session, ctx, resource)  # the partner's own work
+    handoff = session.get(Handoff, handoff_id)
     if handoff is None:
-        return "ignored"  # not a carebridge handoff: the partner's own work
+        return "ignored"
     in_step = link is not None and link.synced_version == handoff.version
     merged: Json = resource
     if link is not None and link.remote_json:
@@ -357,36 +369,129 @@ def merge_pulled(session: Session, ctx: Incoming, resource: Json) -> str:
 
 
 def import_owned(session: Session, ctx: Incoming, resource: Json) -> str:
-    """The EHR's own CarePlan or Goal (no link, not carrying carebridge's identifier) becomes a
-    carebridge record of the patient, marked as imported from this partner and linked to the
-    resource, so a re-pull finds it and edits on either side merge. The partner already has it:
-    nothing is pushed back to it as new (``synced_version``). A resource carrying carebridge's
-    identifier is carebridge's own record whose link was lost: the next push finds it again
-    (If-None-Exist) and brings it up to date. ServiceRequests and Tasks the EHR owns are not
-    imported: a referral is carebridge's to send."""
+    """The EHR's own CarePlan, Goal, ServiceRequest or Task (no link, not carrying carebridge's
+    identifier) becomes a carebridge record of the patient, marked as imported from this partner
+    and linked to the resource, so a re-pull finds it and edits on either side merge. The partner
+    already has it: nothing is pushed back to it as new (``synced_version``). A resource carrying
+    carebridge's identifier is carebridge's own record whose link was lost: the next push finds it
+    again (If-None-Exist) and brings it up to date. A Task is imported only as the work on a
+    ServiceRequest (its ``focus``, imported first when new): a handoff belongs to a referral."""
     kind = str(resource["resourceType"])
-    if kind not in ("CarePlan", "Goal") or carebridge_id(dict(resource)) is not None:
+    if kind not in IMPORTERS or carebridge_id(dict(resource)) is not None:
         return "ignored"
-    data = fm.from_fhir_care_plan(resource) if kind == "CarePlan" else fm.from_fhir_goal(resource)
-    if data.patient_id is None:
-        raise fm.MappingError(f"a {kind} needs subject Patient/id to be imported")
-    patient = _known_patient(session, ctx, data.patient_id)
-    source = in_carebridge_terms(session, ctx.partner, resource)
-    if kind == "Goal":
-        record: Any = partner_versions.import_goal(
-            session, source, patient_id=patient.id, partner_id=ctx.partner.id, actor=ctx.actor
-        )
-    else:
-        assert isinstance(data, fm.CarePlanData)
-        goals = [link for ref in data.goal_ids if (link := find_link(session, ctx.partner.id, "Goal", ref))]
-        record = partner_versions.import_care_plan(
-            session, source, patient_id=patient.id, stay_id=_stay_of(session, ctx, patient.id, data.stay_id),
-            goal_ids=[link.entity_id for link in goals], partner_id=ctx.partner.id, actor=ctx.actor,
-        )  # fmt: skip
-        for link in goals:  # attaching a goal to the plan changes nothing the partner holds
-            link.synced_version = session.get_one(Goal, link.entity_id).version
+    record = IMPORTERS[kind](session, ctx, resource)
+    if record is None:
+        return "ignored"
     save_link(session, ctx.partner.id, record.id, resource, synced_version=record.version)
     return "created"
+
+
+def _import_goal(session: Session, ctx: Incoming, resource: Json) -> Goal:
+    data = fm.from_fhir_goal(resource)
+    patient = _subject(session, ctx, "Goal", data.patient_id)
+    source = in_carebridge_terms(session, ctx.partner, resource)
+    return partner_versions.import_goal(
+        session, source, patient_id=patient.id, partner_id=ctx.partner.id, actor=ctx.actor
+    )
+
+
+def _import_care_plan(session: Session, ctx: Incoming, resource: Json) -> Any:
+    data = fm.from_fhir_care_plan(resource)
+    patient = _subject(session, ctx, "CarePlan", data.patient_id)
+    source = in_carebridge_terms(session, ctx.partner, resource)
+    goals = [link for ref in data.goal_ids if (link := find_link(session, ctx.partner.id, "Goal", ref))]
+    plan = partner_versions.import_care_plan(
+        session, source, patient_id=patient.id, stay_id=_stay_of(session, ctx, patient.id, data.stay_id),
+        goal_ids=[link.entity_id for link in goals], partner_id=ctx.partner.id, actor=ctx.actor,
+    )  # fmt: skip
+    for link in goals:  # attaching a goal to the plan changes nothing the partner holds
+        link.synced_version = session.get_one(Goal, link.entity_id).version
+    return plan
+
+
+def _import_referral(session: Session, ctx: Incoming, resource: Json) -> Referral:
+    """The EHR's ServiceRequest as a referral the EHR's organisation requested. Performers are
+    mapped to carebridge organisations by identifier where it can (`_map_organizations`); the
+    others stay in the referral's source as the partner sent them."""
+    data = fm.from_fhir_service_request(resource)
+    patient = _subject(session, ctx, "ServiceRequest", data.patient_id)
+    check_columns(Referral, {"reason": data.reason}, "ServiceRequest")
+    source = in_carebridge_terms(session, ctx.partner, resource)
+    _map_organizations(session, source.get("performer") or [])
+    return partner_versions.import_referral(
+        session, source, patient_id=patient.id, stay_id=_stay_of(session, ctx, patient.id, data.stay_id),
+        requester_org_id=ctx.partner.organization_id, partner_id=ctx.partner.id, actor=ctx.actor,
+    )  # fmt: skip
+
+
+def _import_task(session: Session, ctx: Incoming, resource: Json) -> Handoff | None:
+    """The EHR's Task on a ServiceRequest as a handoff of that referral. Its owner (and requester)
+    is the carebridge organisation with the identifier the reference carries; when none is known,
+    the partner's organisation holds the handoff in carebridge and the partner's reference (shown
+    by its display text) stays in the source and goes back unchanged."""
+    data = fm.from_fhir_task(resource)
+    if data.referral_id is None:
+        return None  # not work on a referral: the EHR's own business
+    referral = _known_referral(session, ctx, data.referral_id)
+    if referral is None:
+        return None
+    check_columns(Handoff, {"business_status": data.business_status and data.business_status.text}, "Task")
+    source = in_carebridge_terms(session, ctx.partner, resource)
+    owner, requester = _map_organizations(session, [source.get("owner"), source.get("requester")])
+    return partner_versions.import_handoff(
+        session, source, referral=referral, owner_org_id=owner or ctx.partner.organization_id,
+        requester_org_id=requester or ctx.partner.organization_id, partner_id=ctx.partner.id, actor=ctx.actor,
+    )  # fmt: skip
+
+
+IMPORTERS: Mapping[str, Callable[[Session, Incoming, Json], Any]] = {
+    "Goal": _import_goal,
+    "CarePlan": _import_care_plan,
+    "ServiceRequest": _import_referral,
+    "Task": _import_task,
+}
+
+
+def _subject(session: Session, ctx: Incoming, kind: str, remote_patient_id: str | None) -> Patient:
+    if remote_patient_id is None:
+        raise fm.MappingError(f"a {kind} needs subject Patient/id to be imported")
+    return _known_patient(session, ctx, remote_patient_id)
+
+
+def _known_referral(session: Session, ctx: Incoming, remote_id: str) -> Referral | None:
+    """The referral for the partner's ServiceRequest id, importing that ServiceRequest when it is
+    new; None when it is not one carebridge imports."""
+    link = find_link(session, ctx.partner.id, "ServiceRequest", remote_id)
+    if link is None:
+        resource = ctx.fetch("ServiceRequest", remote_id)  # a 404 is recorded by the pull
+        check_resource(resource)
+        if import_owned(session, ctx, resource) != "created":
+            return None
+        link = find_link(session, ctx.partner.id, "ServiceRequest", remote_id)
+    return session.get(Referral, link.entity_id) if link is not None else None
+
+
+def _map_organizations(session: Session, references: Sequence[Any]) -> list[str | None]:
+    """The carebridge organisation each partner reference names by its identifier (a logical
+    reference, https://hl7.org/fhir/R4/references.html#logical), or None. A mapped reference is
+    rewritten in place to carebridge's Organization, keeping its identifier and display."""
+    wanted = [
+        (str(ident.get("system")), str(ident.get("value")))
+        if isinstance(ref, dict) and isinstance(ident := ref.get("identifier"), dict) else None
+        for ref in references
+    ]  # fmt: skip
+    if not any(wanted):
+        return [None] * len(references)
+    known = {
+        (str(i.get("system")), str(i.get("value"))): org.id
+        for org in session.scalars(select(Organization))
+        for i in org.identifiers or ()
+    }
+    found = [known.get(key) if key else None for key in wanted]
+    for ref, org_id in zip(references, found, strict=True):
+        if org_id is not None:
+            ref["reference"] = f"Organization/{org_id}"
+    return found
 
 
 def _stay_of(session: Session, ctx: Incoming, patient_id: str, remote_encounter_id: str | None) -> str | None:

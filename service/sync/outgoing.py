@@ -173,6 +173,8 @@ def _rewrite_references(node: Any, known: Mapping[tuple[str, str], str], partner
         rtype, entity_id = ref.split("/")
         if (rtype, entity_id) in known:
             node["reference"] = f"{rtype}/{known[rtype, entity_id]}"
+        elif isinstance(node.get("identifier"), dict):  # a logical reference the partner sent stays its own
+            del node["reference"]
         else:
             del node["reference"]
             node["identifier"] = {"system": identifier_system(rtype), "value": entity_id}

@@ -30,6 +30,8 @@ class CaseView:
     organizations: dict[str, Organization]
     # Per plan: the activities a partner (EHR) keeps in it that carebridge does not model.
     partner_activities: dict[str, list[str]]
+    # Per handoff: who it is with, as the case page names them.
+    recipients: dict[str, str]
 
 
 def load_case(session: Session, stay_id: str) -> CaseView:
@@ -68,7 +70,18 @@ def load_case(session: Session, stay_id: str) -> CaseView:
         timeline=_timeline(stay, handoffs, organizations),
         organizations=organizations,
         partner_activities={plan.id: _partner_activities(plan) for plan in plans},
+        recipients={h.id: _recipient(h, organizations) for h in handoffs},
     )
+
+
+def _recipient(handoff: Handoff, organizations: dict[str, Organization]) -> str:
+    """The owner organisation's name; for a handoff imported from an EHR whose owner carebridge
+    does not know (`service.sync.incoming._import_task`), the text the EHR gives it."""
+    owner = (handoff.source or {}).get("owner") if handoff.origin_partner_id else None
+    sent = owner.get("display") if isinstance(owner, dict) and not str(owner.get("reference", "")).startswith(
+        "Organization/"
+    ) else None  # fmt: skip
+    return str(sent) if sent else organizations[handoff.owner_org_id].name
 
 
 def _partner_activities(plan: CasePlan) -> list[str]:

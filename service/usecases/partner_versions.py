@@ -1,5 +1,6 @@
 """carebridge's record takes the result of a three-way merge with a partner (`service.sync.merge`),
-or is created from a partner's own CarePlan or Goal (`import_care_plan`, `import_goal`).
+or is created from a partner's own CarePlan, Goal, ServiceRequest or Task (`import_care_plan`,
+`import_goal`, `import_referral`, `import_handoff`).
 
 The fields carebridge models and a partner may edit (`EDITABLE`) are set from the merged resource;
 the resource itself becomes the record's ``source``, so the elements carebridge does not model
@@ -18,7 +19,9 @@ from sqlalchemy.orm import Session
 
 import fhir_mappings as fm
 from service import clock
-from service.models import CasePlan, Goal, Handoff, Patient, Referral
+from service.domain.handoff_status import TASK_STATUSES
+from service.models import CasePlan, Goal, Handoff, HandoffEvent, Organization, Patient, Referral
+from service.models.handoffs import HANDOFF_KINDS
 from service.models.plans import GOAL_ACHIEVEMENT, GOAL_LIFECYCLE, PLAN_INTENTS, PLAN_STATUSES
 from service.models.referrals import PRIORITIES, REFERRAL_STATUSES
 from service.usecases.changes import apply_changes, create
@@ -144,3 +147,73 @@ def import_care_plan(
             if goal.patient_id == patient_id and goal.case_plan_id is None:
                 apply_changes(session, goal, {"case_plan_id": plan.id}, actor=actor)
         return plan
+
+
+def import_referral(
+    session: Session,
+    source: Mapping[str, Any],
+    *,
+    patient_id: str,
+    stay_id: str | None,
+    requester_org_id: str,
+    partner_id: str,
+    actor: str,
+) -> Referral:
+    """A partner's own ServiceRequest (in carebridge's terms) as a referral of the patient, requested
+    by the partner's organisation. Its recipients are its Tasks (`import_handoff`); a performer
+    carebridge does not know stays in ``source``."""
+    values = _values("Referral", source)
+    data = fm.from_fhir_service_request(source)
+    with unit_of_work(session):
+        get_or_404(session, Patient, patient_id)
+        get_or_404(session, Organization, requester_org_id)
+        referral = Referral(
+            patient_id=patient_id, stay_id=stay_id, service=data.service_code, reason=data.reason,
+            intent=data.intent or "order", requester_ref=f"Organization/{requester_org_id}",
+            authored_on=data.authored_on or clock.now(), source=dict(source), origin_partner_id=partner_id, **values,
+        )  # fmt: skip
+        return create(session, referral, actor=actor)  # type: ignore[no-any-return]
+
+
+def import_handoff(
+    session: Session,
+    source: Mapping[str, Any],
+    *,
+    referral: Referral,
+    owner_org_id: str,
+    requester_org_id: str,
+    partner_id: str,
+    actor: str,
+) -> Handoff:
+    """A partner's own Task (in carebridge's terms) on one of its referrals as a handoff, in the
+    status the partner gives it: the partner's history is not replayed through the state machine,
+    later moves are (`service.sync.reconcile`)."""
+    data = fm.from_fhir_task(source)
+    if data.status not in TASK_STATUSES:
+        raise Invalid("the partner's Task cannot be taken over", fields={"status": [_one_of(TASK_STATUSES)]})
+    if data.kind not in HANDOFF_KINDS:
+        raise Invalid("the partner's Task cannot be taken over", fields={"kind": [_one_of(HANDOFF_KINDS)]})
+    now = clock.now()
+    with unit_of_work(session):
+        for org_id in (owner_org_id, requester_org_id):
+            get_or_404(session, Organization, org_id)
+        handoff = Handoff(
+            patient_id=referral.patient_id, stay_id=referral.stay_id, referral_id=referral.id, kind=data.kind,
+            description=data.description, owner_org_id=owner_org_id, requester_org_id=requester_org_id,
+            status=data.status, business_status=_text(data.business_status), status_reason=_text(data.status_reason),
+            due_at=data.due_at, execution_start=data.execution_start, execution_end=data.execution_end,
+            authored_on=data.authored_on or now, status_changed_at=data.last_modified or now,
+            notes=_handoff_notes([], list(data.notes), source, actor), source=dict(source),
+            origin_partner_id=partner_id,
+        )  # fmt: skip
+        handoff.events.append(HandoffEvent(at=now, actor=actor, from_status=None, to_status=data.status))
+        return create(session, handoff, actor=actor)  # type: ignore[no-any-return]
+
+
+def _one_of(codes: Sequence[str]) -> str:
+    return f"must be one of {', '.join(codes)}"
+
+
+def _text(concept: fm.CodeableConceptData | None) -> str | None:
+    """A concept as the one line carebridge keeps (like a pulled edit, `service.sync.reconcile`)."""
+    return (concept.text or concept.display or concept.code) if concept is not None else None

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.fhir_client import FhirClient
-from service.models import CasePlan, Delivery, Partner, PartnerLink
+from service.models import CasePlan, Delivery, Handoff, Partner, PartnerLink, Referral
 from service.sync import engine
 from service.sync.connection import Connections
 from service.sync.push import resolve_conflict
-from service.usecases import handoffs, plans
+from service.usecases import handoffs, parties, plans
 from tests.factories import Case
 from tests.peers import PeerSite
 from tests.service.web.conftest import WebCase, sign_in, web_case  # noqa: F401
@@ -296,3 +296,91 @@ def test_a_task_merges_the_partners_note_and_business_status_and_keeps_them(
     assert [(n["author"], n["text"]) for n in handoff.notes] == [
         ("Dr. Lee", "Family prefers home."), ("planner", "Needs oxygen on the way"), ("planner", "Pick-up at 10:00"),
     ]  # fmt: skip
+
+
+NPI = "http://hl7.org/fhir/sid/us-npi"
+
+
+def test_an_ehr_service_request_and_its_tasks_are_imported_linked_and_merged_both_ways(
+    session: Session,
+    case: Case,
+    client: Any,
+    web_case: WebCase,  # noqa: F811
+    ehr_site: PeerSite,
+    register_partner: Callable[..., Partner],
+    connections: Connections,
+) -> None:
+    ehr_site.reset()  # only this test's resources on the shared site
+    clinic = parties.add_organization(
+        session, name="Riverside Wound Clinic", kind="primary_care", actor="test",
+        identifiers=[{"system": NPI, "value": "1234567893"}],
+    )  # fmt: skip
+    partner = register_partner(
+        ehr_site, "ehr-owns-referrals", case.hospital.id,
+        pull_types=["Patient", "Task", "ServiceRequest"], push_types=["ServiceRequest", "Task"],
+        trusted_identifier_systems=["urn:example:mrn"],
+    )  # fmt: skip
+    known_owner = {"identifier": {"system": NPI, "value": "1234567893"}, "display": "Riverside (EHR name)"}
+    unknown_owner = {"display": "Sunrise Home Care"}
+    with connections.client(partner) as fhir:
+        patient = fhir.create(
+            {"resourceType": "Patient", "identifier": [{"system": "urn:example:mrn", "value": "MRN-1001"}],
+             "name": [{"family": "Anders", "given": ["Agnes"]}], "gender": "female", "birthDate": "1944-02-01"},
+        ).resource  # fmt: skip
+        assert patient is not None
+        subject = {"reference": f"Patient/{patient['id']}"}
+        request = fhir.create(
+            {"resourceType": "ServiceRequest", "status": "active", "intent": "order", "priority": "urgent",
+             "code": {"text": "Wound care follow-up"}, "subject": subject,
+             "performer": [known_owner, unknown_owner], "note": [EHR_NOTE]},
+        ).resource  # fmt: skip
+        assert request is not None
+        focus = {"reference": f"ServiceRequest/{request['id']}"}
+        tasks = [
+            fhir.create(
+                {"resourceType": "Task", "status": "requested", "intent": "order", "focus": focus, "for": subject,
+                 "owner": owner, "description": description},
+            ).resource
+            for owner, description in ((known_owner, "Clinic visit"), (unknown_owner, "Home visits"))
+        ]  # fmt: skip
+        assert tasks[0] is not None and tasks[1] is not None
+
+    # Tasks first: the first one naming the new ServiceRequest imports it on the way.
+    assert engine.pull(session, partner, connections, types=["Patient", "Task"]).counts["Task"] == {"created": 2}
+    assert engine.pull(session, partner, connections).counts["ServiceRequest"] == {"unchanged": 1}
+    session.expire_all()
+    referral = session.scalars(select(Referral).where(Referral.origin_partner_id == partner.id)).one()
+    assert (referral.patient_id, referral.stay_id, referral.service, referral.priority) == (
+        case.patient.id, case.stay.id, "other", "urgent",
+    )  # fmt: skip
+    assert referral.requester_ref == f"Organization/{case.hospital.id}"
+    to_clinic, to_home = sorted(referral.handoffs, key=lambda h: h.description or "")
+    assert (to_clinic.description, to_clinic.owner_org_id, to_clinic.status) == ("Clinic visit", clinic.id, "requested")
+    # An owner carebridge does not know: the EHR's organisation holds it, the EHR's text names it.
+    assert (to_home.description, to_home.owner_org_id, to_home.origin_partner_id) == (
+        "Home visits", case.hospital.id, partner.id,
+    )  # fmt: skip
+    sign_in(client, web_case.planner.username)
+    page = client.get(f"/app/stays/{case.stay.id}").text
+    assert "From the EHR" in page and "Riverside Wound Clinic" in page and "Sunrise Home Care" in page
+    # Imported from the partner: nothing goes back to it as new.
+    assert engine.push(session, partner, connections)["done:created"] == 0
+
+    handoffs.add_note(session, to_clinic.id, "Bring dressing supplies", actor="planner")
+    assert engine.push(session, partner, connections)["done:updated"] == 1
+    with connections.client(partner) as fhir:
+        theirs = fhir.read("Task", tasks[0]["id"])
+        assert theirs["owner"]["identifier"] == known_owner["identifier"]
+        assert theirs["focus"] == focus and theirs["for"] == subject
+        assert theirs["note"] == [{"text": "Bring dressing supplies"}]
+        home = fhir.read("Task", tasks[1]["id"])
+        assert home["owner"] == unknown_owner
+        _ehr_edit(fhir, home, businessStatus={"text": "first visit booked"})
+    assert engine.pull(session, partner, connections).counts["Task"] == {"updated": 1, "unchanged": 1}
+    session.expire_all()
+    assert session.get_one(Handoff, to_home.id).business_status == "first visit booked"
+    assert engine.push(session, partner, connections)["done:created"] == 0
+    with connections.client(partner) as fhir:
+        assert _count(fhir, "Task") == 2 and _count(fhir, "ServiceRequest") == 1
+        request_now = fhir.read("ServiceRequest", request["id"])
+        assert request_now["performer"] == [known_owner, unknown_owner] and request_now["note"] == [EHR_NOTE]
