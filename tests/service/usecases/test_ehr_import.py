@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from service.auth.context import AccessContext
 from service.auth.policy import can_see, principal_for_user
 from service.models import PatientIdentifier, Stay
-from service.usecases import parties, patients
+from service.usecases import parties, partners, patients
 from service.usecases import signin as accounts
 from service.usecases.ehr_import import ehr_patient_system, import_stay
 from tests.factories import Case
@@ -97,3 +97,25 @@ def test_a_known_mrn_with_another_person_is_a_separate_patient(session: Session,
     )  # fmt: skip
     assert stay.patient_id != case.patient.id
     assert [(i.system, i.value) for i in stay.patient.identifiers] == [(ehr_patient_system(ISS), "p-3")]
+
+
+def test_an_ehr_that_is_a_sync_partner_is_trusted_for_that_partners_systems(session: Session, case: Case) -> None:
+    # Riverside cannot see the patient, but it is the authority for its own MRN system (it is
+    # configured as a sync partner trusted for it), so its launch is that patient.
+    riverside = parties.add_organization(session, name="Riverside Hospital", kind="hospital", actor="test")
+    partners.add_partner(
+        session, name="riverside-ehr", kind="ehr", organization_id=riverside.id, fhir_base=OTHER_EHR,
+        client_id="carebridge", key_kid="k1", scopes="system/Patient.rs",
+        trusted_identifier_systems=["urn:riverside:mrn"],
+    )  # fmt: skip
+    known = patients.register_patient(
+        session, family_name="Anders", given_name="Agnes", actor="test",
+        identifiers=[{"kind": "mrn", "system": "urn:riverside:mrn", "value": "R-5"}],
+    )  # fmt: skip
+    user = accounts.ehr_user(session, hospital_id=riverside.id, iss=OTHER_EHR, fhir_user="Practitioner/dr-3")
+    launched = {**PATIENT, "id": "rv-5", "identifier": [{"system": "urn:riverside:mrn", "value": "R-5"}]}
+    stay = import_stay(
+        session, OTHER_EHR, launched, {**ENCOUNTER, "id": "rv-e-5"}, hospital_id=riverside.id,
+        launched_by=principal_for_user(user),
+    )  # fmt: skip
+    assert stay.patient_id == known.id
