@@ -8,7 +8,7 @@ Search parameter names and meanings are R4's (https://hl7.org/fhir/R4/searchpara
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Text, and_, cast, exists, false, or_, true
@@ -275,6 +275,11 @@ KINDS: dict[str, ResourceKind] = {
         includes=("CareTeam:patient",),
     ),
 }
+
+# US Core 6.1: every type SHALL support `_revinclude=Provenance:target`, answered from the audit
+# trail (service.usecases.directory.changes_of); a CareTeam, derived from its members, has none.
+PROVENANCE_TARGET = "Provenance:target"
+KINDS = {name: replace(kind, revincludes=(*kind.revincludes, PROVENANCE_TARGET)) for name, kind in KINDS.items()}
 
 # The access audit, searchable by auditors (not a patient-compartment resource: see routes).
 AUDIT_EVENT = ResourceKind(

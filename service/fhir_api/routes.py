@@ -29,7 +29,7 @@ from service.fhir_api.outcome import FhirError, fhir_response
 from service.fhir_api.resources import AUDIT_EVENT, KINDS, ResourceKind
 from service.fhir_api.search import SearchRequest, execute, page_link, parse, subset
 from service.fhir_api.task_update import update_task
-from service.fhir_bridge import audit_event_json, history_bundle, render, searchset, version_of
+from service.fhir_bridge import audit_event_json, history_bundle, provenance_json, render, searchset, version_of
 from service.limits import ascii_int, etag_version
 from service.models.audit_events import AccessEvent
 
@@ -225,9 +225,9 @@ def search(resource_type: str) -> Response:
     matches = render(session, resource_type, result.matches)
     if query.elements is not None:
         matches = [subset(resource, query.elements) for resource in matches]
-    included = [r for t, rows in result.included.items() for r in render(session, t, rows)]
+    included = [r for t, rows in result.included.items() for r in _render_included(session, t, rows)]
     patients = {_patient_of(kind, row) for row in result.matches} | {
-        _patient_of(KINDS[t], row) for t, rows in result.included.items() for row in rows
+        _patient_of(KINDS[t], row) for t, rows in result.included.items() if t in KINDS for row in rows
     }
     names = "&".join(dict.fromkeys(name for name, _ in query.applied))  # names only: no data in the audit
     touched: list[str | None] = [*sorted(p for p in patients if p)]
@@ -236,6 +236,13 @@ def search(resource_type: str) -> Response:
         query=names or None,
     )  # fmt: skip
     return fhir_response(_bundle(kind, query, result, matches, included))
+
+
+def _render_included(session: Any, resource_type: str, rows: list[Any]) -> list[dict[str, Any]]:
+    # Provenances are the changes of the matches (usecases.directory.Change), not rows of a model.
+    if resource_type == "Provenance":
+        return [provenance_json(change) for change in rows]
+    return render(session, resource_type, rows)
 
 
 @bp.put("/Task/<ident>")

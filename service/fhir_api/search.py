@@ -30,8 +30,9 @@ from service.auth.context import AccessContext
 from service.auth.policy import CARE_TEAM_EXISTS, visible_rows
 from service.fhir_api.outcome import FhirError
 from service.fhir_api.params import date_clause, split_or
-from service.fhir_api.resources import INCLUDES, KINDS, ResourceKind
+from service.fhir_api.resources import INCLUDES, KINDS, PROVENANCE_TARGET, ResourceKind
 from service.limits import ascii_int
+from service.usecases import directory
 
 DEFAULT_COUNT = 20
 MAX_COUNT = 200
@@ -196,6 +197,11 @@ def execute(session: Session, ctx: AccessContext, request: SearchRequest, visibl
     for value in request.includes:
         _add(included, _related(session, ctx, value, matches, reverse=False))
     for value in request.revincludes:
+        if value == PROVENANCE_TARGET:
+            if policy.allows(ctx, "Provenance", "r") and matches:
+                ids = [row.id for row in matches]
+                included["Provenance"] = directory.changes_of(session, request.kind.name, ids)
+            continue
         _add(included, _related(session, ctx, value, matches, reverse=True))
     return SearchResult(matches, included, total, next_cursor)
 

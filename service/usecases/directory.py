@@ -113,3 +113,33 @@ def _author(session: Session, actor: str) -> tuple[str | None, str | None]:
 
 def _org(org_id: str | None) -> tuple[str | None, str | None]:
     return (f"Organization/{org_id}" if org_id else None), None
+
+
+# The most Provenances one page of search results brings (`_revinclude=Provenance:target`).
+MAX_CHANGES = 1000
+
+
+def changes_of(session: Session, resource_type: str, ids: Sequence[str]) -> list[Change]:
+    """Every audited create and update of the `resource_type` records `ids`, oldest first: their
+    Provenance for `_revinclude=Provenance:target`. The caller has already filtered `ids` to
+    records the principal may read (they are its search results)."""
+    entity_types = [entity for entity, fhir_type in RESOURCE_TYPE.items() if fhir_type == resource_type]
+    if not entity_types or not ids:
+        return []
+    query = (
+        select(AuditRecord)
+        .where(
+            AuditRecord.entity_type.in_(entity_types),
+            AuditRecord.entity_id.in_(ids),
+            AuditRecord.action.in_(("create", "update")),
+        )
+        .order_by(AuditRecord.at, AuditRecord.id)
+        .limit(MAX_CHANGES)
+    )
+    authors: dict[str, tuple[str | None, str | None]] = {}
+    changes = []
+    for record in session.scalars(query):
+        if record.actor not in authors:
+            authors[record.actor] = _author(session, record.actor)
+        changes.append(Change(record, resource_type, *authors[record.actor]))
+    return changes

@@ -113,6 +113,10 @@ def test_fhirpy_include_and_revinclude(fhirpy: SyncFHIRClient) -> None:
     assert kinds == {"Task", "ServiceRequest"}
     back: Any = fhirpy.resources("ServiceRequest").revinclude("Task", "focus").limit(5).fetch_raw()
     assert {e["resource"]["resourceType"] for e in back["entry"] if e["search"]["mode"] == "include"} == {"Task"}
+    provenance: Any = fhirpy.resources("Patient").revinclude("Provenance", "target").limit(3).fetch_raw()
+    patients = {f"Patient/{e['resource']['id']}" for e in provenance["entry"] if e["search"]["mode"] == "match"}
+    targets = [e["resource"]["target"][0]["reference"] for e in provenance["entry"] if e["search"]["mode"] == "include"]
+    assert targets and set(targets) <= patients
     history = fhirpy.resources("Task").sort("-_lastUpdated").limit(3).fetch()
     stamps = [t["meta"]["lastUpdated"] for t in history]
     assert stamps == sorted(stamps, reverse=True)

@@ -197,6 +197,9 @@ def test_topics_are_discoverable(statement: dict[str, Any]) -> None:
 
 
 def test_us_core_is_claimed_only_when_its_shall_searches_are_served(statement: dict[str, Any]) -> None:
-    # US Core 6.1 requires _revinclude=Provenance:target on every type: not served yet.
-    assert "Provenance:target" not in _by_type(statement)["Patient"].get("searchRevInclude", [])
+    served = _by_type(statement)
+    for resource_type in ("Patient", "Encounter", "CarePlan", "CareTeam", "Goal", "ServiceRequest"):
+        assert "Provenance:target" in served[resource_type]["searchRevInclude"]
+    # US Core 6.1 Organization SHALL search by address, which carebridge does not serve.
+    assert "address" not in {p["name"] for p in served["Organization"].get("searchParam", [])}
     assert "http://hl7.org/fhir/us/core/CapabilityStatement/us-core-server" not in statement["instantiates"]

@@ -218,3 +218,20 @@ def test_patient_identifier_token_forms(client: Any, world: World, token: str) -
     assert _ids(_get(client, token, "Patient", identifier="MRN-A").get_json()) == [patient]
     assert _ids(_get(client, token, "Patient", identifier="urn:other|MRN-A").get_json()) == []
     assert _ids(_get(client, token, "Patient", identifier="|MRN-A").get_json()) == []  # it has a system
+
+
+@pytest.mark.parametrize("resource_type", ["Task", "CarePlan", "Patient", "ServiceRequest", "Goal", "Encounter"])
+def test_revinclude_provenance_of_every_type(client: Any, world: World, token: str, resource_type: str) -> None:
+    ident = world.ids_a[resource_type]
+    bundle = _get(client, token, resource_type, _id=ident, _revinclude="Provenance:target").get_json()
+    provenances = [e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "include"]
+    assert provenances, f"the creation of {resource_type} A was audited"
+    assert {p["resourceType"] for p in provenances} == {"Provenance"}
+    assert all(p["target"] == [{"reference": f"{resource_type}/{ident}"}] for p in provenances)
+    assert provenances[0]["activity"]["coding"][0]["code"] == "CREATE"
+
+
+def test_revinclude_provenance_needs_its_scope(client: Any, world: World, mint: Any) -> None:
+    token = mint(world.a.hospital.id, "system/Task.rs")
+    bundle = _get(client, token, "Task", _id=world.ids_a["Task"], _revinclude="Provenance:target").get_json()
+    assert [e["resource"]["resourceType"] for e in bundle["entry"]] == ["Task"]  # left out, as SMART servers do
