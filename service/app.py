@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
     register_fhir_api(app)  # FHIR R4 API + SMART auth
     init_subscriptions_http(app)  # Subscription, $export, $process-message
     app.register_blueprint(web_blueprint, url_prefix="/app")
+    _register_root(app)
 
     init_security_headers(app)
     init_celery(app)
@@ -124,6 +125,19 @@ def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+def _register_root(app: Flask) -> None:
+    """A person typing the bare address lands in the web app; browsers asking for /favicon.ico get its icon."""
+    from flask import redirect, url_for
+
+    @app.get("/")
+    def root() -> Any:
+        return redirect(url_for("web.home"))
+
+    @app.get("/favicon.ico")
+    def favicon() -> Any:
+        return redirect(url_for("web.static", filename="favicon.svg"), code=301)
 
 
 def _register_docs_assets(app: Flask) -> None:

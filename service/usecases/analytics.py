@@ -30,20 +30,35 @@ class FacilityAcceptance:
     declined: int
 
     @property
-    def rate(self) -> float | None:
-        """Accepted share of the referrals the facility answered (None before any answer)."""
-        answered = self.accepted + self.declined
-        return self.accepted / answered if answered else None
+    def answered(self) -> int:
+        return self.accepted + self.declined
+
+    @property
+    def rate_of_sent(self) -> float | None:
+        """Accepted share of every referral sent to the facility: silence counts against it."""
+        return self.accepted / self.sent if self.sent else None
+
+    @property
+    def rate_of_answered(self) -> float | None:
+        """Accepted share of the referrals the facility answered (None before any answer). Alone it
+        flatters a facility that answers few, so it is always shown next to `rate_of_sent`."""
+        return self.accepted / self.answered if self.answered else None
 
 
 @dataclass(frozen=True)
 class Placement:
-    referrals: int
+    referrals: int  # referrals sent; one referral may go to several facilities
     hours_to_first_answer: float | None  # median over referrals with an answer
     hours_to_acceptance: float | None  # median over referrals with an acceptance
     facilities: list[FacilityAcceptance]
     avoidable_days_by_unit: list[tuple[str, int]]
     overdue_by_owner: list[tuple[str, int]]
+
+    @property
+    def requests(self) -> int:
+        """Requests to facilities: the sum of the per-facility "sent" column, which reconciles with
+        `referrals` only when each referral went to one facility."""
+        return sum(f.sent for f in self.facilities)
 
 
 def placement_analytics(session: Session, hospital_id: str, *, now: datetime, days: int = 30) -> Placement:

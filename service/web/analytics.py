@@ -22,9 +22,10 @@ def analytics() -> str:
     window = days if days in WINDOWS else 30
     report = placement_analytics(request_session(), current_user().organization_id, now=clock.now(), days=window)
     charts = {
+        # Of referrals sent, not of those answered: a facility that answers 4 of 14 must not show 100 %.
         "acceptance": bar_chart(
-            "Acceptance rate per facility (of referrals answered)",
-            [(f.name, 100 * f.rate) for f in report.facilities if f.rate is not None],
+            "Accepted of referrals sent, per facility",
+            [(f"{f.name} ({f.accepted} of {f.sent})", 100 * f.accepted / f.sent) for f in report.facilities if f.sent],
             unit=" %",
         ),
         "avoidable": bar_chart("Avoidable days per unit", [(u, float(n)) for u, n in report.avoidable_days_by_unit]),

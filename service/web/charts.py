@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 
 BAR_HEIGHT = 22
 GAP = 8
-LABEL_WIDTH = 230
+LABEL_WIDTH = 300
 BAR_WIDTH = 380
 VALUE_WIDTH = 90
 # #1f5f8b on white: contrast 6.9:1 (WCAG AA asks 3:1 for graphics, 4.5:1 for text).

@@ -1,4 +1,4 @@
-"""Dates and times in the signed-in user's time zone, always with the zone named."""
+"""Dates and times in the signed-in user's time zone, always with the zone named; codes in words."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from markupsafe import Markup, escape
+
+from fhir_mappings import codes
+from service import clock
 
 
 def user_zone(name: str | None) -> ZoneInfo:
@@ -20,15 +23,20 @@ def when(moment: datetime | None, zone: ZoneInfo) -> Markup:
     if moment is None:
         return Markup("—")
     local = moment.astimezone(zone)
-    text = local.strftime("%a %d %b %H:%M ") + (local.tzname() or zone.key)
+    year = "" if local.year == clock.now().astimezone(zone).year else " %Y"
+    text = local.strftime(f"%a %d %b{year} %H:%M ") + (local.tzname() or zone.key)
     return Markup('<time datetime="{}">{}</time>').format(moment.isoformat(), text)
 
 
 def day(value: date | None, *, with_year: bool = False) -> Markup:
-    """A planning date ("Tue 10 Mar"); ``with_year`` for dates far from today, such as a birth date."""
+    """A planning date ("Tue 10 Mar", "Tue 01 Jun 2027" outside this year); ``with_year`` for dates far
+    from today, such as a birth date."""
     if value is None:
         return Markup("—")
-    text = value.strftime("%d %b %Y" if with_year else "%a %d %b")
+    if with_year:
+        text = value.strftime("%d %b %Y")
+    else:
+        text = value.strftime("%a %d %b" if value.year == clock.now().year else "%a %d %b %Y")
     return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), escape(text))
 
 
@@ -42,5 +50,60 @@ def parse_local(value: str, zone: ZoneInfo) -> datetime:
     return datetime.fromisoformat(value).replace(tzinfo=zone)
 
 
-def humanize(code: str | None) -> str:
-    return (code or "").replace("_", " ")
+# Words for carebridge's own codes that have no code system (the checklist, barrier categories,
+# user roles); everything else takes the display of its code system in fhir_mappings.codes.
+READINESS = {
+    "medication_reconciliation": "Medication reconciliation",
+    "dme_ordered": "Equipment (DME) ordered",
+    "transport": "Transport arranged",
+    "patient_family_education": "Patient and family education",
+    "followup_appointment_booked": "Follow-up appointment booked",
+    "payer_authorization": "Payer authorization",
+}
+# Compact forms for the worklist row; the full name is beside them for hover and screen readers.
+READINESS_SHORT = {
+    "medication_reconciliation": "Meds rec",
+    "dme_ordered": "DME",
+    "transport": "Transport",
+    "patient_family_education": "Education",
+    "followup_appointment_booked": "Follow-up appt",
+    "payer_authorization": "Payer auth",
+}
+BARRIERS = {
+    "post_acute_bed": "Post-acute bed",
+    "insurance_authorization": "Insurance authorization",
+    "family_caregiver": "Family or caregiver",
+    "equipment": "Equipment",
+    "transport": "Transport",
+    "medical": "Medical",
+    "placement_paperwork": "Placement paperwork",
+    "housing": "Housing",
+    "other": "Other",
+}
+ROLES = {
+    **codes.CARE_TEAM_ROLE.concepts,
+    "intake_coordinator": "Intake coordinator",
+    "case_manager": "Case manager",
+    "auditor": "Auditor",
+    "administrator": "Administrator",
+}
+VOCABULARIES: dict[str, dict[str, str]] = {
+    "service": dict(codes.REFERRAL_SERVICE.concepts),
+    "handoff": dict(codes.HANDOFF_KIND.concepts),
+    "disposition": {**codes.CAREBRIDGE_DISCHARGE_DISPOSITION.concepts, "expired": "Expired"},
+    "org": dict(codes.ORGANIZATION_KIND.concepts),
+    "readiness": READINESS,
+    "barrier": BARRIERS,
+    "role": ROLES,
+}
+# Without a vocabulary, the first that knows the code (services before handoff kinds: "transport").
+_ANY = {code: text for vocab in reversed(list(VOCABULARIES.values())) for code, text in vocab.items()}
+
+
+def humanize(code: str | None, vocabulary: str | None = None) -> str:
+    """A code in words ("snf_placement" -> "Skilled nursing facility placement"); unknown codes are
+    shown with spaces and a capital rather than not at all."""
+    if not code:
+        return ""
+    known = VOCABULARIES[vocabulary] if vocabulary else _ANY
+    return known.get(code) or code.replace("_", " ").capitalize()

@@ -141,7 +141,13 @@ def page_context() -> dict[str, Any]:
         "when": lambda moment: formatting.when(moment, zone),
         "day": formatting.day,
         "humanize": formatting.humanize,
+        "readiness_short": lambda code: formatting.READINESS_SHORT.get(code) or formatting.humanize(code, "readiness"),
     }
+
+
+@blueprint.app_template_filter("humanize")
+def humanize_filter(code: str | None, vocabulary: str | None = None) -> str:
+    return formatting.humanize(code, vocabulary)
 
 
 @blueprint.route("/")

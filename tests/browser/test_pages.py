@@ -122,7 +122,7 @@ def test_record_a_discharge_and_see_the_follow_ups(browser: Any, live_app: LiveA
         "Home-health start of care within 48 hours of discharge",
     ):
         assert follow_ups.get_by_text(text).is_visible()
-    assert page.get_by_text("to home health").first.is_visible()
+    assert page.get_by_text("to home with home health services").first.is_visible()
     screenshot(page, "discharged")
 
 
@@ -143,7 +143,7 @@ def test_placement_analytics_are_drawn_as_svg(browser: Any, live_app: LiveApp, s
     charts = page.locator("svg.chart[role=img]")
     assert charts.count() == 3
     assert page.get_by_text("Median time from referral to first answer").is_visible()
-    answers = page.locator("table", has_text="Acceptance rate")
+    answers = page.locator("table", has_text="Accepted of sent")
     for name in SNFS:
         assert answers.get_by_role("rowheader", name=name).is_visible()
     screenshot(page, "analytics")

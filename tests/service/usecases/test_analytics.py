@@ -47,8 +47,13 @@ def test_response_times_acceptance_avoidable_days_and_overdue_owners(
     assert report.hours_to_acceptance == pytest.approx(6.0)
     by_name = {f.name: f for f in report.facilities}
     assert (by_name[first_name := case.snfs[0].name].accepted, by_name[first_name].declined) == (0, 1)
-    assert by_name[case.snfs[1].name].rate == 1.0
-    assert by_name[case.snfs[2].name].rate is None  # no answer yet: no rate, not 0 %
+    assert by_name[case.snfs[1].name].rate_of_answered == 1.0
+    assert by_name[case.snfs[2].name].rate_of_answered is None  # no answer yet: no rate, not 0 %
+    # Of sent: the third facility's silence counts against it; the second accepted its one referral.
+    assert by_name[case.snfs[1].name].rate_of_sent == 1.0
+    assert by_name[case.snfs[2].name].rate_of_sent == 0.0
+    # One referral to three facilities: 1 referral, 3 requests; the per-facility column sums to 3.
+    assert report.requests == 3
     assert report.avoidable_days_by_unit == [("4 West", 2)]  # ready 3 days ago: 2 whole days lost
     assert report.overdue_by_owner == [(case.snfs[2].name, 1)]
 

@@ -80,7 +80,7 @@ def test_readiness_barriers_plan_goals_and_notes_are_editable(client: Any, sessi
         response = client.post(url, data={"csrf_token": token, **data})
         assert response.status_code == 303, (url, response.text)
     page = client.get(f"/app/stays/{stay.id}").text
-    assert "☑ Done</span>\n        <span>transport" in page
+    assert "☑ Done</span>\n        <span>Transport arranged" in page
     assert "Hospital bed needed at home" in page and "Barrier opened: equipment" in page
     assert 'value="Home with services"' in page and "Climb 12 stairs" in page
     assert "Daughter can stay the first week — Pat Planner" in page

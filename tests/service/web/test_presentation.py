@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from service import clock
 from service.models import Handoff
 from service.web.charts import bar_chart
-from service.web.formatting import day, local_input, parse_local, user_zone, when
+from service.web.formatting import day, humanize, local_input, parse_local, user_zone, when
 from service.web.handoff_actions import actions_for
 
 NY = user_zone("America/New_York")
 
 
-def test_times_are_shown_in_the_users_zone_with_the_zone_named() -> None:
+def test_times_are_shown_in_the_users_zone_with_the_zone_named(now: datetime) -> None:
     moment = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
     assert when(moment, NY) == '<time datetime="2026-03-10T09:00:00+00:00">Tue 10 Mar 05:00 EDT</time>'
     assert when(datetime(2026, 1, 10, 9, 0, tzinfo=UTC), NY).endswith("04:00 EST</time>")
@@ -40,3 +41,22 @@ def test_each_side_is_offered_only_its_own_moves() -> None:
     assert actions_for(closed, "snf") == []
     declining = next(a for a in actions_for(handoff, "snf") if a.target == "rejected")
     assert declining.needs_reason and declining.label == "Decline"
+
+
+def test_codes_are_shown_in_words() -> None:
+    assert humanize("snf_placement") == "Skilled nursing facility placement"
+    assert humanize("pcp_visit_7d") == "Primary care visit within 7 days"
+    assert humanize("transport", "readiness") == "Transport arranged"
+    assert humanize("post_acute_bed", "barrier") == "Post-acute bed"
+    assert humanize("intake_coordinator", "role") == "Intake coordinator"
+    assert humanize("home_health", "disposition") == "Home with home health services"
+    assert humanize("something_new") == "Something new"  # unknown codes still readable
+    assert humanize(None) == ""
+
+
+def test_dates_carry_the_year_when_it_is_not_this_one() -> None:
+    with clock.frozen_at(datetime(2026, 12, 5, 21, 0, tzinfo=UTC)):
+        assert day(date(2026, 12, 7)) == '<time datetime="2026-12-07">Mon 07 Dec</time>'
+        assert day(date(2027, 6, 1)) == '<time datetime="2027-06-01">Tue 01 Jun 2027</time>'
+        assert "Tue 01 Jun 2027 08:00 EDT" in when(datetime(2027, 6, 1, 12, 0, tzinfo=UTC), NY)
+        assert "Sat 05 Dec 16:00 EST" in when(datetime(2026, 12, 5, 21, 0, tzinfo=UTC), NY)

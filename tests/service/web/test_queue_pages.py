@@ -30,7 +30,7 @@ def test_a_facility_sees_only_what_is_addressed_to_it_and_can_accept(
     token = sign_in(client, web_case.intakes[2].username)
     page = client.get("/app/queue").text
     assert page.count('class="card') == 1 and handoff_ids[2] in page and handoff_ids[0] not in page
-    assert "Rehab after hip fracture" in page and "snf placement" in page
+    assert "Rehab after hip fracture" in page and "Skilled nursing facility placement" in page
     assert ">Accept</button>" in page and ">Decline</button>" in page and ">Cancel</button>" in page
     response = client.post(
         f"/app/handoffs/{handoff_ids[2]}/transition",

@@ -64,7 +64,7 @@ def test_sign_out_ends_the_session(client: Any, web_case: WebCase) -> None:
 def test_header_shows_roles_from_care_team_membership_and_the_time_zone(client: Any, web_case: WebCase) -> None:
     sign_in(client, web_case.planner.username)
     page = client.get("/app/worklist").text
-    assert "discharge planner" in page
+    assert "Discharge planner" in page
     assert "Times in America/New_York" in page
 
 

@@ -94,3 +94,53 @@ def test_another_hospitals_planner_sees_neither_the_stay_nor_the_case(
     assert web_case.case.stay.id not in client.get("/app/worklist").text
     # Another hospital's stay is not theirs to know of: the same 404 as a stay that does not exist.
     assert client.get(f"/app/stays/{web_case.case.stay.id}").status_code == 404
+
+
+def test_each_row_names_its_unmet_readiness_items_in_words(
+    client: Any, session: Session, web_case: WebCase, now: datetime
+) -> None:
+    stays.set_readiness(session, web_case.case.stay.id, "transport", met=True, actor="test")
+    sign_in(client, web_case.planner.username)
+    page = client.get("/app/worklist").text
+    assert "1/6" in page
+    # Full names for screen readers and on hover, a compact form on screen.
+    for full in ("Medication reconciliation", "Equipment (DME) ordered", "Patient and family education",
+                 "Follow-up appointment booked", "Payer authorization"):
+        assert f'<span class="visually-hidden">{full}</span>' in page
+        assert f'title="{full}"' in page
+    assert ">Meds rec<" in page and ">Payer auth<" in page
+    assert "Transport arranged" not in page  # met, so not listed
+
+
+def test_a_stay_past_its_expected_discharge_and_work_due_today_are_flagged_in_words(
+    client: Any, session: Session, web_case: WebCase, now: datetime
+) -> None:
+    # 09:00 UTC is 05:00 in New York (the planner's zone): a handoff due at 15:00 UTC is due today there.
+    web_case.case.stay.expected_discharge_date = (now - timedelta(days=2)).date()
+    session.commit()
+    handoffs.create_handoff(
+        session,
+        actor="test",
+        patient_id=web_case.case.patient.id,
+        stay_id=web_case.case.stay.id,
+        kind="transport",
+        owner_org_id=web_case.case.hospital.id,
+        requester_org_id=web_case.case.hospital.id,
+        due_at=now + timedelta(hours=6),
+        description="Wheelchair van",
+    )
+    sign_in(client, web_case.planner.username)
+    page = client.get("/app/worklist").text
+    assert "Past EDD by 2 days" in page
+    assert "1 due today" in page
+
+
+def test_the_refresh_is_not_announced_and_pauses_while_the_user_is_in_the_table(
+    client: Any, web_case: WebCase
+) -> None:
+    sign_in(client, web_case.planner.username)
+    fragment = client.get("/app/worklist/table").text
+    assert "aria-live" not in fragment
+    assert "paused while you are in the table" in fragment
+    assert "worklist.js" in client.get("/app/worklist").text
+    assert "activeElement" in client.get("/app/static/worklist.js").text
