@@ -44,9 +44,12 @@ class TemporaryError(ConnectorError):
         status: int | None = None,
         outcome: Mapping[str, Any] | None = None,
         retry_after: float | None = None,
+        timed_out: bool = False,
     ):
         super().__init__(message, status=status, outcome=outcome)
         self.retry_after = retry_after
+        # The partner took longer than the read timeout: it may still be working on the request.
+        self.timed_out = timed_out
 
 
 class PermanentError(ConnectorError):

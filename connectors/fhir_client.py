@@ -176,8 +176,9 @@ class FhirClient(Closing):
 
     def _bundle(self, bundle_type: str, entries: Sequence[Mapping[str, Any]]) -> list[EntryResponse]:
         response = self._send(
-            "POST", self.base_url, body=request_bundle(bundle_type, entries), idempotent=entries_idempotent(entries)
-        )
+            "POST", self.base_url, body=request_bundle(bundle_type, entries), idempotent=entries_idempotent(entries),
+            read_timeout=self._transport.settings.bundle_read_timeout(len(entries)), resend_after_timeout=False,
+        )  # fmt: skip
         return entry_responses(orjson.loads(response.content), entries)
 
     def _get(self, url: str, *, params: SearchParams | None = None) -> dict[str, Any]:
@@ -199,6 +200,8 @@ class FhirClient(Closing):
         body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool,
+        read_timeout: float | None = None,
+        resend_after_timeout: bool = True,
     ) -> requests.Response:
         content = orjson.dumps(body) if body is not None else None
         token: str | None = None
@@ -213,13 +216,17 @@ class FhirClient(Closing):
                 all_headers["Authorization"] = f"Bearer {token}"
             return requests.Request(method, url, params=params, data=content, headers=all_headers)
 
-        response = self._transport.send(build, idempotent=idempotent)
+        response = self._transport.send(
+            build, idempotent=idempotent, read_timeout=read_timeout, resend_after_timeout=resend_after_timeout
+        )
         if response.status_code == 401 and self._auth is not None and token is not None:
             # The token expired early or was revoked: fetch a new one and try once more. The
             # partner refused the request unread, so even a non-idempotent write is safe to resend.
             # https://hl7.org/fhir/smart-app-launch/backend-services.html#obtaining-an-access-token
             self._auth.invalidate(token)
-            response = self._transport.send(build, idempotent=idempotent)
+            response = self._transport.send(
+                build, idempotent=idempotent, read_timeout=read_timeout, resend_after_timeout=resend_after_timeout
+            )
         if not 200 <= response.status_code < 300:
             raise error_for_response(response)
         return response

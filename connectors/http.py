@@ -51,9 +51,15 @@ class RetryPolicy:
 class HttpSettings:
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
+    # A Bundle's entries are processed one after another, so its answer may take this much longer
+    # per entry: resending a batch the partner is still working on only doubles its work.
+    read_timeout_per_entry: float = 1.0
     pool_size: int = 10
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     user_agent: str = "carebridge-connectors"
+
+    def bundle_read_timeout(self, entries: int) -> float:
+        return self.read_timeout + self.read_timeout_per_entry * entries
 
 
 def redact_url(url: str) -> str:
@@ -172,15 +178,25 @@ class Transport(Closing):
     def close(self) -> None:
         self._session.close()
 
-    def send(self, build: Callable[[], requests.Request], *, idempotent: bool) -> requests.Response:
+    def send(
+        self,
+        build: Callable[[], requests.Request],
+        *,
+        idempotent: bool,
+        read_timeout: float | None = None,
+        resend_after_timeout: bool = True,
+    ) -> requests.Response:
         """Send the request ``build()`` returns, retrying temporary failures within the policy budget.
 
         ``build`` runs once per attempt, so each attempt carries a fresh bearer token or client
         assertion (assertion ``jti`` values must never repeat). Redirects are not followed: FHIR
         does not use them, and following one would replay a write, token included, somewhere unvetted.
+        ``read_timeout`` replaces the settings' for a request known to take longer (a Bundle);
+        ``resend_after_timeout=False`` leaves a request the partner may still be working on to the
+        caller even when it is idempotent (a resent batch only doubles a slow partner's work).
         """
         policy = self.settings.retry
-        timeout = (self.settings.connect_timeout, self.settings.read_timeout)
+        timeout = (self.settings.connect_timeout, read_timeout or self.settings.read_timeout)
         slept = 0.0
         attempt = 1
         while True:
@@ -190,9 +206,10 @@ class Transport(Closing):
             try:
                 response = self._session.send(prepared, timeout=timeout, allow_redirects=False)
             except (requests.ConnectionError, requests.Timeout) as exc:
-                error = TemporaryError(f"{where} failed: {type(exc).__name__}")
+                timed_out = isinstance(exc, requests.ReadTimeout)
+                error = TemporaryError(f"{where} failed: {type(exc).__name__}", timed_out=timed_out)
                 error.__cause__ = exc
-                retryable = idempotent or _never_sent(exc)
+                retryable = (idempotent and (resend_after_timeout or not timed_out)) or _never_sent(exc)
                 delay = backoff_delay(policy, attempt - 1, self._rand)
             else:
                 log.info("%s -> %s (attempt %d)", where, response.status_code, attempt)

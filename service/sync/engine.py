@@ -117,6 +117,28 @@ def push(
         return sum((run.result() for run in runs), Counter())
 
 
+class BatchSizes:
+    """Rows per batch for each partner, in this process. A batch the partner did not answer within
+    its read timeout halves the next ones (a slow partner answers a smaller batch in time instead of
+    being sent the same work again); each answered batch grows them by one row, up to the
+    configured size: additive increase, multiplicative decrease."""
+
+    def __init__(self) -> None:
+        self._sizes: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def size(self, partner_id: str, ceiling: int) -> int:
+        return min(self._sizes.get(partner_id, ceiling), ceiling)
+
+    def answered(self, partner_id: str, ceiling: int, tally: Counter[str]) -> None:
+        with self._lock:
+            size = self.size(partner_id, ceiling)
+            self._sizes[partner_id] = max(1, size // 2) if tally["batch:timed-out"] else min(ceiling, size + 1)
+
+
+BATCH_SIZES = BatchSizes()
+
+
 class _Sender:
     """One loop of claim, send, record; `push` runs ``parallel`` of them, each on its own session."""
 
@@ -134,10 +156,14 @@ class _Sender:
         tally: Counter[str] = Counter()
         partner = session.get_one(Partner, self.partner_id)
         with self.connections.client(partner) as fhir:
-            while claimed := claim(session, partner.id, limit=self.how.batch, lease=self.how.lease):
+            while claimed := claim(
+                session, partner.id, limit=BATCH_SIZES.size(partner.id, self.how.batch), lease=self.how.lease
+            ):
                 self._know_capabilities(session, partner, fhir)
                 with keep_leases(session, claimed, self.how.lease):
-                    tally += deliver(session, partner, fhir, list(claimed))
+                    sent = deliver(session, partner, fhir, list(claimed))
+                BATCH_SIZES.answered(partner.id, self.how.batch, sent)
+                tally += sent
                 if self.progress:
                     self.progress(len(claimed))
         return tally

@@ -11,7 +11,10 @@
 - A type the partner cannot write (CapabilityStatement or a 405) is done as "partner reads from
   carebridge": it reads the record from carebridge's FHIR API instead.
 - Where the partner supports ``batch``, the rows go out in one batch Bundle; each entry is then
-  handled like a single write (https://hl7.org/fhir/R4/http.html#transaction).
+  handled like a single write (https://hl7.org/fhir/R4/http.html#transaction). A batch the partner
+  does not answer within its read timeout (which grows with the entries, `connectors.http`) is
+  not resent at once, while the partner may still be working on it: its rows are retried later
+  (``batch:timed-out`` in the tally), in smaller batches (`service.sync.engine`).
 """
 
 from __future__ import annotations
@@ -102,9 +105,17 @@ def deliver(session: Session, partner: Partner, fhir: FhirClient, delivery_ids: 
         rows = list(session.scalars(select(Delivery).where(Delivery.id.in_(delivery_ids)).order_by(Delivery.id)))
         links = _links(session, partner.id, rows)
         prepared = _prepare(session, partner, rows, links, tally)
+    sent: list[tuple[Prepared, Written | None, ConnectorError | None]]
     if len(prepared) > 1 and supports_batch(partner.capabilities):
-        answers = fhir.batch([p.entry for p in prepared])
-        sent = [(item, *_answered(answer)) for item, answer in zip(prepared, answers, strict=True)]
+        try:
+            answers = fhir.batch([p.entry for p in prepared])
+        except TemporaryError as exc:
+            if not exc.timed_out:
+                raise
+            tally["batch:timed-out"] += 1
+            sent = [(item, None, exc) for item in prepared]
+        else:
+            sent = [(item, *_answered(answer)) for item, answer in zip(prepared, answers, strict=True)]
     else:
         sent = [(item, *_write_one(fhir, item)) for item in prepared]
     outcomes = [_conclude(session, partner, fhir, *one) for one in sent]

@@ -460,3 +460,27 @@ def test_resource_bodies_never_reach_the_logs(fhir, http_mock, caplog):
     assert "POST /fhir/R4/Patient -> 201" in caplog.text
     assert "GET /fhir/R4/Patient?family= -> 200" in caplog.text
     assert "Okonkwo" not in caplog.text
+
+
+def test_a_batch_waits_longer_the_more_entries_it_carries_while_a_read_keeps_the_read_timeout(fhir, http_mock):
+    # Default settings: 30 s read timeout plus 1 s per entry, so a slow partner still working
+    # through a batch of 40 is not sent the same batch again after 30 s.
+    entries = [update_entry({"resourceType": "Task", "id": f"t{i}"}, if_match='W/"1"') for i in range(40)]
+    answer = {"response": {"status": "200 OK", "etag": 'W/"2"'}}
+    http_mock.post(BASE, json={"resourceType": "Bundle", "type": "batch-response", "entry": [answer] * 40})
+    http_mock.get(f"{BASE}/Patient/p1", json=patient("p1"))
+
+    fhir.batch(entries)
+    fhir.read("Patient", "p1")
+
+    assert [call.request.req_kwargs["timeout"] for call in http_mock.calls] == [(5.0, 70.0), (5.0, 30.0)]
+
+
+def test_a_batch_the_partner_did_not_answer_in_time_is_not_resent_while_it_may_still_work_on_it(fhir, http_mock):
+    http_mock.post(BASE, body=requests.ReadTimeout())
+
+    with pytest.raises(TemporaryError) as caught:
+        fhir.batch([update_entry({"resourceType": "Task", "id": "t1"}, if_match='W/"1"')])
+
+    assert caught.value.timed_out is True
+    assert len(http_mock.calls) == 1

@@ -248,3 +248,22 @@ def test_transport_closes_its_session():
         pass
 
     assert closed == [True]
+
+
+def test_a_read_timeout_says_the_partner_may_still_be_working(transport, http_mock):
+    http_mock.post(URL, body=requests.ReadTimeout())
+
+    with pytest.raises(TemporaryError) as caught:
+        post(transport)
+
+    assert caught.value.timed_out is True
+
+
+def test_a_refused_connection_is_not_a_timeout(transport, http_mock, sleeps):
+    for _ in range(3):
+        http_mock.get(URL, body=refused())
+
+    with pytest.raises(TemporaryError) as caught:
+        get(transport)
+
+    assert caught.value.timed_out is False

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
+import requests
 import responses
 from sqlalchemy.orm import Session
 
@@ -51,12 +52,18 @@ class FakePartner:
 
     def __init__(self) -> None:
         self.status: int | None = None
+        self.time_out = 0  # this many batches "take longer than the read timeout"
+        self.batch_sizes: list[int] = []
         self.received: list[str] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()  # parallel senders call in from several threads
 
     def batch(self, request: Any) -> tuple[int, dict[str, str], bytes]:
         bundle = orjson.loads(request.body)
+        self.batch_sizes.append(len(bundle["entry"]))
+        if self.time_out:
+            self.time_out -= 1
+            return 200, {}, requests.ReadTimeout()  # type: ignore[return-value]
         answers = [self._answer(entry) for entry in bundle["entry"]]
         body = {"resourceType": "Bundle", "type": "batch-response", "entry": answers}
         return 200, {"Content-Type": "application/fhir+json"}, orjson.dumps(body)
@@ -193,4 +200,25 @@ def test_parallel_senders_deliver_every_change_exactly_once(
     db.dispose()
 
     assert tally == {"done:created": 60}
+    assert sorted(fake.received) == sorted(ids)
+
+
+def test_a_batch_a_slow_partner_did_not_answer_in_time_comes_back_later_in_smaller_batches_exactly_once(
+    session: Session, case: Case, now: datetime, partner: Partner, connections: Connections, partner_site: Any
+) -> None:
+    _, fake = partner_site
+    how = engine.PushSettings.from_settings(Settings(), batch=4, parallel=1)
+    ids = [plans.create_case_plan(session, patient_id=case.patient.id, title=f"Plan {n}", actor="planner").id
+           for n in range(4)]  # fmt: skip
+    fake.time_out = 1
+
+    first = engine.push(session, partner, connections, how)
+
+    assert (first["batch:timed-out"], first["pending:retry"]) == (1, 4)
+    assert fake.batch_sizes == [4]  # not resent while the partner may still be working on it
+    later = now + timedelta(minutes=5)
+    clock.set_clock(lambda: later)
+    second = engine.push(session, partner, connections, how)
+    assert second["done:created"] == 4
+    assert fake.batch_sizes == [4, 2, 2]  # halved, then one row more per answered batch (2 were left)
     assert sorted(fake.received) == sorted(ids)
