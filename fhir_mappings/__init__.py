@@ -18,6 +18,10 @@ Each resource family has a module with three functions, for example `handoff`:
 | OrganizationData   | Organization   | `organization` | US Core Organization               |
 | PractitionerData   | Practitioner   | `practitioner` | US Core Practitioner               |
 | ProvenanceData     | Provenance     | `provenance`   | US Core Provenance                 |
+| ScreeningData      | QuestionnaireResponse | `screening` | SDC QuestionnaireResponse   |
+
+`screening` also ships the screening instruments as Questionnaires (`instrument(name)`) and
+derives a screening's Observations and suggested health concerns (`screening_findings`).
 
 `validation.validate(resource, profile=None)` returns OperationOutcome issues; `bundle` builds
 and reads Bundles; `roundtrip` imports and re-exports any of the above.

@@ -21,6 +21,8 @@ CAREBRIDGE_IDENTIFIER = "https://carebridge.dev/fhir/identifier/"
 CAREBRIDGE_PROFILE = "https://carebridge.dev/fhir/StructureDefinition/"
 SNOMED = "http://snomed.info/sct"
 V3_ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+LOINC = "http://loinc.org"
+CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 
 
 @dataclass(frozen=True)

@@ -205,3 +205,34 @@ class ProvenanceData:
     on_behalf_of_ref: str | None = None  # their organisation
     activity: str = "UPDATE"  # v3-DataOperation: CREATE | UPDATE | DELETE
     source: Mapping[str, Any] | None = _source()
+
+
+@dataclass(frozen=True)
+class Coding:
+    system: str | None
+    code: str
+    display: str | None = None
+
+
+# A QuestionnaireResponse answer carebridge reads: a coded choice, an integer or a boolean.
+AnswerValue = Coding | int | bool
+
+
+@dataclass(frozen=True)
+class ScreeningItem:
+    link_id: str
+    answers: tuple[AnswerValue, ...]
+    text: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScreeningData:
+    """A completed screening (QuestionnaireResponse) against one instrument (Questionnaire)."""
+
+    id: str | None
+    questionnaire: str  # the instrument's canonical URL
+    patient_id: str | None
+    status: str  # questionnaire-answers-status
+    authored: dt.datetime | None = None
+    items: tuple[ScreeningItem, ...] = ()
+    source: Mapping[str, Any] | None = _source()

@@ -19,6 +19,11 @@ US_CORE_PATIENT = US_CORE + "patient"
 US_CORE_ORGANIZATION = US_CORE + "organization"
 US_CORE_PRACTITIONER = US_CORE + "practitioner"
 US_CORE_PROVENANCE = US_CORE + "provenance"
+US_CORE_OBSERVATION_SCREENING = US_CORE + "observation-screening-assessment"
+US_CORE_CONDITION_HEALTH_CONCERN = US_CORE + "condition-problems-health-concerns"
+# US Core 6.1 has no QuestionnaireResponse profile of its own; it points to SDC's
+# (https://hl7.org/fhir/us/core/STU6.1/screening-and-assessments.html).
+SDC_QUESTIONNAIRE_RESPONSE = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaireresponse"
 HANDOFF_TASK = CAREBRIDGE_PROFILE + "handoff-task"
 
 

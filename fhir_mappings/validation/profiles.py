@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .. import profiles as urls
-from ..codes import HANDOFF_KIND, US_CORE_CAREPLAN_CATEGORY
+from ..codes import CONDITION_CATEGORY, HANDOFF_KIND, US_CORE_CAREPLAN_CATEGORY
 from .issues import Issue, Segments, issue
 from .references import BadReference, target_type
 
@@ -208,6 +208,20 @@ PROFILES: Mapping[str, Profile] = {
                 Required("who", ("agent",)),
                 RequiredWhenReferencing("onBehalfOf", "who", frozenset({"Practitioner", "Device"}), ("agent",)),
             ),
+        ),
+        Profile(
+            urls.US_CORE_OBSERVATION_SCREENING,
+            "Observation",
+            (Required("status"), Required("category"), Required("code"), Required("subject")),
+            _subject_is_patient("Observation"),
+        ),
+        Profile(
+            urls.US_CORE_CONDITION_HEALTH_CONCERN,
+            "Condition",
+            # category is one of problem-list-item | health-concern
+            # (https://hl7.org/fhir/us/core/STU6.1/StructureDefinition-us-core-condition-problems-health-concerns.html)
+            (HasCoding("category", CONDITION_CATEGORY), Required("code"), Required("subject")),
+            _subject_is_patient("Condition"),
         ),
         Profile(
             urls.HANDOFF_TASK,

@@ -14,6 +14,7 @@ from fhir_mappings.domain import (
     CareTeamData,
     CareTeamMember,
     CodeableConceptData,
+    Coding,
     GoalData,
     HandoffData,
     Identifier,
@@ -21,6 +22,8 @@ from fhir_mappings.domain import (
     PatientData,
     ProvenanceData,
     ReferralData,
+    ScreeningData,
+    ScreeningItem,
     StayData,
 )
 
@@ -180,4 +183,19 @@ provenances = st.builds(
     author_ref=references("Practitioner", "Device"),
     on_behalf_of_ref=optional(references("Organization")),
     activity=codes_of(codes.DATA_OPERATION),
+)
+
+# https://hl7.org/fhir/R4/datatypes.html#integer
+integers = st.integers(-(2**31), 2**31 - 1)
+answers = st.builds(Coding, optional(uris), code_values, optional(texts)) | integers | st.booleans()
+screenings = st.builds(
+    ScreeningData,
+    id=optional(ids),
+    questionnaire=st.sampled_from(
+        ["https://carebridge.dev/fhir/Questionnaire/ahc-hrsn-core", "https://carebridge.dev/fhir/Questionnaire/hunger-vital-sign"]
+    ),
+    patient_id=optional(ids),
+    status=st.sampled_from(["in-progress", "completed", "amended", "entered-in-error", "stopped"]),
+    authored=optional(instants),
+    items=some(st.builds(ScreeningItem, code_values, some(answers), optional(texts))),
 )
