@@ -13,10 +13,12 @@ from collections.abc import Sequence
 from typing import Literal
 
 from flask import g, has_request_context
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from service import clock
 from service.auth.context import AccessContext
+from service.db import new_id
 from service.models.audit_events import AccessEvent
 
 Action = Literal["C", "R", "U", "D", "E"]
@@ -47,31 +49,33 @@ def record_access(
 ) -> AccessEvent:
     """Add one access event to `session` (the caller's transaction decides when it is written)."""
     event = AccessEvent(
-        recorded=clock.now(),
-        action=action,
-        interaction=interaction,
-        outcome=outcome,
-        client_id=ctx.client_id,
-        subject=ctx.subject,
-        organization_id=ctx.organization_id,
-        patient_id=patient_id,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        query=query,
-        description=description,
+        **_fields(
+            ctx, action=action, interaction=interaction, outcome=outcome, resource_type=resource_type,
+            resource_id=resource_id, patient_id=patient_id, query=query, description=description,
+        )  # fmt: skip
     )
     session.add(event)
+    return event
+
+
+def _fields(ctx: AccessContext, *, outcome: str = OUTCOME_SUCCESS, **fields: object) -> dict[str, object]:
+    """The columns of one event; notes a refusal on the request, so service.auth.request_audit adds no second one."""
     if outcome != OUTCOME_SUCCESS and has_request_context():
-        g.refusal_recorded = True  # service.auth.request_audit adds no second event for this refusal
-    return event
+        g.refusal_recorded = True
+    return {
+        "id": new_id(),
+        "recorded": clock.now(),
+        "outcome": outcome,
+        "client_id": ctx.client_id,
+        "subject": ctx.subject,
+        "organization_id": ctx.organization_id,
+        **fields,
+    }
 
 
-def record_access_now(session: Session, ctx: AccessContext, **fields: object) -> AccessEvent:
+def record_access_now(session: Session, ctx: AccessContext, **fields: object) -> None:
     """`record_access` and commit at once (reads and searches, which have no transaction of their own)."""
-    _end_reads(session)
-    event = record_access(session, ctx, **fields)  # type: ignore[arg-type]
-    session.commit()
-    return event
+    record_accesses_now(session, ctx, [fields.pop("patient_id", None)], **fields)  # type: ignore[list-item]
 
 
 def _end_reads(session: Session) -> None:
@@ -87,8 +91,11 @@ def record_accesses_now(
     session: Session, ctx: AccessContext, patient_ids: Sequence[str | None], **fields: object
 ) -> None:
     """One event per patient an access disclosed (a search page may show several, and each patient's
-    accounting of disclosures must find it), committed together."""
+    accounting of disclosures must find it), committed together.
+
+    One Core INSERT, not ORM objects: the session's unit of work (flush, identity map) cost more than the
+    statement, once per read."""
     _end_reads(session)
-    for patient_id in patient_ids:
-        record_access(session, ctx, patient_id=patient_id, **fields)  # type: ignore[arg-type]
+    rows = [_fields(ctx, patient_id=patient_id, **fields) for patient_id in patient_ids]  # type: ignore[arg-type]
+    session.execute(insert(AccessEvent), rows)
     session.commit()

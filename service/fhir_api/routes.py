@@ -19,7 +19,7 @@ from service.app import request_session, runtime
 from service.auth import tokens
 from service.auth.audit import OUTCOME_MINOR, Action, record_access_now, record_accesses_now
 from service.auth.context import AccessContext
-from service.auth.policy import CARE_TEAM_EXISTS, can_see, can_see_access_event, visible_access_events, visible_rows
+from service.auth.policy import can_see_access_event, visible_access_events, visible_row, visible_rows
 from service.fhir_api import bp
 from service.fhir_api.capability import capability_statement, served_by, smart_configuration
 from service.fhir_api.guard import authorize
@@ -72,11 +72,8 @@ def smart_config() -> Response:
 
 def _visible_row(ctx: AccessContext, kind: ResourceKind, ident: str, interaction: str) -> Any:
     """The row, or 404 when it does not exist or `ctx` may not see it (never leak existence)."""
-    session = request_session()
-    row = session.get(kind.model, ident)
-    if row is not None and kind.name == "CareTeam":
-        row = row if session.scalar(CARE_TEAM_EXISTS.select().where(kind.model.id == ident)) else None
-    if row is None or not can_see(ctx, kind.name, row):
+    row = visible_row(request_session(), ctx, kind.name, ident)
+    if row is None:
         _audit(ctx, "R", interaction, kind.name, resource_id=ident, outcome=OUTCOME_MINOR, description="not found")
         raise FhirError(404, f"{kind.name}/{ident} is not known")
     return row

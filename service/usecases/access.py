@@ -35,12 +35,11 @@ def require(ctx: AccessContext, resource_type: str, interaction: Interaction) ->
 
 
 def _visible(session: Session, ctx: AccessContext, resource_type: str, ident: str, action: Action = "R") -> Any:
-    model, _ = policy.MODELS[resource_type]
-    row = session.get(model, ident)
-    if row is None or not policy.can_see(ctx, resource_type, row):
+    row = policy.visible_row(session, ctx, resource_type, ident)
+    if row is None:
         # Audited like the FHIR API's 404s: someone asked for a record they may not have.
         note_access(ctx, action, _ACTION_NAMES[action], resource_type, resource_id=ident)
-        raise NotFound(model.__name__, ident)
+        raise NotFound(policy.MODELS[resource_type][0].__name__, ident)
     return row
 
 
