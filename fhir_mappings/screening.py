@@ -39,7 +39,7 @@ SDOHCC_CODES = "http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeS
 CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 
-INSTRUMENTS = ("ahc-hrsn-core", "hunger-vital-sign")
+INSTRUMENTS = ("ahc-hrsn-core", "hunger-vital-sign", "lace-index")
 
 # SDOH domain (SDOHCC temporary codes) of each LOINC question the shipped instruments ask.
 SDOH_DOMAINS: Mapping[str, tuple[str, str]] = {
@@ -91,7 +91,7 @@ class Findings:
 
 
 def instrument(name: str) -> dict[str, Any]:
-    """A shipped instrument's Questionnaire JSON ("ahc-hrsn-core", "hunger-vital-sign")."""
+    """A shipped instrument's Questionnaire JSON, by name (one of INSTRUMENTS)."""
     if name not in INSTRUMENTS:
         raise KeyError(name)
     text = resources.files(__package__).joinpath("instruments", f"{name}.json").read_text("utf-8")
