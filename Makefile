@@ -7,6 +7,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# The address partners and links use follows the port, unless set on purpose (e.g. behind a proxy).
+CAREBRIDGE_PUBLIC_URL ?= http://$(HOST):$(PORT)
+export CAREBRIDGE_PUBLIC_URL
 
 .PHONY: run test lint typecheck test-services test-embedded clean
 
@@ -19,9 +22,12 @@ $(BIN)/carebridge: pyproject.toml
 run: $(BIN)/carebridge
 	$(BIN)/carebridge db upgrade
 	$(BIN)/carebridge demo
-	@echo "carebridge on http://$(HOST):$(PORT)  (app: /app, sign in as dana.planner / demo; API docs: /docs)"
-	@trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	 $(BIN)/carebridge worker --beat --concurrency 1 & worker=$$!; \
+	@echo "carebridge on http://$(HOST):$(PORT)  (app: /app, sign in as dana.planner / demo; API docs: /docs; another port: make run PORT=8080)"
+	@# The worker runs in its own process group, so Ctrl-C reaches only the web server; on the way out the
+	@# worker gets a warm shutdown, and whatever is left after 3 s is killed as a group (tasks are acked
+	@# late, so one cut short runs again at the next start), instead of Celery's own ~30 s wait.
+	@trap 'kill -TERM $$worker 2>/dev/null; for i in 1 2 3 4 5 6; do kill -0 -$$worker 2>/dev/null || break; sleep .5; done; kill -KILL -$$worker 2>/dev/null; echo "carebridge stopped"' EXIT INT TERM; \
+	 setsid $(BIN)/carebridge worker --beat --concurrency 1 & worker=$$!; \
 	 $(BIN)/carebridge serve --host $(HOST) --port $(PORT)
 
 test: lint typecheck test-services test-embedded

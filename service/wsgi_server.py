@@ -50,6 +50,9 @@ def options(*, host: str, port: int, workers: int, threads: int) -> dict[str, An
         "workers": workers,
         # gthread workers: a thread waits on the database or a slow client without holding a process.
         "threads": threads,
+        # Ctrl-C (or a deploy's stop) ends the server within seconds: a gthread worker that has not exited
+        # after 3 s is stopped by the master, instead of after gunicorn's default 30 s (issue #14).
+        "graceful_timeout": 3,
         "accesslog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
     }

@@ -21,7 +21,7 @@ from service.auth import policy
 from service.auth.context import AccessContext
 from service.domain.handoff_status import OPEN
 from service.domain.timing import AWAITING_ANSWER, DECISION_KINDS, avoidable_days
-from service.models import Barrier, Handoff, ReadinessItem, Stay
+from service.models import Barrier, Handoff, ReadinessItem, Stay, User
 from service.usecases.errors import Invalid
 
 
@@ -88,6 +88,21 @@ def _due_applies():  # type: ignore[no-untyped-def]
 
 def _overdue(now: datetime):  # type: ignore[no-untyped-def]
     return and_(_due_applies(), Handoff.due_at < now)
+
+
+def home_zone(session: Session, ctx: AccessContext) -> str:
+    """The zone that defines "today" when the caller names none, so the API counts what the pages
+    show: a person's own zone; for a backend client, the one its organisation's people share; else UTC."""
+    if ctx.user_id is not None:
+        zone = session.scalar(select(User.time_zone).where(User.id == ctx.user_id))
+        return zone or "UTC"
+    if ctx.organization_id is not None:
+        zones = session.scalars(
+            select(User.time_zone).where(User.organization_id == ctx.organization_id).distinct().limit(2)
+        ).all()
+        if len(zones) == 1:
+            return zones[0]
+    return "UTC"
 
 
 def worklist(

@@ -12,7 +12,12 @@ class WorklistArgs(Schema):
     has_overdue = fields.Bool(load_default=False)
     limit = fields.Int(load_default=25, validate=validate.Range(min=1, max=200))
     cursor = fields.Str()
-    tz = fields.Str(load_default="UTC", metadata={"description": "IANA time zone that defines 'today'"})
+    tz = fields.Str(
+        metadata={
+            "description": "IANA time zone that defines 'today'. Default: the caller's own zone (as the web app "
+            "uses), for a backend client its organisation's, else UTC"
+        }
+    )
 
 
 class WorklistPatientSchema(Schema):

@@ -12,7 +12,7 @@ from service.api.worklist.schemas import WorklistArgs, WorklistPageSchema
 from service.app import request_session
 from service.usecases import access
 from service.usecases.errors import Invalid
-from service.usecases.worklist import WorklistFilter, worklist
+from service.usecases.worklist import WorklistFilter, home_zone, worklist
 
 blp = Blueprint("worklist", __name__, description="The discharge planner's worklist")
 
@@ -36,7 +36,7 @@ class Worklist(MethodView):
         """
         ctx = principal()
         access.require(ctx, "Encounter", "s")
-        tz = zone(args.pop("tz"))
+        tz = zone(args.pop("tz", None) or home_zone(request_session(), ctx))
         limit, cursor = args.pop("limit"), args.pop("cursor", None)
         filters = WorklistFilter(**args)
         page = worklist(request_session(), now=clock.now(), tz=tz, filters=filters, limit=limit, cursor=cursor, ctx=ctx)
