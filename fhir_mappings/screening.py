@@ -15,7 +15,7 @@ until a person confirms it, `evidence.detail` naming the Observations it rests o
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -54,6 +54,7 @@ SDOH_DOMAINS: Mapping[str, tuple[str, str]] = {
     "95617-7": ("intimate-partner-violence", "Intimate Partner Violence"),
     "95616-9": ("intimate-partner-violence", "Intimate Partner Violence"),
     "95615-1": ("intimate-partner-violence", "Intimate Partner Violence"),
+    "95614-4": ("intimate-partner-violence", "Intimate Partner Violence"),
 }
 UNSPECIFIED_DOMAIN = ("sdoh-category-unspecified", "SDOH Category Unspecified")
 
@@ -66,21 +67,39 @@ _AT_RISK = Coding(LOINC, "LA19952-3", "At risk")
 _NO_RISK = Coding(LOINC, "LA19983-8", "No risk")
 
 
+# AHC HRSN interpersonal safety: Never 1 ... Frequently 5 for each of four questions; a total
+# (LOINC 95614-4) of 11 or more is a positive screen (CMS, "A Guide to Using the Accountable Health
+# Communities Health-Related Social Needs Screening Tool", CMS Innovation Center, 2021).
+_SAFETY_QUESTIONS = ("95618-5", "95617-7", "95616-9", "95615-1")
+_SAFETY_POINTS = {"LA6270-8": 1, "LA10066-1": 2, "LA10082-8": 3, "LA16644-9": 4, "LA6482-9": 5}
+_SAFETY_TOTAL = ("95614-4", "Total score [HITS]")
+_SAFETY_POSITIVE = 11
+
+
+def _coded(*answers: str) -> Callable[[AnswerValue], bool]:
+    return lambda value: isinstance(value, Coding) and value.code in answers
+
+
 @dataclass(frozen=True)
 class _Concern:
-    """A positive answer to `question` suggests the SNOMED CT finding `finding`."""
+    """An answer to `question` for which `positive` holds suggests the SNOMED CT finding `finding`."""
 
     question: str
-    answers: frozenset[str]
+    positive: Callable[[AnswerValue], bool]
     finding: tuple[str, str]
 
 
 # From answer to health concern (SNOMED CT findings of the IG's Condition value sets per domain).
 _CONCERNS = (
-    _Concern("88124-3", frozenset({"LA19952-3"}), ("733423003", "Food insecurity")),
-    _Concern("71802-3", frozenset({"LA31994-9"}), ("1156191002", "Housing instability")),
-    _Concern("71802-3", frozenset({"LA31995-6"}), ("32911000", "Homeless")),
-    _Concern("93030-5", frozenset({"LA33-6"}), ("713458007", "Lack of access to transportation")),
+    _Concern("88124-3", _coded("LA19952-3"), ("733423003", "Food insecurity")),
+    _Concern("71802-3", _coded("LA31994-9"), ("1156191002", "Housing instability")),
+    _Concern("71802-3", _coded("LA31995-6"), ("32911000", "Homeless")),
+    _Concern("93030-5", _coded("LA33-6"), ("713458007", "Lack of access to transportation")),
+    _Concern(
+        _SAFETY_TOTAL[0],
+        lambda total: not isinstance(total, bool) and isinstance(total, int) and total >= _SAFETY_POSITIVE,
+        ("706893006", "Victim of intimate partner abuse"),
+    ),
 )
 
 
@@ -269,22 +288,25 @@ def screening_findings(screening: ScreeningData, questionnaire: Mapping[str, Any
             obs_id = f"{screening.id}-o{len(observations) + 1}"
             observations.append(_observation(screening, obs_id, question, value, (response_ref,)))
             answered.setdefault(question["code"], []).append((f"Observation/{obs_id}", value))
+
+    def derived(code: tuple[str, str], value: AnswerValue, sources: Sequence[tuple[str, AnswerValue]]) -> None:
+        """An Observation the instrument's scoring derives from answers (`derivedFrom` them)."""
+        obs_id = f"{screening.id}-o{len(observations) + 1}"
+        question = {"system": LOINC, "code": code[0], "display": code[1]}
+        observations.append(_observation(screening, obs_id, question, value, [ref for ref, _ in sources]))
+        answered[code[0]] = [(f"Observation/{obs_id}", value)]
+
     food = [answer for code in _FOOD_QUESTIONS for answer in answered.get(code, ())]
     if food:
         at_risk = any(isinstance(value, Coding) and value.code in _FOOD_POSITIVE for _, value in food)
-        obs_id = f"{screening.id}-o{len(observations) + 1}"
-        risk_question = {"system": LOINC, "code": _FOOD_RISK[0], "display": _FOOD_RISK[1]}
-        observations.append(
-            _observation(screening, obs_id, risk_question, _AT_RISK if at_risk else _NO_RISK, [ref for ref, _ in food])
-        )
-        answered[_FOOD_RISK[0]] = [(f"Observation/{obs_id}", _AT_RISK if at_risk else _NO_RISK)]
+        derived(_FOOD_RISK, _AT_RISK if at_risk else _NO_RISK, food)
+    safety = [answer for code in _SAFETY_QUESTIONS for answer in answered.get(code, ())[:1]]
+    points = [_SAFETY_POINTS.get(value.code) if isinstance(value, Coding) else None for _, value in safety]
+    if len(safety) == len(_SAFETY_QUESTIONS) and None not in points:
+        derived(_SAFETY_TOTAL, sum(p for p in points if p is not None), safety)
     concerns: list[dict[str, Any]] = []
     for rule in _CONCERNS:
-        evidence = [
-            ref
-            for ref, value in answered.get(rule.question, ())
-            if isinstance(value, Coding) and value.code in rule.answers
-        ]
+        evidence = [ref for ref, value in answered.get(rule.question, ()) if rule.positive(value)]
         if evidence:
             cond_id = f"{screening.id}-c{len(concerns) + 1}"
             concerns.append(_condition(screening, cond_id, _domain_coding(rule.question), rule.finding, evidence))

@@ -260,3 +260,46 @@ def test_questionnaire_response_round_trip(data: ScreeningData) -> None:
     assert again == data
     assert to_fhir_questionnaire_response_json(again) == response
     assert validate(response) == []
+
+
+NEVER = Coding(LOINC, "LA6270-8", "Never")
+SOMETIMES = Coding(LOINC, "LA10082-8", "Sometimes")
+FAIRLY_OFTEN = Coding(LOINC, "LA16644-9", "Fairly often")
+SAFETY = ("95618-5", "95617-7", "95616-9", "95615-1")
+
+
+def test_a_safety_total_of_eleven_suggests_intimate_partner_abuse() -> None:
+    # Never 1 + Sometimes 3 + Fairly often 4 + Sometimes 3 = 11, the AHC guide's positive screen
+    answers = zip(SAFETY, (NEVER, SOMETIMES, FAIRLY_OFTEN, SOMETIMES), strict=True)
+
+    findings = screening_findings(screening("ahc-hrsn-core", *answers), instrument("ahc-hrsn-core"))
+
+    total = findings.observations[-1]
+    assert total["code"]["coding"][0]["code"] == "95614-4"
+    assert total["valueInteger"] == 11
+    assert total["derivedFrom"] == [{"reference": f"Observation/scr-1-o{n}"} for n in (1, 2, 3, 4)]
+    (concern,) = findings.concerns
+    assert concern["code"]["coding"][0]["code"] == "706893006"
+    assert concern["evidence"] == [{"detail": [{"reference": "Observation/scr-1-o5"}]}]
+    sdoh = "http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes"
+    assert (sdoh, "intimate-partner-violence") in categories(concern)
+    for resource in (*findings.observations, *findings.concerns):
+        assert validate(resource, profile="us-core") == []
+
+
+def test_a_safety_total_of_ten_suggests_nothing() -> None:
+    answers = zip(SAFETY, (NEVER, SOMETIMES, SOMETIMES, SOMETIMES), strict=True)
+
+    findings = screening_findings(screening("ahc-hrsn-core", *answers), instrument("ahc-hrsn-core"))
+
+    assert findings.observations[-1]["valueInteger"] == 10
+    assert findings.concerns == ()
+
+
+def test_no_safety_total_without_all_four_answers() -> None:
+    answers = zip(SAFETY[:3], (FAIRLY_OFTEN, FAIRLY_OFTEN, FAIRLY_OFTEN), strict=True)
+
+    findings = screening_findings(screening("ahc-hrsn-core", *answers), instrument("ahc-hrsn-core"))
+
+    assert [o["code"]["coding"][0]["code"] for o in findings.observations] == list(SAFETY[:3])
+    assert findings.concerns == ()
