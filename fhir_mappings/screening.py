@@ -22,7 +22,7 @@ from typing import Any
 
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-from .codec import MappingError, as_json
+from .codec import MappingError, as_json, copy_json
 from .codes import CONDITION_CATEGORY, LOINC, SNOMED
 from .datatypes import parse_instant, parse_reference, render_instant
 from .domain import AnswerValue, Coding, ScreeningData, ScreeningItem
@@ -143,7 +143,20 @@ def _parse_answer(raw: Mapping[str, Any]) -> AnswerValue:
     raise MappingError(f"QuestionnaireResponse answer kinds other than coding, integer, boolean: {sorted(raw)}")
 
 
+# ScreeningData field -> the QuestionnaireResponse element it is rendered to.
+_ELEMENTS = {
+    "id": "id",
+    "questionnaire": "questionnaire",
+    "status": "status",
+    "patient_id": "subject",
+    "authored": "authored",
+    "items": "item",
+}
+
+
 def to_fhir_questionnaire_response_json(screening: ScreeningData) -> dict[str, Any]:
+    """A partner's response (`source`) is exported as sent but for the elements whose domain value
+    changed, as for every other mapping (see the package's notes)."""
     response: dict[str, Any] = {"resourceType": "QuestionnaireResponse"}
     if screening.id is not None:
         response["id"] = screening.id
@@ -164,7 +177,18 @@ def to_fhir_questionnaire_response_json(screening: ScreeningData) -> dict[str, A
         items.append(rendered)
     if items:
         response["item"] = items
-    return response
+    if screening.source is None:
+        return response
+    exported: dict[str, Any] = copy_json(screening.source)
+    sent = from_fhir_questionnaire_response(screening.source)
+    for field, element in _ELEMENTS.items():
+        if getattr(sent, field) == getattr(screening, field):
+            continue
+        if element in response:
+            exported[element] = response[element]
+        else:
+            exported.pop(element, None)
+    return exported
 
 
 def to_fhir_questionnaire_response(screening: ScreeningData) -> QuestionnaireResponse:

@@ -7,6 +7,7 @@ Sign) and 96777-8 (AHC HRSN), and the Gravity SDOH Clinical Care IG's Hunger Vit
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -303,3 +304,34 @@ def test_no_safety_total_without_all_four_answers() -> None:
 
     assert [o["code"]["coding"][0]["code"] for o in findings.observations] == list(SAFETY[:3])
     assert findings.concerns == ()
+
+
+PARTNER_RESPONSE = {
+    "resourceType": "QuestionnaireResponse",
+    "id": "payer-42",
+    "extension": [{"url": "https://payer.example/fhir/channel", "valueString": "phone"}],
+    "questionnaire": "http://payer.example/Questionnaire/hvs|3",
+    "status": "completed",
+    "subject": {"reference": "Patient/mrs-a", "display": "A."},
+    "authored": "2024-03-04",
+    "item": [
+        {"linkId": "88122-7", "answer": [{"valueCoding": {"system": LOINC, "code": "LA6729-3"}}]},
+        {"linkId": "note", "item": [{"linkId": "note.1", "text": "Call after 5pm"}]},
+    ],
+}
+
+
+def test_a_partners_response_is_exported_as_sent() -> None:
+    data = from_fhir_questionnaire_response(PARTNER_RESPONSE)
+
+    assert data.authored is None  # a date without a time is kept in source only
+    assert data.items[1] == ScreeningItem(link_id="note", answers=())
+    assert to_fhir_questionnaire_response_json(data) == PARTNER_RESPONSE
+
+
+def test_a_changed_status_changes_only_the_status() -> None:
+    data = from_fhir_questionnaire_response(PARTNER_RESPONSE)
+
+    exported = to_fhir_questionnaire_response_json(dataclasses.replace(data, status="amended"))
+
+    assert exported == {**PARTNER_RESPONSE, "status": "amended"}
