@@ -10,6 +10,12 @@ categories survey, sdoh and the SDOH domain, `derivedFrom` the QuestionnaireResp
 screen becomes a suggested health concern (SDOHCC Condition / US Core Condition Problems and
 Health Concerns: category health-concern, sdoh and the domain, verificationStatus unconfirmed
 until a person confirms it, `evidence.detail` naming the Observations it rests on).
+
+Concerns suggested: food insecurity (Hunger Vital Sign risk, 88124-3), housing instability and
+homelessness (living situation), lack of access to transportation, intimate partner abuse (safety
+total of 11 or more). Housing problems (96778-6) and utility shut-offs (96779-4) are recorded as
+Observations only: the IG binds those domains' Conditions to VSAC value sets carebridge does not
+hold, so it suggests no code it cannot cite.
 """
 
 from __future__ import annotations
