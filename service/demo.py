@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +24,8 @@ from service.usecases import discharge, handoffs, parties, patients, plans, refe
 DEMO_NPI = {"system": "http://hl7.org/fhir/sid/us-npi", "value": "1999999984"}
 DEMO_PASSWORD = "demo"
 UNITS = ("4 West", "5 East", "Ortho 6", "Cardiac Stepdown")
+# The demo hospital's (and its users') zone: "today" and "later today" are days there, not in UTC.
+ZONE = ZoneInfo("America/New_York")
 FAMILY = [
     "Anders",
     "Baker",
@@ -149,7 +152,7 @@ def _users(session: Session, orgs: Orgs) -> dict[str, User]:
             organization_id=org.id,
             role=role,
             password_hash=password,
-            time_zone="America/New_York",
+            time_zone=ZONE.key,
         )
         for name, display, org, role in specs
     }
@@ -160,7 +163,7 @@ def _users(session: Session, orgs: Orgs) -> dict[str, User]:
 
 def _inpatients(session: Session, orgs: Orgs, users: dict[str, User], *, count: int, rng: random.Random) -> None:
     now = clock.now()
-    today = now.date()
+    today = now.astimezone(ZONE).date()
     planner, case_manager = users["dana.planner"], users["sam.casemanager"]
     for i in range(count):
         patient = patients.register_patient(
@@ -187,7 +190,7 @@ def _inpatients(session: Session, orgs: Orgs, users: dict[str, User], *, count: 
             hospital_id=orgs.hospital.id,
             admitted_at=admitted,
             unit=UNITS[i % len(UNITS)],
-            bed=f"{rng.randrange(1, 40)}{rng.choice('AB')}",
+            bed=_bed(i, rng),
             planner_id=planner.id,
             expected_discharge_date=max(edd, admitted.date()),
             medically_ready_date=max(edd - timedelta(days=rng.randrange(0, 3)), admitted.date()),
@@ -228,6 +231,20 @@ def _inpatients(session: Session, orgs: Orgs, users: dict[str, User], *, count: 
                 disposition=rng.choice(("home", "home_health", "snf")),
                 actor="dana.planner",
             )
+
+
+def _bed(i: int, rng: random.Random) -> str:
+    """A bed no other demo patient of the same unit lies in: stay i is the (i // units)-th of its unit."""
+    rng.randrange(1, 40), rng.choice("AB")  # drawn as before, so the rest of the demo stays the same
+    nth = i // len(UNITS)
+    return f"{10 + nth // 2}{'AB'[nth % 2]}"
+
+
+def later_today(now: datetime, *, hours: int) -> datetime:
+    """`hours` from now, but still today in the demo's zone, even when the demo is loaded in the evening."""
+    local = now.astimezone(ZONE)
+    midnight = datetime.combine(local.date() + timedelta(days=1), time.min, ZONE)
+    return min(now + timedelta(hours=hours), now + (midnight - now) * 0.9)
 
 
 def _stage(
@@ -329,6 +346,6 @@ def _stage(
             kind="transport",
             owner_org_id=hospital,
             requester_org_id=hospital,
-            due_at=now + timedelta(hours=rng.randrange(1, 6)),
+            due_at=later_today(now, hours=rng.randrange(1, 6)),
             description="Wheelchair van to home",
         )
