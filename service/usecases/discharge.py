@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from service import clock
 from service.models import Handoff, Patient, Stay
 from service.models.stays import DISCHARGE_DISPOSITIONS
 from service.usecases.changes import apply_changes
@@ -42,6 +43,12 @@ FOLLOW_UPS: dict[str, tuple[FollowUp, ...]] = {
 }
 
 
+# A discharge is recorded when it has happened. The tolerance absorbs a workstation clock a few
+# minutes ahead of the server's, not planning ahead (a future discharge would start follow-ups
+# and count avoidable days that never were).
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
 def record_discharge(
     session: Session,
     stay_id: str,
@@ -57,6 +64,11 @@ def record_discharge(
     if disposition not in DISCHARGE_DISPOSITIONS:
         raise Invalid(
             "unknown disposition", fields={"disposition": [f"must be one of {', '.join(DISCHARGE_DISPOSITIONS)}"]}
+        )
+    if discharged_at > clock.now() + FUTURE_TOLERANCE:
+        raise Invalid(
+            "a discharge cannot be recorded ahead of time",
+            fields={"discharged_at": ["is in the future; record the discharge once the patient has left"]},
         )
     with unit_of_work(session):
         stay = get_or_404(session, Stay, stay_id)

@@ -17,6 +17,10 @@ from service.usecases.changes import apply_changes, create
 from service.usecases.errors import ConflictError, IllegalTransition, Invalid, VersionMismatch
 from service.usecases.unit_of_work import get_or_404, unit_of_work
 
+# Saying no or withdrawing must tell the other side why (Task.statusReason; Gravity SDOH referral
+# workflow: https://hl7.org/fhir/us/sdoh-clinicalcare/referral_workflow.html), whichever door it comes through.
+NEEDS_REASON = {"rejected": "Say why the referral is declined.", "cancelled": "Say why it is cancelled."}
+
 
 def new_handoff(
     session: Session,
@@ -95,6 +99,8 @@ def move_handoff(
     if not can_transition(handoff.status, target):
         raise IllegalTransition(handoff.status, target, allowed_next(handoff.status))
     _check_party(handoff, target, acting_org_id)
+    if target in NEEDS_REASON and not (reason or "").strip():
+        raise Invalid("a reason is needed", fields={"reason": [NEEDS_REASON[target]]})
     now = clock.now()
     changes: dict[str, object] = {"status": target, "status_changed_at": now}
     if reason is not None:

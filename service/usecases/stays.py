@@ -16,6 +16,12 @@ from service.usecases.errors import ConflictError, Invalid
 from service.usecases.unit_of_work import get_or_404, unit_of_work
 
 EDITABLE = {"unit", "bed", "planner_id", "expected_discharge_date", "medically_ready_date"}
+# An active stay keeps where the patient is and when they are expected to leave once known:
+# the worklist sorts and flags by them.
+KEPT_ONCE_SET = {
+    "unit": "Keep the unit; type the new one.",
+    "expected_discharge_date": "Keep a date; pick the new one.",
+}
 
 
 def _check_dates(admitted_at: datetime, edd: date | None, ready: date | None) -> None:
@@ -77,6 +83,13 @@ def update_stay(session: Session, stay_id: str, changes: Mapping[str, Any], *, a
             raise Invalid("these fields cannot be changed here", fields={k: ["not editable"] for k in sorted(unknown)})
         if stay.status != "in-progress":
             raise ConflictError(f"stay {stay_id} is {stay.status}; only an active stay can be re-planned")
+        blanked = {
+            name: [message]
+            for name, message in KEPT_ONCE_SET.items()
+            if name in changes and changes[name] in (None, "") and getattr(stay, name) is not None
+        }
+        if blanked:
+            raise Invalid("an active stay keeps its unit and expected discharge date", fields=blanked)
         if changes.get("planner_id"):
             get_or_404(session, User, changes["planner_id"])
         _check_dates(

@@ -20,7 +20,7 @@ from service.usecases.case_view import load_case
 from service.usecases.errors import Invalid
 from service.web.blueprint import blueprint
 from service.web.formatting import local_input, parse_local
-from service.web.forms import expected_version, optional_date, required_text
+from service.web.forms import expected_version, optional_date, refused_in_place, required_text
 from service.web.handoff_actions import BUSINESS_STATUSES, actions_for
 from service.web.session import current_user, principal, requires
 
@@ -89,7 +89,10 @@ def stay_dates(stay_id: str) -> Response:
         "unit": request.form.get("unit", "").strip() or None,
         "bed": request.form.get("bed", "").strip() or None,
     }
-    stays.update_stay(request_session(), stay.id, changes, actor=_actor())
+    try:
+        stays.update_stay(request_session(), stay.id, changes, actor=_actor())
+    except Invalid as exc:
+        return refused_in_place("stay", exc, lambda: case(stay.id))
     return _to_case(stay.id, "summary")
 
 
@@ -129,16 +132,20 @@ def resolve_barrier(barrier_id: str) -> Response:
 def record_discharge(stay_id: str) -> Response:
     stay = _visible_stay(stay_id)
     try:
-        discharged_at = parse_local(request.form.get("discharged_at", ""), _zone())
-    except ValueError as exc:
-        raise Invalid("the discharge time is not valid", fields={"discharged_at": ["pick a date and time"]}) from exc
-    discharge.record_discharge(
-        request_session(),
-        stay.id,
-        discharged_at=discharged_at,
-        disposition=request.form.get("disposition", ""),
-        actor=_actor(),
-    )
+        try:
+            discharged_at = parse_local(request.form.get("discharged_at", ""), _zone())
+        except ValueError as exc:
+            message = {"discharged_at": ["Pick a date and time."]}
+            raise Invalid("the discharge time is not valid", fields=message) from exc
+        discharge.record_discharge(
+            request_session(),
+            stay.id,
+            discharged_at=discharged_at,
+            disposition=request.form.get("disposition", ""),
+            actor=_actor(),
+        )
+    except Invalid as exc:
+        return refused_in_place("discharge", exc, lambda: case(stay.id))
     return _to_case(stay.id, "handoffs")
 
 

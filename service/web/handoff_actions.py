@@ -16,8 +16,9 @@ from service.app import request_session
 from service.domain.handoff_status import allowed_next, party_for
 from service.models import Handoff
 from service.usecases import access, handoffs
+from service.usecases.errors import Invalid
 from service.web.blueprint import blueprint
-from service.web.forms import expected_version
+from service.web.forms import expected_version, refused_in_place
 from service.web.session import principal, safe_next, works_cases
 
 LABELS = {
@@ -66,27 +67,53 @@ def _handoff(handoff_id: str) -> Handoff:
     return handoff
 
 
-def _back(handoff: Handoff) -> Response:
+def _back_path(handoff: Handoff) -> str:
     default = url_for("web.queue")
     if handoff.stay_id and works_cases():
         default = url_for("web.case", stay_id=handoff.stay_id)
-    return redirect(safe_next(request.form.get("back"), default), code=303)
+    return safe_next(request.form.get("back"), default)
+
+
+def _back(handoff: Handoff) -> Response:
+    """Back to the page the action came from, at the card acted on (the queue's cards carry its id)."""
+    path = _back_path(handoff)
+    anchor = f"#handoff-{handoff.id}" if path.startswith(url_for("web.queue")) else ""
+    return redirect(path + anchor, code=303)
+
+
+def _page_of(handoff: Handoff) -> str:
+    """The page the action came from, rendered again (for a refusal shown in place)."""
+    from service.web import case, queue  # the pages import this module's actions
+
+    if handoff.stay_id and _back_path(handoff).startswith(url_for("web.case", stay_id=handoff.stay_id)):
+        return case.case(handoff.stay_id)
+    return queue.queue()
+
+
+@blueprint.app_template_global()
+def transition_form(handoff_id: str, target: str) -> str:
+    """The key naming one move's form, so a refusal is shown next to that form only."""
+    return f"move-{handoff_id}-{target}"
 
 
 @blueprint.post("/handoffs/<handoff_id>/transition")
 def transition(handoff_id: str) -> Response:
     handoff = _handoff(handoff_id)
     ctx = principal()
-    handoffs.transition_handoff(
-        request_session(),
-        handoff.id,
-        request.form.get("target", ""),
-        actor=ctx.actor,
-        reason=request.form.get("reason") or None,
-        business_status=request.form.get("business_status") or None,
-        expected_version=expected_version(),
-        acting_org_id=ctx.organization_id,
-    )
+    target = request.form.get("target", "")
+    try:
+        handoffs.transition_handoff(
+            request_session(),
+            handoff.id,
+            target,
+            actor=ctx.actor,
+            reason=request.form.get("reason") or None,
+            business_status=request.form.get("business_status") or None,
+            expected_version=expected_version(),
+            acting_org_id=ctx.organization_id,
+        )
+    except Invalid as exc:
+        return refused_in_place(transition_form(handoff.id, target), exc, lambda: _page_of(handoff))
     return _back(handoff)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import render_template, request, url_for
 from sqlalchemy import select
 
 from service import clock
@@ -32,6 +32,8 @@ def queue() -> str:
         patients=patients,
         referrals=referral_by_id,
         include_closed=include_closed,
+        # where actions return to (also when this page is shown again for a refused action)
+        back=url_for("web.queue", closed=1) if include_closed else url_for("web.queue"),
         actions_for=lambda handoff: actions_for(handoff, org_id),
         business_statuses=BUSINESS_STATUSES,
         now=clock.now(),

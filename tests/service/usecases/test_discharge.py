@@ -9,7 +9,7 @@ from tests.factories import Case
 
 
 def test_discharge_home_starts_call_and_pcp_visit(session: Session, case: Case, now: datetime) -> None:
-    at = now + timedelta(days=2)
+    at = now - timedelta(hours=2)
     created = discharge.record_discharge(session, case.stay.id, discharged_at=at, disposition="home", actor="p")
     by_kind = {h.kind: h for h in created}
     assert set(by_kind) == {"followup_call_48h", "pcp_visit_7d"}
@@ -44,3 +44,18 @@ def test_bad_discharge_input(session: Session, case: Case, now: datetime) -> Non
         )
     session.refresh(case.stay)
     assert case.stay.status == "in-progress"
+
+
+def test_a_discharge_in_the_future_is_refused_beyond_five_minutes(session: Session, case: Case, now: datetime) -> None:
+    with pytest.raises(Invalid) as err:
+        discharge.record_discharge(
+            session, case.stay.id, discharged_at=now + timedelta(minutes=6), disposition="home", actor="p"
+        )
+    assert list(err.value.details["fields"]) == ["discharged_at"]
+    session.refresh(case.stay)
+    assert case.stay.status == "in-progress"
+    # a workstation clock a few minutes ahead of the server is tolerated
+    created = discharge.record_discharge(
+        session, case.stay.id, discharged_at=now + timedelta(minutes=4), disposition="home", actor="p"
+    )
+    assert len(created) == 2

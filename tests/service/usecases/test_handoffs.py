@@ -34,7 +34,7 @@ def _drive_to(session: Session, handoff: Handoff, status: str) -> None:
                 paths[nxt] = [*paths[current], nxt]
                 queue.append(nxt)
     for step in paths[status]:
-        handoffs.transition_handoff(session, handoff.id, step, actor="test")
+        handoffs.transition_handoff(session, handoff.id, step, actor="test", reason="test")
 
 
 def test_create_records_timeline_and_audit(session: Session, case: Case, now: datetime) -> None:
@@ -126,6 +126,6 @@ def test_owner_queue_earliest_due_first_open_only(session: Session, case: Case, 
     late = _handoff(session, case, now, due_at=now + timedelta(hours=8))
     soon = _handoff(session, case, now, due_at=now + timedelta(hours=1))
     done = _handoff(session, case, now)
-    handoffs.transition_handoff(session, done.id, "cancelled", actor="x")
+    handoffs.transition_handoff(session, done.id, "cancelled", actor="x", reason="no longer needed")
     assert [h.id for h in handoffs.owner_queue(session, case.payer.id)] == [soon.id, late.id]
     assert len(handoffs.owner_queue(session, case.payer.id, include_closed=True)) == 3

@@ -40,6 +40,21 @@ def test_replanning_dates(session: Session, case: Case, now: datetime) -> None:
         stays.update_stay(session, case.stay.id, {"unit": "6"}, actor="p")
 
 
+def test_an_active_stay_keeps_its_unit_and_expected_discharge_date(
+    session: Session, case: Case, now: datetime
+) -> None:
+    friday = (now + timedelta(days=3)).date()
+    stays.update_stay(session, case.stay.id, {"expected_discharge_date": friday, "unit": "5 East"}, actor="p")
+    with pytest.raises(Invalid) as err:
+        stays.update_stay(
+            session, case.stay.id, {"expected_discharge_date": None, "unit": None, "bed": None}, actor="p"
+        )
+    assert sorted(err.value.details["fields"]) == ["expected_discharge_date", "unit"]
+    session.refresh(case.stay)
+    assert case.stay.unit == "5 East" and case.stay.expected_discharge_date == friday
+    assert stays.update_stay(session, case.stay.id, {"bed": None}, actor="p").bed is None  # a bed may be cleared
+
+
 def test_readiness_manual_and_linked_to_handoff(session: Session, case: Case, now: datetime) -> None:
     item = stays.set_readiness(session, case.stay.id, "medication_reconciliation", met=True, actor="rn")
     assert item.met and item.met_at == now and item.met_by == "rn"

@@ -26,7 +26,7 @@ def test_row_counts_open_overdue_due_today_unmet_and_barriers(session: Session, 
     done = handoffs.create_handoff(
         session, actor="p", kind="other", owner_org_id=case.payer.id, due_at=now - timedelta(hours=5), **common
     )
-    handoffs.transition_handoff(session, done.id, "cancelled", actor="p")
+    handoffs.transition_handoff(session, done.id, "cancelled", actor="p", reason="no longer needed")
     stays.set_readiness(session, case.stay.id, "transport", met=True, actor="p")
     stays.open_barrier(session, case.stay.id, category="post_acute_bed", note="needs SNF bed", actor="p")
 
@@ -63,7 +63,8 @@ def test_sorted_by_edd_paged_and_filtered(session: Session, now: datetime) -> No
             {"expected_discharge_date": (now + timedelta(days=5 - i)).date(), "unit": "ICU" if i % 2 else "4 West"},
             actor="p",
         )
-    stays.update_stay(session, cases[0].stay.id, {"expected_discharge_date": None}, actor="p")
+    cases[0].stay.expected_discharge_date = None  # as admitted from an ADT feed, before anyone planned it
+    session.commit()
     first = worklist(session, now=now, tz=UTC, limit=2)
     second = worklist(session, now=now, tz=UTC, limit=2, cursor=first.next_cursor)
     third = worklist(session, now=now, tz=UTC, limit=2, cursor=second.next_cursor)

@@ -128,3 +128,38 @@ def test_bad_input_is_explained(client: Any, web_case: WebCase) -> None:
     )
     assert response.status_code == 422
     assert "name at least one recipient organisation" in response.text
+
+
+def test_a_future_discharge_is_refused_on_the_case_page_keeping_the_input(
+    client: Any, session: Session, web_case: WebCase, now: datetime
+) -> None:
+    stay = web_case.case.stay
+    token = sign_in(client, web_case.planner.username)
+    response = client.post(
+        f"/app/stays/{stay.id}/discharge",
+        data={"csrf_token": token, "discharged_at": "2026-06-01T10:00", "disposition": "home_health"},
+    )
+    assert response.status_code == 422
+    page = response.text
+    assert f"<h1>{stay.patient.display_name}</h1>" in page  # the case page itself
+    assert 'id="err-discharge-discharged_at" role="alert">is in the future' in page
+    assert 'value="2026-06-01T10:00"' in page
+    assert '<option value="home_health" selected>' in page
+    session.refresh(stay)
+    assert stay.status == "in-progress"
+
+
+def test_blanking_the_unit_is_refused_next_to_it_keeping_the_other_fields(
+    client: Any, session: Session, web_case: WebCase
+) -> None:
+    stay = web_case.case.stay
+    token = sign_in(client, web_case.planner.username)
+    response = client.post(
+        f"/app/stays/{stay.id}/dates",
+        data={"csrf_token": token, "unit": "", "bed": "12B", "expected_discharge_date": "", "medically_ready_date": ""},
+    )
+    assert response.status_code == 422
+    assert 'id="err-stay-unit" role="alert">Keep the unit' in response.text
+    assert 'name="bed" value="12B"' in response.text
+    session.refresh(stay)
+    assert stay.unit is not None and stay.bed != "12B"

@@ -36,7 +36,8 @@ def test_a_facility_sees_only_what_is_addressed_to_it_and_can_accept(
         f"/app/handoffs/{handoff_ids[2]}/transition",
         data={"csrf_token": token, "target": "accepted", "business_status": "bed offered", "back": "/app/queue"},
     )
-    assert response.status_code == 303 and response.location == "/app/queue"
+    # back to the card acted on, not the top of the queue
+    assert response.status_code == 303 and response.location == f"/app/queue#handoff-{handoff_ids[2]}"
     assert "“bed offered”" in client.get("/app/queue").text
     # Another facility's handoff is out of reach, and its existence does not leak (404, as for no handoff).
     assert client.post(f"/app/handoffs/{handoff_ids[0]}/transition", data={"csrf_token": token}).status_code == 404
@@ -55,6 +56,24 @@ def test_declining_needs_a_reason_and_the_planner_sees_it(client: Any, session: 
     case_page = client.get(f"/app/stays/{web_case.case.stay.id}").text
     assert "No bed available" in case_page
     assert "requested → rejected" in case_page
+
+
+def test_a_blank_decline_is_refused_on_the_queue_next_to_the_reason(
+    client: Any, session: Session, web_case: WebCase
+) -> None:
+    handoff_ids = _refer(session, web_case)
+    token = sign_in(client, web_case.intakes[0].username)
+    response = client.post(
+        f"/app/handoffs/{handoff_ids[0]}/transition",
+        data={"csrf_token": token, "target": "rejected", "reason": "   ", "back": "/app/queue"},
+    )
+    assert response.status_code == 422
+    page = response.text
+    assert "<h1>" in page and "referrals and tasks for us" in page  # the queue itself, not an error page
+    assert f'id="err-move-{handoff_ids[0]}-rejected-reason" role="alert">Say why the referral is declined.' in page
+    assert 'aria-invalid="true"' in page
+    session.expire_all()
+    assert client.get("/app/queue").text.count('class="status status-requested"') == 1  # nothing changed
 
 
 def test_business_status_can_be_set_while_deciding(client: Any, session: Session, web_case: WebCase) -> None:
