@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from service.models import Barrier, CasePlan, Handoff, HandoffEvent, Organization, Referral, Stay
+from service.models import AuditRecord, Barrier, CasePlan, Handoff, HandoffEvent, Organization, Referral, Stay, User
 from service.usecases.unit_of_work import get_or_404
 
 
@@ -67,7 +67,7 @@ def load_case(session: Session, stay_id: str) -> CaseView:
         plans=plans,
         referrals=referrals,
         other_handoffs=[h for h in handoffs if h.referral_id is None],
-        timeline=_timeline(stay, handoffs, organizations),
+        timeline=_with_names(session, _timeline(session, stay, referrals, handoffs, organizations)),
         organizations=organizations,
         partner_activities={plan.id: _partner_activities(plan) for plan in plans},
         recipients={h.id: _recipient(h, organizations) for h in handoffs},
@@ -96,19 +96,81 @@ def _partner_activities(plan: CasePlan) -> list[str]:
     return found
 
 
-def _timeline(stay: Stay, handoffs: list[Handoff], orgs: dict[str, Organization]) -> list[TimelineEntry]:
-    """Every handoff status change, barrier and the discharge, newest first."""
+def _timeline(
+    session: Session, stay: Stay, referrals: list[Referral], handoffs: list[Handoff], orgs: dict[str, Organization]
+) -> list[TimelineEntry]:
+    """Every handoff status change, barrier, planning change, readiness mark, placement
+    confirmation and the discharge, newest first."""
     entries = [_handoff_entry(event, handoff, orgs) for handoff in handoffs for event in handoff.events]
+    entries += _audited(session, stay, referrals)
     for barrier in stay.barriers:
         entries.append(TimelineEntry(barrier.opened_at, barrier.opened_by, f"Barrier opened: {_barrier(barrier)}"))
         if barrier.resolved_at is not None:
             entries.append(
                 TimelineEntry(barrier.resolved_at, barrier.resolved_by or "", f"Barrier resolved: {_barrier(barrier)}")
             )
-    if stay.discharged_at is not None:
-        disposition = (stay.discharge_disposition or "").replace("_", " ")
-        entries.append(TimelineEntry(stay.discharged_at, "", f"Discharged ({disposition})"))
     return sorted(entries, key=lambda e: e.at, reverse=True)
+
+
+# The stay's planning fields whose changes the timeline shows, as a person names them.
+PLANNING_FIELDS = {
+    "expected_discharge_date": "Expected discharge date",
+    "medically_ready_date": "Medically ready date",
+    "unit": "Unit",
+    "bed": "Bed",
+}
+
+
+def _audited(session: Session, stay: Stay, referrals: list[Referral]) -> list[TimelineEntry]:
+    """The changes the audit trail keeps who made: planning dates, readiness, confirmation, discharge."""
+    items = {item.id: item for item in stay.readiness_items}
+    records = session.scalars(
+        select(AuditRecord).where(
+            or_(
+                and_(
+                    AuditRecord.entity_type == "Stay",
+                    AuditRecord.entity_id == stay.id,
+                    AuditRecord.action.in_(("update", "discharge")),
+                ),
+                and_(AuditRecord.entity_type == "ReadinessItem", AuditRecord.entity_id.in_(items)),
+                and_(
+                    AuditRecord.entity_type == "Referral",
+                    AuditRecord.entity_id.in_([r.id for r in referrals]),
+                    AuditRecord.action == "confirm_placement",
+                ),
+            )
+        )
+    )
+    entries = []
+    for record in records:
+        before, after = record.before or {}, record.after or {}
+        if record.action == "discharge":
+            disposition = str(after.get("discharge_disposition") or "").replace("_", " ")
+            entries.append(TimelineEntry(stay.discharged_at or record.at, record.actor, f"Discharged ({disposition})"))
+        elif record.entity_type == "Stay":
+            changed = [
+                f"{label}: {before.get(name) or '—'} → {after.get(name) or '—'}"
+                for name, label in PLANNING_FIELDS.items()
+                if before.get(name) != after.get(name)
+            ]
+            if changed:
+                entries.append(TimelineEntry(record.at, record.actor, "; ".join(changed)))
+        elif record.entity_type == "ReadinessItem" and before.get("met") != after.get("met"):
+            item = items[record.entity_id].code.replace("_", " ")
+            state = "done" if after.get("met") else "not done"
+            entries.append(TimelineEntry(record.at, record.actor, f"Readiness: {item} {state}"))
+        elif record.entity_type == "Referral":
+            notes = after.get("notes") or []
+            entries.append(TimelineEntry(record.at, record.actor, str(notes[-1]) if notes else "Placement confirmed"))
+    return entries
+
+
+def _with_names(session: Session, entries: list[TimelineEntry]) -> list[TimelineEntry]:
+    """Credit people by name, not username (backend clients keep their client id)."""
+    usernames = {entry.actor for entry in entries}
+    query = select(User.username, User.display_name).where(User.username.in_(usernames))
+    names = {username: name for username, name in session.execute(query).tuples()}
+    return [TimelineEntry(e.at, names.get(e.actor, e.actor), e.what) for e in entries]
 
 
 def _barrier(barrier: Barrier) -> str:

@@ -115,6 +115,7 @@ def confirm_placement(
                 f"handoff {accepted.id} is '{accepted.status}'; only an accepted recipient can be confirmed",
                 details={"status": accepted.status},
             )
+        facility = get_or_404(session, Organization, accepted.owner_org_id)
         cancelled = []
         for other in referral.handoffs:
             if other.id != accepted.id and is_open(other.status):
@@ -123,7 +124,7 @@ def confirm_placement(
         apply_changes(
             session,
             referral,
-            {"notes": [*referral.notes, f"Placement confirmed with {accepted.owner_org_id}"]},
+            {"notes": [*referral.notes, f"Placement confirmed with {facility.name}"]},
             actor=actor,
             action="confirm_placement",
         )

@@ -132,7 +132,10 @@ def test_stay_plan_goal_barrier_readiness_and_discharge(
     assert ready.status_code == 200 and ready.json["met"] is True
     assert client.put(f"/api/stays/{stay_id}/readiness/vibes", json={"met": True}).status_code == 422
 
-    at = (now + timedelta(days=1)).isoformat()
+    ahead = (now + timedelta(days=1)).isoformat()
+    refused = client.post(f"/api/stays/{stay_id}/discharge", json={"discharged_at": ahead, "disposition": "home"})
+    assert refused.status_code == 422 and "discharged_at" in refused.json["errors"]["fields"]
+    at = (now - timedelta(hours=1)).isoformat()
     followups = client.post(f"/api/stays/{stay_id}/discharge", json={"discharged_at": at, "disposition": "home"})
     assert followups.status_code == 201
     assert {h["kind"] for h in followups.json} == {"followup_call_48h", "pcp_visit_7d"}
