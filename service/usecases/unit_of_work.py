@@ -5,13 +5,14 @@ So a refused request never leaves a half-written record behind.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import event, inspect, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapper, Session
 
 from service.usecases.errors import Invalid, NotFound
 
@@ -51,11 +52,18 @@ def _remember_references(session: Session, _context: Any, _instances: Any) -> No
     found: list[_Reference] = []
     for obj in [*session.new, *session.dirty]:
         state = inspect(obj)
-        for attr in state.mapper.column_attrs:
-            value = state.dict.get(attr.key)
-            if value is not None:
-                found += [(attr.key, fk.column, value) for column in attr.columns for fk in column.foreign_keys]
+        values = state.dict
+        found += [(key, ref, v) for key, ref in _foreign_keys(state.mapper) if (v := values.get(key)) is not None]
     session.info[_FLUSHED_REFERENCES] = found
+
+
+@functools.cache
+def _foreign_keys(mapper: Mapper[Any]) -> tuple[tuple[str, Any], ...]:
+    """(attribute, referenced column) of each foreign key of a model, worked out once per model:
+    walking every column of every flushed record cost each push row more than its own SQL."""
+    return tuple(
+        (attr.key, fk.column) for attr in mapper.column_attrs for column in attr.columns for fk in column.foreign_keys
+    )
 
 
 def _refuse_unknown_reference(session: Session, references: list[_Reference]) -> None:
