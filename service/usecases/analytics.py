@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from statistics import median
 
 from sqlalchemy import func, or_, select
@@ -46,6 +46,19 @@ class FacilityAcceptance:
 
 
 @dataclass(frozen=True)
+class WeekTrend:
+    """One week (Monday, UTC) of the window: referrals by the week they were sent, stays by the week
+    they were discharged."""
+
+    week_start: date
+    referrals: int
+    hours_to_first_answer: float | None
+    hours_to_acceptance: float | None
+    discharges: int
+    avoidable_days: int
+
+
+@dataclass(frozen=True)
 class Placement:
     referrals: int  # referrals sent; one referral may go to several facilities
     hours_to_first_answer: float | None  # median over referrals with an answer
@@ -53,6 +66,7 @@ class Placement:
     facilities: list[FacilityAcceptance]
     avoidable_days_by_unit: list[tuple[str, int]]
     overdue_by_owner: list[tuple[str, int]]
+    weeks: list[WeekTrend]
 
     @property
     def requests(self) -> int:
@@ -63,25 +77,65 @@ class Placement:
 
 def placement_analytics(session: Session, hospital_id: str, *, now: datetime, days: int = 30) -> Placement:
     since = now - timedelta(days=days)
-    first_answer, first_accept, sent_count = _referral_timings(session, hospital_id, since)
+    timings = _referral_timings(session, hospital_id, since)
     return Placement(
-        referrals=sent_count,
-        hours_to_first_answer=_median_hours(first_answer),
-        hours_to_acceptance=_median_hours(first_accept),
+        referrals=len(timings),
+        hours_to_first_answer=_median_hours([t.to_answer for t in timings if t.to_answer is not None]),
+        hours_to_acceptance=_median_hours([t.to_accept for t in timings if t.to_accept is not None]),
         facilities=_acceptance(session, hospital_id, since),
         avoidable_days_by_unit=_avoidable_by_unit(session, hospital_id, since, now),
         overdue_by_owner=_overdue_by_owner(session, hospital_id, now),
+        weeks=_weeks(session, hospital_id, since, now, timings),
     )
+
+
+@dataclass(frozen=True)
+class _Timing:
+    sent_at: datetime
+    to_answer: timedelta | None
+    to_accept: timedelta | None
+
+
+def _monday(moment: datetime | date) -> date:
+    day = moment.date() if isinstance(moment, datetime) else moment
+    return day - timedelta(days=day.weekday())
+
+
+def _weeks(
+    session: Session, hospital_id: str, since: datetime, now: datetime, timings: list[_Timing]
+) -> list[WeekTrend]:
+    discharged: dict[date, list[int]] = defaultdict(list)
+    for ready, discharged_at in session.execute(
+        select(Stay.medically_ready_date, Stay.discharged_at).where(
+            Stay.hospital_id == hospital_id, Stay.discharged_at >= since, Stay.discharged_at <= now
+        )
+    ):
+        assert discharged_at is not None  # filtered on it
+        discharged[_monday(discharged_at)].append(avoidable_days(ready, discharged_at.date(), now.date()))
+    weeks = []
+    week = _monday(since)
+    while week <= now.date():
+        sent = [t for t in timings if _monday(t.sent_at) == week]
+        weeks.append(
+            WeekTrend(
+                week_start=week,
+                referrals=len(sent),
+                hours_to_first_answer=_median_hours([t.to_answer for t in sent if t.to_answer is not None]),
+                hours_to_acceptance=_median_hours([t.to_accept for t in sent if t.to_accept is not None]),
+                discharges=len(discharged[week]),
+                avoidable_days=sum(discharged[week]),
+            )
+        )
+        week += timedelta(days=7)
+    return weeks
 
 
 def _median_hours(delays: list[timedelta]) -> float | None:
     return median(d.total_seconds() / 3600 for d in delays) if delays else None
 
 
-def _referral_timings(
-    session: Session, hospital_id: str, since: datetime
-) -> tuple[list[timedelta], list[timedelta], int]:
-    """Per referral: delay to the first recipient's answer, and to the first acceptance."""
+def _referral_timings(session: Session, hospital_id: str, since: datetime) -> list[_Timing]:
+    """Per referral: when it was sent, the delay to the first recipient's answer and to the first acceptance."""
     sent = dict(
         session.execute(
             select(Referral.id, Referral.authored_on)
@@ -103,11 +157,14 @@ def _referral_timings(
         answered[referral_id] = min(at, answered.get(referral_id, at))
         if status == "accepted":
             accepted[referral_id] = at
-    return (
-        [at - sent[r] for r, at in answered.items()],
-        [at - sent[r] for r, at in accepted.items()],
-        len(sent),
-    )
+    return [
+        _Timing(
+            sent_at,
+            answered[r] - sent_at if r in answered else None,
+            accepted[r] - sent_at if r in accepted else None,
+        )
+        for r, sent_at in sent.items()
+    ]
 
 
 def _acceptance(session: Session, hospital_id: str, since: datetime) -> list[FacilityAcceptance]:

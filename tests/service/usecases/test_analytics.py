@@ -54,6 +54,13 @@ def test_response_times_acceptance_avoidable_days_and_overdue_owners(
     assert by_name[case.snfs[2].name].rate_of_sent == 0.0
     # One referral to three facilities: 1 referral, 3 requests; the per-facility column sums to 3.
     assert report.requests == 3
+    # Weeks start on Monday: 30 days before Tue 10 Mar reach into the week of Mon 2 Feb.
+    assert [w.week_start.isoformat() for w in report.weeks] == [
+        "2026-02-02", "2026-02-09", "2026-02-16", "2026-02-23", "2026-03-02", "2026-03-09"
+    ]
+    this_week = report.weeks[-1]
+    assert (this_week.referrals, this_week.hours_to_first_answer, this_week.hours_to_acceptance) == (1, 2.0, 6.0)
+    assert all(w.referrals == 0 and w.hours_to_first_answer is None for w in report.weeks[:-1])
     assert report.avoidable_days_by_unit == [("4 West", 2)]  # ready 3 days ago: 2 whole days lost
     assert report.overdue_by_owner == [(case.snfs[2].name, 1)]
 
@@ -79,3 +86,7 @@ def test_discharged_stays_count_until_discharge_and_old_referrals_drop_out(
 
     assert report.referrals == 0 and report.facilities == []
     assert report.avoidable_days_by_unit == [("4 West", 0)]  # ready yesterday, out today: none lost
+    discharge_week = [w for w in report.weeks if w.discharges]
+    assert [(w.week_start.isoformat(), w.discharges, w.avoidable_days) for w in discharge_week] == [
+        ("2026-03-09", 1, 0)
+    ]
