@@ -95,6 +95,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
     "readiness": READINESS,
     "barrier": BARRIERS,
     "role": ROLES,
+    "identifier": {"mrn": "MRN", "member_id": "Member id", "partner": "Partner id"},
 }
 # Without a vocabulary, the first that knows the code (services before handoff kinds: "transport").
 _ANY = {code: text for vocab in reversed(list(VOCABULARIES.values())) for code, text in vocab.items()}

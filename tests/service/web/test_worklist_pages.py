@@ -110,6 +110,9 @@ def test_each_row_names_its_unmet_readiness_items_in_words(
         assert f'title="{full}"' in page
     assert ">Meds rec<" in page and ">Payer auth<" in page
     assert "Transport arranged" not in page  # met, so not listed
+    # Identifiers say what they are, here and on the case.
+    assert '<span class="sub mrn">MRN MRN-1001</span>' in page
+    assert "MRN MRN-1001" in client.get(f"/app/stays/{web_case.case.stay.id}").text
 
 
 def test_a_stay_past_its_expected_discharge_and_work_due_today_are_flagged_in_words(
