@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import clock
-from service.models import Handoff, Patient, Stay
+from service.models import Handoff, Patient, Referral, Stay
 from service.models.stays import DISCHARGE_DISPOSITIONS
 from service.usecases.changes import apply_changes
 from service.usecases.errors import ConflictError, Invalid
 from service.usecases.handoffs import new_handoff
+from service.usecases.referrals import PLACEMENT_CONFIRMED
 from service.usecases.unit_of_work import get_or_404, unit_of_work
 
 
@@ -42,6 +44,14 @@ FOLLOW_UPS: dict[str, tuple[FollowUp, ...]] = {
     "expired": (),
 }
 
+
+# The placement referral a discharge disposition fulfils: discharged there, the referral is done.
+PLACED_BY = {
+    "snf": "snf_placement",
+    "inpatient_rehab": "inpatient_rehab",
+    "hospice": "hospice",
+    "home_health": "home_health",
+}
 
 # A discharge is recorded when it has happened. The tolerance absorbs a workstation clock a few
 # minutes ahead of the server's, not planning ahead (a future discharge would start follow-ups
@@ -89,6 +99,7 @@ def record_discharge(
             actor=actor,
             action="discharge",
         )
+        _complete_placement(session, stay, disposition, actor)
         patient = get_or_404(session, Patient, stay.patient_id)
         created = []
         for follow_up in FOLLOW_UPS[disposition]:
@@ -111,3 +122,14 @@ def record_discharge(
                 )
             )
         return created
+
+
+def _complete_placement(session: Session, stay: Stay, disposition: str, actor: str) -> None:
+    """The confirmed placement referral for this disposition becomes completed (ServiceRequest.status)."""
+    service = PLACED_BY.get(disposition)
+    query = select(Referral).where(
+        Referral.stay_id == stay.id, Referral.service == service, Referral.status == "active"
+    )
+    for referral in session.scalars(query):
+        if any(h.business_status == PLACEMENT_CONFIRMED for h in referral.handoffs):
+            apply_changes(session, referral, {"status": "completed"}, actor=actor)

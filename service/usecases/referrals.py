@@ -17,6 +17,9 @@ from service.usecases.handoffs import move_handoff, new_handoff
 from service.usecases.unit_of_work import get_or_404, unit_of_work
 
 DEFAULT_ANSWER_WITHIN = timedelta(hours=24)
+# The accepted recipient's Task.businessStatus once the hospital confirms it (FHIR R4 Task.businessStatus:
+# "the current status of the task from the perspective of the business"), so the facility sees it too.
+PLACEMENT_CONFIRMED = "placement confirmed"
 
 
 def send_referral(
@@ -121,6 +124,7 @@ def confirm_placement(
             if other.id != accepted.id and is_open(other.status):
                 move_handoff(session, other, "cancelled", actor=actor, reason=reason)
                 cancelled.append(other)
+        apply_changes(session, accepted, {"business_status": PLACEMENT_CONFIRMED}, actor=actor)
         apply_changes(
             session,
             referral,

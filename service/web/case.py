@@ -69,6 +69,7 @@ def case(stay_id: str) -> str:
         goal_lifecycle=GOAL_LIFECYCLE,
         goal_achievement=GOAL_ACHIEVEMENT,
         business_statuses=BUSINESS_STATUSES,
+        placement_confirmed=referrals.PLACEMENT_CONFIRMED,
         now_utc=clock.now(),
         now_local=local_input(clock.now(), _zone()),
     )

@@ -10,7 +10,7 @@ import pytest
 
 from service import clock
 from service.models import Organization, Stay
-from service.usecases import referrals
+from service.usecases import handoffs, referrals
 from tests.browser.live_server import LiveApp
 from tests.browser.test_pages import OAKWOOD, signed_in_page
 
@@ -59,3 +59,24 @@ def test_a_discharge_in_the_future_is_refused_on_the_case_page(
     with live_app.session() as db:
         assert db.get_one(Stay, stay.id).status == "in-progress"
     screenshot(page, "future-discharge-refused")
+
+
+def test_the_facility_sees_the_placement_confirmed(browser: Any, live_app: LiveApp, screenshot: Any) -> None:
+    stay = live_app.fresh_stay()
+    with live_app.session() as db:
+        oakwood = db.query(Organization).filter_by(name=OAKWOOD).one().id
+        referral = referrals.send_referral(
+            db, patient_id=stay.patient_id, stay_id=stay.id, service="snf_placement", recipient_org_ids=[oakwood],
+            requester_org_id=stay.hospital_id, reason="Needs IV antibiotics", actor="dana.planner",
+        )  # fmt: skip
+        handoff_id = referral.handoffs[0].id
+        handoffs.transition_handoff(db, handoff_id, "accepted", actor="oakwood.intake", acting_org_id=oakwood)
+        referrals.confirm_placement(db, referral.id, handoff_id, actor="dana.planner", reason="placed")
+    facility = signed_in_page(browser, live_app, "oakwood.intake")
+    card = facility.locator("li.card", has_text=stay.patient.display_name)
+    assert card.locator(".placed").inner_text().startswith("Placement confirmed: arriving")
+    screenshot(facility, "placement-confirmed")
+    planner = signed_in_page(browser, live_app, "dana.planner")
+    planner.goto(f"/app/stays/{stay.id}")
+    assert planner.locator("#referrals .placed").inner_text() == "placed"
+    assert planner.locator("#timeline").get_by_text("Placement confirmed with Oakwood Nursing Center").is_visible()

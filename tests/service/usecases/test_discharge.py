@@ -3,7 +3,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from service.usecases import discharge
+from service.models import Handoff, Referral
+from service.usecases import discharge, handoffs, referrals
 from service.usecases.errors import ConflictError, Invalid
 from tests.factories import Case
 
@@ -59,3 +60,29 @@ def test_a_discharge_in_the_future_is_refused_beyond_five_minutes(session: Sessi
         session, case.stay.id, discharged_at=now + timedelta(minutes=4), disposition="home", actor="p"
     )
     assert len(created) == 2
+
+
+def _confirmed_snf_referral(session: Session, case: Case) -> tuple[str, str]:
+    referral = referrals.send_referral(
+        session, patient_id=case.patient.id, stay_id=case.stay.id, service="snf_placement",
+        recipient_org_ids=[case.snfs[0].id, case.snfs[1].id], requester_org_id=case.hospital.id, actor="p",
+    )  # fmt: skip
+    accepted = referral.handoffs[1]
+    handoffs.transition_handoff(session, accepted.id, "accepted", actor="snf", acting_org_id=case.snfs[1].id)
+    referrals.confirm_placement(session, referral.id, accepted.id, actor="p", reason="placed elsewhere")
+    return referral.id, accepted.id
+
+
+def test_a_confirmed_placement_is_completed_by_a_discharge_to_that_kind_of_facility(
+    session: Session, case: Case, now: datetime
+) -> None:
+    referral_id, accepted_id = _confirmed_snf_referral(session, case)
+    assert session.get_one(Handoff, accepted_id).business_status == "placement confirmed"
+    discharge.record_discharge(session, case.stay.id, discharged_at=now, disposition="snf", actor="p")
+    assert session.get_one(Referral, referral_id).status == "completed"
+
+
+def test_a_discharge_home_leaves_the_snf_referral_as_it_was(session: Session, case: Case, now: datetime) -> None:
+    referral_id, _ = _confirmed_snf_referral(session, case)
+    discharge.record_discharge(session, case.stay.id, discharged_at=now, disposition="home", actor="p")
+    assert session.get_one(Referral, referral_id).status == "active"

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from service.usecases import referrals
+from service.models import Handoff
+from service.usecases import handoffs, referrals
 from tests.service.web.conftest import WebCase, sign_in
 
 
@@ -84,3 +86,19 @@ def test_business_status_can_be_set_while_deciding(client: Any, session: Session
         data={"csrf_token": token, "business_status": "awaiting auth"},
     )
     assert "“awaiting auth”" in client.get("/app/queue").text
+
+
+def test_the_facility_sees_the_placement_confirmed_with_the_arrival_date(
+    client: Any, session: Session, web_case: WebCase
+) -> None:
+    handoff_ids = _refer(session, web_case)
+    case = web_case.case
+    handoffs.transition_handoff(session, handoff_ids[2], "accepted", actor="snf", acting_org_id=case.snfs[2].id)
+    referral_id = session.get_one(Handoff, handoff_ids[2]).referral_id
+    referrals.confirm_placement(session, str(referral_id), handoff_ids[2], actor="planner", reason="placed")
+    sign_in(client, web_case.intakes[2].username)
+    page = client.get("/app/queue").text
+    # the factory's expected discharge date: three days after Tuesday 10 March 2026
+    assert re.search(r"Placement confirmed:\s+arriving <time datetime=\"2026-03-13\">Fri 13 Mar</time>", page)
+    sign_in(client, web_case.planner.username)
+    assert '<strong class="placed">placed</strong>' in client.get(f"/app/stays/{case.stay.id}").text
