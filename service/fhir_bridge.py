@@ -136,12 +136,15 @@ def _as_sent(row: Referral | Handoff, element: str, ref: str) -> str | None:
 
 
 def _performers(row: Referral, recipient_org_ids: Sequence[str]) -> tuple[str, ...]:
-    """The recipients' organisations; for an imported referral also the ones its partner named
-    that carebridge knows but has no handoff for (yet)."""
+    """The recipients' organisations. For an imported referral, the ones its partner named that
+    carebridge knows (with a handoff or not yet), then the other recipients, but not the partner's
+    own organisation where it only stands in for an owner carebridge does not know."""
     own = [f"Organization/{org}" for org in recipient_org_ids]
-    sent = (row.source or {}).get("performer") if row.origin_partner_id else None
+    if not row.origin_partner_id:
+        return tuple(own)
+    sent = (row.source or {}).get("performer")
     named = [ref for item in sent if (ref := parse_reference(item))] if isinstance(sent, list) else []
-    return tuple(dict.fromkeys(named + own))
+    return tuple(dict.fromkeys(named + [ref for ref in own if ref != row.requester_ref]))
 
 
 def referral_data(row: Referral, recipient_org_ids: Sequence[str]) -> fm.ReferralData:
