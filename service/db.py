@@ -65,10 +65,11 @@ def make_engine(url: str) -> Engine:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     # orjson reads and writes JSON columns (partners' resources, audit snapshots) several times faster than json.
     # hide_parameters: an error's message never carries the values of the statement (names, birth dates, MRNs).
+    # pre-ping (a round trip per checkout) finds a server connection lost meanwhile; an SQLite file has none.
     engine = create_engine(
         url,
         future=True,
-        pool_pre_ping=True,
+        pool_pre_ping=not url.startswith("sqlite"),
         hide_parameters=True,
         json_serializer=_json_text,
         json_deserializer=orjson.loads,

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from joserfc.jwk import Key, KeySet
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -77,9 +77,21 @@ def published_keys(session: Session) -> list[SigningKey]:
 
 
 def _published_query(query: Any) -> Any:
-    cutoff = clock.now() - PUBLISH_RETIRED_FOR
-    query = query.where(or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > cutoff))
-    return query.order_by(SigningKey.created_at)
+    return query.where(_is_published()).order_by(SigningKey.created_at)
+
+
+def _is_published(since: Any = None) -> ColumnElement[bool]:
+    since = since if since is not None else clock.now() - PUBLISH_RETIRED_FOR
+    return or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > since)
+
+
+# SQL: the key named by the bound `kid` is still published (a token it signed is still verifiable); bind
+# `kid_published_params(kid)`. Built once: it is asked on every request (service.auth.tokens).
+KID_PUBLISHED = exists().where(SigningKey.kid == bindparam("kid"), _is_published(bindparam("published_since")))
+
+
+def kid_published_params(kid: str) -> dict[str, Any]:
+    return {"kid": kid, "published_since": clock.now() - PUBLISH_RETIRED_FOR}
 
 
 def public_jwks(session: Session) -> dict[str, list[dict[str, Any]]]:

@@ -40,6 +40,15 @@ def unverified_claims(token: str) -> dict[str, Any]:
     return claims
 
 
+def unverified_header(token: str) -> dict[str, Any]:
+    """The protected header of a compact JWS, unchecked (its `kid`)."""
+    try:
+        header: dict[str, Any] = extract_compact(token.encode()).headers()
+    except (JoseError, ValueError) as bad:
+        raise InvalidJwt("malformed JWT") from bad
+    return header
+
+
 def verify_jwt(
     token: str,
     keys: KeySet,
@@ -63,12 +72,17 @@ def verify_jwt(
     audiences = claims.get("aud")
     if audience not in (audiences if isinstance(audiences, list) else [audiences]):
         raise InvalidJwt("JWT audience is not this server")
+    check_lifetime(claims)
+    return claims
+
+
+def check_lifetime(claims: dict[str, Any]) -> None:
+    """Raise InvalidJwt unless "now" lies within the claims' `nbf`..`exp` (with LEEWAY)."""
     now = clock.now().timestamp()
     if not _is_number(claims.get("exp")) or claims["exp"] + LEEWAY < now:
         raise InvalidJwt("JWT expired")
     if "nbf" in claims and (not _is_number(claims["nbf"]) or claims["nbf"] - LEEWAY > now):
         raise InvalidJwt("JWT not yet valid")
-    return claims
 
 
 def _is_number(value: object) -> bool:

@@ -8,15 +8,26 @@ minutes: https://hl7.org/fhir/smart-app-launch/backend-services.html#issue-acces
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+import threading
 from typing import Any
 
 from joserfc import jwt
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from service import clock, keystore
 from service.auth.context import AccessContext
-from service.auth.jwts import ASYMMETRIC_ALGS, InvalidJwt, key_set_from_url, unverified_claims, verify_jwt
+from service.auth.jwts import (
+    ASYMMETRIC_ALGS,
+    InvalidJwt,
+    check_lifetime,
+    key_set_from_url,
+    unverified_claims,
+    unverified_header,
+    verify_jwt,
+)
 from service.auth.policy import principal_for_user
 from service.auth.scopes import ScopeSet, parse_scopes
 from service.config import Settings
@@ -94,18 +105,29 @@ def verify_access_token(session: Session, settings: Settings, token: str) -> Acc
     return _external_token(settings, trusted, token)
 
 
+# Own tokens whose signature, issuer and audience were verified, by (SHA-256 of the token, issuer, audience):
+# (claims, kid of the signing key). Verifying (JWS parsing, RSA, the key set query) was a large part of every
+# FHIR read, and a client sends the same token for up to ACCESS_TOKEN_SECONDS. What can change meanwhile is
+# still asked on every request (`_own_token`): the lifetime, the client's revocation, the person's account
+# and that the signing key is still published. Bounded; the oldest entries go first.
+_verified: dict[tuple[bytes, str, str], tuple[dict[str, Any], str]] = {}
+VERIFIED_CACHE_SIZE = 4096
+_verified_lock = threading.Lock()
+# The token's client, and whether its signing key is still published: one query per request.
+_CLIENT_AND_KEY = select(PartnerClient, keystore.KID_PUBLISHED).where(PartnerClient.client_id == bindparam("client_id"))
+
+
 def _own_token(session: Session, settings: Settings, token: str) -> AccessContext:
-    claims = verify_jwt(
-        token,
-        keystore.verification_keys(session),
-        algorithms=ASYMMETRIC_ALGS,
-        issuer=issuer(settings),
-        audience=fhir_base(settings),
-        required=("exp", "client_id", "sub"),
-    )
-    client = session.get(PartnerClient, claims["client_id"])
-    if client is None or client.revoked_at is not None:
+    claims, kid = _verified_claims(session, settings, token)
+    check_lifetime(claims)
+    found = session.execute(
+        _CLIENT_AND_KEY, {"client_id": claims["client_id"], **keystore.kid_published_params(kid)}
+    ).first()
+    if found is None or found[0].revoked_at is not None:
         raise InvalidJwt("client no longer registered")
+    client, published = found
+    if not published:
+        raise InvalidJwt("JWT signature or algorithm not accepted (its signing key is no longer published)")
     if claims["sub"] != client.client_id:
         return _person(session, client, claims)
     return AccessContext(
@@ -115,6 +137,29 @@ def _own_token(session: Session, settings: Settings, token: str) -> AccessContex
         scopes=parse_scopes(claims.get("scope")),
         patient_id=claims.get("patient"),
     )
+
+
+def _verified_claims(session: Session, settings: Settings, token: str) -> tuple[dict[str, Any], str]:
+    key = (hashlib.sha256(token.encode()).digest(), issuer(settings), fhir_base(settings))
+    cached = _verified.get(key)
+    if cached is not None:
+        return cached
+    claims = verify_jwt(
+        token,
+        keystore.verification_keys(session),
+        algorithms=ASYMMETRIC_ALGS,
+        issuer=issuer(settings),
+        audience=fhir_base(settings),
+        required=("exp", "client_id", "sub"),
+    )
+    kid = unverified_header(token).get("kid")
+    if not isinstance(kid, str):
+        raise InvalidJwt("JWT lacks the 'kid' header")  # carebridge names the key of every token it signs
+    with _verified_lock:
+        while len(_verified) >= VERIFIED_CACHE_SIZE:
+            del _verified[next(iter(_verified))]
+        _verified[key] = (claims, kid)
+    return claims, kid
 
 
 def _person(session: Session, app: PartnerClient, claims: dict[str, Any]) -> AccessContext:
