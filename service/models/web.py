@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, JSONType, UTCDateTime
+from service.db import Base, IdType, JSONType, UTCDateTime, new_id, utcnow
 from service.sealed import SealedJSON
 
 
@@ -63,3 +63,17 @@ class SigninFailures(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     failures: Mapped[int] = mapped_column(Integer)
+
+
+class SavedFilter(Base):
+    """A worklist filter a person named and keeps (their own; nobody else sees it)."""
+
+    __tablename__ = "saved_filters"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    # The worklist's query string (unit, planner, from, to, overdue, sort, dir), as the page reads it.
+    query: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,15 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import current_app, render_template, request
+from flask import current_app, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from service import clock
 from service.app import request_session, runtime
 from service.limits import ascii_int
 from service.models import CareTeamMember, Stay, User
-from service.usecases import access
+from service.usecases import access, saved_filters
 from service.usecases.worklist import WorklistFilter, WorklistRow, worklist
 from service.web.blueprint import blueprint
 from service.web.formatting import user_zone
@@ -133,7 +134,30 @@ def worklist_page() -> str:
         .distinct()
         .order_by(User.display_name)
     )
-    return render_template("worklist.html", units=list(units), planners=list(planners), **_table_context())
+    return render_template(
+        "worklist.html",
+        units=list(units),
+        planners=list(planners),
+        saved=saved_filters.list_for(db, user.id),
+        current_query=urlencode(list(request.args.items())),
+        **_table_context(),
+    )
+
+
+@blueprint.post("/worklist/filters")
+@requires("Encounter", "u")
+def save_filter() -> Any:
+    saved = saved_filters.save(
+        request_session(), current_user().id, name=request.form.get("name", ""), query=request.form.get("query", "")
+    )
+    return redirect(url_for("web.worklist_page") + ("?" + saved.query if saved.query else ""), code=303)
+
+
+@blueprint.post("/worklist/filters/<filter_id>/delete")
+@requires("Encounter", "u")
+def delete_filter(filter_id: str) -> Any:
+    saved_filters.delete(request_session(), current_user().id, filter_id)
+    return redirect(url_for("web.worklist_page"), code=303)
 
 
 @blueprint.get("/worklist/table")

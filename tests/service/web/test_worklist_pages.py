@@ -147,3 +147,32 @@ def test_the_refresh_is_not_announced_and_pauses_while_the_user_is_in_the_table(
     assert "paused while you are in the table" in fragment
     assert "worklist.js" in client.get("/app/worklist").text
     assert "activeElement" in client.get("/app/static/worklist.js").text
+
+
+def test_a_planner_saves_named_filters_that_only_they_see(
+    client: Any, session: Session, web_case: WebCase, now: datetime
+) -> None:
+    token = sign_in(client, web_case.planner.username)
+    saved = client.post(
+        "/app/worklist/filters",
+        data={"csrf_token": token, "name": "My unit, overdue", "query": "unit=4+West&overdue=1&evil=1&cursor=x"},
+    )
+    assert saved.status_code == 303 and saved.location == "/app/worklist?unit=4+West&overdue=1"
+    page = client.get("/app/worklist").text
+    assert '<a href="/app/worklist?unit=4+West&amp;overdue=1">My unit, overdue</a>' in page
+    assert client.post("/app/worklist/filters", data={"csrf_token": token, "name": " ", "query": ""}).status_code == 422
+    filter_id = re.search(r"/app/worklist/filters/([^/]+)/delete", page)
+    assert filter_id
+    other = build_case(session, now, mrn="MRN-4004")
+    other.planner.password_hash = web_case.planner.password_hash
+    session.commit()
+    client.post("/app/signout", data={"csrf_token": token})
+    other_token = sign_in(client, other.planner.username)
+    assert "My unit, overdue" not in client.get("/app/worklist").text
+    refused = client.post(f"/app/worklist/filters/{filter_id.group(1)}/delete", data={"csrf_token": other_token})
+    assert refused.status_code == 404  # someone else's filter is not theirs to know of
+    client.post("/app/signout", data={"csrf_token": other_token})
+    token = sign_in(client, web_case.planner.username)
+    deleted = client.post(f"/app/worklist/filters/{filter_id.group(1)}/delete", data={"csrf_token": token})
+    assert deleted.status_code == 303
+    assert "My unit, overdue" not in client.get("/app/worklist").text
