@@ -38,7 +38,7 @@ def axe_source() -> str:
     return AXE.read_text()
 
 
-@pytest.mark.parametrize(("path", "width"), PAGES)
+@pytest.mark.parametrize(("path", "width"), PAGES, ids=[f"{path.rsplit('/', 1)[-1]}-{width}" for path, width in PAGES])
 def test_no_serious_or_critical_violations(
     browser: Any, live_app: LiveApp, axe_source: str, screenshot: Any, path: str, width: int
 ) -> None:
