@@ -233,6 +233,8 @@ HANDOFF_KIND = _carebridge(
         "followup_call_48h": "Follow-up call within 48 hours",
         "pcp_visit_7d": "Primary care visit within 7 days",
         "medication_reconciliation": "Medication reconciliation",
+        "facility_admission": "Facility admission after discharge",
+        "post_discharge_check": "Post-discharge check with the facility",
         "other": "Other handoff",
     },
 )

@@ -22,6 +22,8 @@ HANDOFF_KINDS = (
     "followup_call_48h",
     "pcp_visit_7d",
     "medication_reconciliation",
+    "facility_admission",
+    "post_discharge_check",
     "other",
 )
 

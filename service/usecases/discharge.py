@@ -22,7 +22,8 @@ from service.usecases.unit_of_work import get_or_404, unit_of_work
 class FollowUp:
     kind: str
     due_after: timedelta
-    # Who owns the step: the discharging hospital's case management, or the patient's primary care.
+    # Who owns the step: the discharging hospital's case management, the patient's primary care, or
+    # the facility or agency whose placement the hospital confirmed (the hospital when there is none).
     owner: str
     description: str
 
@@ -30,15 +31,23 @@ class FollowUp:
 CALL_48H = FollowUp("followup_call_48h", timedelta(hours=48), "hospital", "Post-discharge phone call within 48 hours")
 PCP_7D = FollowUp("pcp_visit_7d", timedelta(days=7), "primary_care", "Primary-care follow-up visit within 7 days")
 HOME_HEALTH_START = FollowUp(
-    "home_health_start", timedelta(hours=48), "hospital", "Home-health start of care within 48 hours of discharge"
+    "home_health_start", timedelta(hours=48), "placed", "Home-health start of care within 48 hours of discharge"
+)
+FACILITY_ADMISSION = FollowUp(
+    "facility_admission", timedelta(hours=24), "placed", "Admit the patient and confirm arrival within 24 hours"
+)
+POST_DISCHARGE_CHECK = FollowUp(
+    "post_discharge_check", timedelta(hours=72), "hospital", "Case manager checks in with the facility within 72 hours"
 )
 
 # Transitional-care follow-up by disposition (CMS TCM: contact within 2 business days, visit within 7-14 days).
+# A patient going to a facility is cared for by it: the facility admits them and the hospital's case
+# manager checks in, instead of the phone call and the primary-care visit meant for patients at home.
 FOLLOW_UPS: dict[str, tuple[FollowUp, ...]] = {
     "home": (CALL_48H, PCP_7D),
     "home_health": (CALL_48H, PCP_7D, HOME_HEALTH_START),
-    "snf": (CALL_48H, PCP_7D),
-    "inpatient_rehab": (CALL_48H, PCP_7D),
+    "snf": (FACILITY_ADMISSION, POST_DISCHARGE_CHECK),
+    "inpatient_rehab": (FACILITY_ADMISSION, POST_DISCHARGE_CHECK),
     "hospice": (CALL_48H,),
     "other": (CALL_48H, PCP_7D),
     "expired": (),
@@ -99,15 +108,12 @@ def record_discharge(
             actor=actor,
             action="discharge",
         )
-        _complete_placement(session, stay, disposition, actor)
+        placed = _complete_placement(session, stay, disposition, actor)
         patient = get_or_404(session, Patient, stay.patient_id)
+        owners = {"hospital": stay.hospital_id, "primary_care": patient.primary_care_id, "placed": placed}
         created = []
         for follow_up in FOLLOW_UPS[disposition]:
-            owner = (
-                patient.primary_care_id
-                if follow_up.owner == "primary_care" and patient.primary_care_id
-                else stay.hospital_id
-            )
+            owner = owners[follow_up.owner] or stay.hospital_id
             created.append(
                 new_handoff(
                     session,
@@ -119,17 +125,25 @@ def record_discharge(
                     due_at=discharged_at + follow_up.due_after,
                     stay_id=stay.id,
                     description=follow_up.description,
+                    # The hospital's own step needs nobody to accept it: it is ready to be done (FHIR Task
+                    # 'ready'), so only Start and Cancel are offered, never Accept or Decline.
+                    status="ready" if owner == stay.hospital_id else "requested",
                 )
             )
         return created
 
 
-def _complete_placement(session: Session, stay: Stay, disposition: str, actor: str) -> None:
-    """The confirmed placement referral for this disposition becomes completed (ServiceRequest.status)."""
+def _complete_placement(session: Session, stay: Stay, disposition: str, actor: str) -> str | None:
+    """The confirmed placement referral for this disposition becomes completed (ServiceRequest.status);
+    returns the facility or agency placed (None when none was confirmed)."""
+    placed = None
     service = PLACED_BY.get(disposition)
     query = select(Referral).where(
         Referral.stay_id == stay.id, Referral.service == service, Referral.status == "active"
     )
     for referral in session.scalars(query):
-        if any(h.business_status == PLACEMENT_CONFIRMED for h in referral.handoffs):
+        confirmed = [h for h in referral.handoffs if h.business_status == PLACEMENT_CONFIRMED]
+        if confirmed:
             apply_changes(session, referral, {"status": "completed"}, actor=actor)
+            placed = confirmed[0].owner_org_id
+    return placed

@@ -96,7 +96,11 @@ def test_story_1_snf_placement_with_parallel_referrals(session: Session, week: W
     follow_ups = discharge.record_discharge(
         session, case.stay.id, discharged_at=saturday, disposition="snf", actor="planner"
     )
-    assert {h.kind for h in follow_ups} == {"followup_call_48h", "pcp_visit_7d"}
+    # she goes to the facility: its intake admits her and the case manager checks in (issue #14)
+    assert {h.kind: h.owner_org_id for h in follow_ups} == {
+        "facility_admission": f3.owner_org_id,
+        "post_discharge_check": case.hospital.id,
+    }
     assert avoidable_days(thursday, saturday.date(), saturday.date()) == 1
     session.refresh(f2)
     assert f2.status == "cancelled" and f2.status_reason == "placed with facility 3"
@@ -145,6 +149,6 @@ def test_story_2_home_with_home_health_and_equipment(session: Session, week: Wee
     week.at(on_edd + timedelta(hours=60))
     assert call.id in {h.id for h in handoffs.owner_queue(session, case.hospital.id)}
     assert is_overdue(call.kind, call.status, call.due_at, clock.now())  # the call is done late
-    for status in ("accepted", "completed"):
+    for status in ("in-progress", "completed"):  # the hospital's own call: ready, nobody accepts it
         handoffs.transition_handoff(session, call.id, status, actor="rn")
     assert not is_overdue(call.kind, call.status, call.due_at, clock.now())

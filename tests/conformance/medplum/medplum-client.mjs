@@ -56,10 +56,10 @@ await attempt('update without If-Match', async () => {
 await attempt('update with If-Match', async () => {
   const current = await medplum.readResource('Task', task.id);
   const etag = `W/"${current.meta.versionId}"`;
-  const updated = await medplum.updateResource({ ...current, status: 'cancelled' }, { headers: { 'If-Match': etag } });
+  const updated = await medplum.updateResource({ ...current, status: 'cancelled', statusReason: { text: 'No longer needed' } }, { headers: { 'If-Match': etag } });
   check('update with If-Match applies', updated.status === 'cancelled', updated.status);
   check('update bumps the version', Number(updated.meta.versionId) === Number(current.meta.versionId) + 1, updated.meta.versionId);
-  const stale = await medplum.updateResource({ ...current, status: 'cancelled' }, { headers: { 'If-Match': etag } }).then(
+  const stale = await medplum.updateResource({ ...current, status: 'cancelled', statusReason: { text: 'No longer needed' } }, { headers: { 'If-Match': etag } }).then(
     () => 'accepted',
     (error) => error.message,
   );

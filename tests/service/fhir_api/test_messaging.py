@@ -99,10 +99,10 @@ def test_discharge_records_it_and_starts_the_follow_ups_once(
     session.expire_all()
     stay = session.get_one(Stay, case.stay.id)
     assert (stay.status, stay.discharge_disposition, stay.discharged_at) == ("finished", "snf", now)
-    assert follow_ups(session, stay.id) == ["followup_call_48h", "pcp_visit_7d"]
+    assert follow_ups(session, stay.id) == ["facility_admission", "post_discharge_check"]  # to an SNF
     # The hospital repeats itself: nothing new.
     assert post(client, hospital_token, message("discharge", **discharged(now))).status_code == 200
-    assert follow_ups(session, stay.id) == ["followup_call_48h", "pcp_visit_7d"]
+    assert follow_ups(session, stay.id) == ["facility_admission", "post_discharge_check"]  # to an SNF
 
 
 def test_admit_opens_a_stay_for_the_patient_matched_by_identifier_and_transfer_moves_it(

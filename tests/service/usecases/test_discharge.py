@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from service.models import Handoff, Referral
-from service.usecases import discharge, handoffs, referrals
+from service.usecases import discharge, handoffs, parties, referrals
 from service.usecases.errors import ConflictError, Invalid
 from tests.factories import Case
 
@@ -86,3 +86,31 @@ def test_a_discharge_home_leaves_the_snf_referral_as_it_was(session: Session, ca
     referral_id, _ = _confirmed_snf_referral(session, case)
     discharge.record_discharge(session, case.stay.id, discharged_at=now, disposition="home", actor="p")
     assert session.get_one(Referral, referral_id).status == "active"
+
+
+def test_a_discharge_to_the_confirmed_snf_hands_over_to_its_intake(session: Session, case: Case, now: datetime) -> None:
+    _confirmed_snf_referral(session, case)  # the second SNF was confirmed
+    created = discharge.record_discharge(session, case.stay.id, discharged_at=now, disposition="snf", actor="p")
+    by_kind = {h.kind: h for h in created}
+    assert set(by_kind) == {"facility_admission", "post_discharge_check"}  # no 48-hour call, no PCP visit
+    assert by_kind["facility_admission"].owner_org_id == case.snfs[1].id
+    assert by_kind["facility_admission"].status == "requested"
+    assert by_kind["post_discharge_check"].owner_org_id == case.hospital.id
+    assert by_kind["post_discharge_check"].status == "ready"  # the hospital's own step: nobody accepts it
+
+
+def test_home_health_start_of_care_belongs_to_the_agency(session: Session, case: Case, now: datetime) -> None:
+    agency = parties.add_organization(session, name="Sunrise Home Health", kind="home_health", actor="t")
+    referral = referrals.send_referral(
+        session, patient_id=case.patient.id, stay_id=case.stay.id, service="home_health",
+        recipient_org_ids=[agency.id], requester_org_id=case.hospital.id, actor="p",
+    )  # fmt: skip
+    handoffs.transition_handoff(session, referral.handoffs[0].id, "accepted", actor="a", acting_org_id=agency.id)
+    referrals.confirm_placement(session, referral.id, referral.handoffs[0].id, actor="p", reason="only one")
+    created = discharge.record_discharge(session, case.stay.id, discharged_at=now, disposition="home_health", actor="p")
+    owners = {h.kind: h.owner_org_id for h in created}
+    assert owners == {
+        "followup_call_48h": case.hospital.id,
+        "pcp_visit_7d": case.pcp.id,
+        "home_health_start": agency.id,
+    }

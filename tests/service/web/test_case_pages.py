@@ -109,7 +109,7 @@ def test_recording_a_discharge_starts_the_follow_ups_in_the_users_time_zone(
     assert 'value="2026-03-10T05:00"' in page  # 09:00 UTC is 05:00 in New York (EDT)
     response = client.post(
         f"/app/stays/{stay.id}/discharge",
-        data={"csrf_token": token, "discharged_at": "2026-03-10T05:00", "disposition": "snf"},
+        data={"csrf_token": token, "discharged_at": "2026-03-10T05:00", "disposition": "home"},
     )
     assert response.status_code == 303
     session.refresh(stay)
@@ -118,6 +118,8 @@ def test_recording_a_discharge_starts_the_follow_ups_in_the_users_time_zone(
     assert "Post-discharge phone call within 48 hours" in page
     assert "Primary-care follow-up visit within 7 days" in page
     assert "Thu 12 Mar 05:00 EDT" in page  # the 48-hour call, shown in the planner's zone
+    # the hospital's own call is ready to be done: nobody accepts or declines it
+    assert ">Accept</button>" not in page and ">Decline</button>" not in page and ">Start</button>" in page
 
 
 def test_bad_input_is_explained(client: Any, web_case: WebCase) -> None:
