@@ -32,7 +32,10 @@ def test_a_facility_sees_only_what_is_addressed_to_it_and_can_accept(
     token = sign_in(client, web_case.intakes[2].username)
     page = client.get("/app/queue").text
     assert page.count('class="card') == 1 and handoff_ids[2] in page and handoff_ids[0] not in page
-    assert "Rehab after hip fracture" in page and "Skilled nursing facility placement" in page
+    assert "Rehab after hip fracture" in page
+    # what an SNF needs to decide (born 1 Feb 1944, seen on Tue 10 Mar 2026; EDD three days on)
+    assert "<dd>82 years · female</dd>" in page and "<dd>Acme Health Plan</dd>" in page
+    assert "Fri 13 Mar" in page and "Respond by" in page and "Skilled nursing facility placement" in page
     assert ">Accept</button>" in page and ">Decline</button>" in page and ">Cancel</button>" in page
     response = client.post(
         f"/app/handoffs/{handoff_ids[2]}/transition",
