@@ -45,13 +45,30 @@ def test_no_serious_or_critical_violations(
     page = signed_in_page(browser, live_app, "dana.planner")
     page.set_viewport_size({"width": width, "height": 1000})
     page.goto(path)
+    blocking = _blocking(page, axe_source)
+    screenshot(page, f"axe-{width}")
+    assert blocking == []
+
+
+@pytest.mark.parametrize("username", ["dana.planner", "oakwood.intake"])
+def test_the_case_and_the_queue_have_no_serious_or_critical_violations(
+    browser: Any, live_app: LiveApp, axe_source: str, screenshot: Any, username: str
+) -> None:
+    """The planner's case page and the facility's queue (where it lands), each with content in it."""
+    page = signed_in_page(browser, live_app, username)
+    if username == "dana.planner":
+        page.goto(f"/app/stays/{live_app.fresh_stay().id}")
+    blocking = _blocking(page, axe_source)
+    screenshot(page, "axe")
+    assert blocking == []
+
+
+def _blocking(page: Any, axe_source: str) -> list[str]:
     # Evaluated through the DevTools protocol: the page's Content-Security-Policy (rightly) refuses inline scripts.
     page.evaluate(axe_source)
     results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    blocking = [
+    return [
         f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
         for v in results["violations"]
         if v["impact"] in BLOCKING
     ]
-    screenshot(page, f"axe-{width}")
-    assert blocking == []
