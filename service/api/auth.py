@@ -8,9 +8,9 @@ A principal is either
   `X-CSRF-Token` (OWASP CSRF Prevention Cheat Sheet: synchronizer token), since a browser sends
   the cookie on cross-site requests too.
 
-Nothing a caller writes in a header names who it is (the X-Carebridge-Actor and
-X-Carebridge-Organization headers are gone): the actor in audit trails and handoff timelines
-and the acting organisation come from the principal.
+Nothing a caller writes in a header names who it is (the old self-declared actor and
+organisation headers are gone): the actor in audit trails and handoff timelines and the acting
+organisation come from the principal.
 """
 
 from __future__ import annotations
