@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from service.db import make_engine, make_session_factory
 from service.migrate import upgrade
-from service.models import Organization, Patient, Referral, Stay, User
-from service.usecases import parties, patients, referrals, stays
+from service.models import Handoff, Organization, Patient, Referral, Stay, User
+from service.usecases import handoffs, parties, patients, referrals, stays
 
 
 @dataclass
@@ -77,6 +77,21 @@ def snf_referral_fields(case: Case, **fields: Any) -> dict[str, Any]:
 def send_snf_referral(session: Session, case: Case, *, actor: str = "planner", **fields: Any) -> Referral:
     """That referral, sent through the use case."""
     return referrals.send_referral(session, actor=actor, **snf_referral_fields(case, **fields))
+
+
+def hospital_transport(session: Session, case: Case, due_at: datetime) -> Handoff:
+    """The hospital's own wheelchair-van handoff on the case's stay, due at `due_at`."""
+    return handoffs.create_handoff(
+        session,
+        actor="test",
+        patient_id=case.patient.id,
+        stay_id=case.stay.id,
+        kind="transport",
+        owner_org_id=case.hospital.id,
+        requester_org_id=case.hospital.id,
+        due_at=due_at,
+        description="Wheelchair van",
+    )
 
 
 @pytest.fixture

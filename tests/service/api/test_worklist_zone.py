@@ -7,23 +7,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from service.usecases import handoffs
-from tests.factories import Case
+from tests.factories import Case, hospital_transport
 
 
 def _due_tonight_in_new_york(session: Session, case: Case, now: datetime) -> None:
     # now is Tue 10 Mar 09:00 UTC = 05:00 in New York; 03:00 UTC on the 11th is still the 10th there (23:00 EDT).
-    handoffs.create_handoff(
-        session,
-        actor="test",
-        patient_id=case.patient.id,
-        stay_id=case.stay.id,
-        kind="transport",
-        owner_org_id=case.hospital.id,
-        requester_org_id=case.hospital.id,
-        due_at=now.replace(hour=3) + timedelta(days=1),
-        description="Wheelchair van",
-    )
+    hospital_transport(session, case, now.replace(hour=3) + timedelta(days=1))
     case.planner.time_zone = "America/New_York"
     session.commit()
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from service.usecases import handoffs, referrals, stays
 from service.usecases.errors import Invalid
 from service.usecases.worklist import WorklistFilter, worklist
-from tests.factories import Case, build_case
+from tests.factories import Case, build_case, hospital_transport
 
 
 def test_row_counts_open_overdue_due_today_unmet_and_barriers(session: Session, case: Case, now: datetime) -> None:
@@ -40,16 +40,7 @@ def test_row_counts_open_overdue_due_today_unmet_and_barriers(session: Session, 
 
 def test_due_today_follows_the_time_zone(session: Session, case: Case, now: datetime) -> None:
     # 09:00 UTC on the 10th is 05:00 in New York; a task due 02:00 UTC on the 11th is due "today" there.
-    handoffs.create_handoff(
-        session,
-        actor="p",
-        patient_id=case.patient.id,
-        stay_id=case.stay.id,
-        kind="transport",
-        owner_org_id=case.hospital.id,
-        requester_org_id=case.hospital.id,
-        due_at=datetime(2026, 3, 11, 2, tzinfo=UTC),
-    )
+    hospital_transport(session, case, datetime(2026, 3, 11, 2, tzinfo=UTC))
     assert worklist(session, now=now, tz=UTC).rows[0].due_today_handoffs == 0
     assert worklist(session, now=now, tz=ZoneInfo("America/New_York")).rows[0].due_today_handoffs == 1
 

@@ -10,23 +10,13 @@ from sqlalchemy.orm import Session
 
 from service.app import runtime
 from service.usecases import handoffs, stays
-from tests.factories import build_case
+from tests.factories import build_case, hospital_transport
 from tests.service.web.conftest import WebCase, sign_in
 
 
 def _overdue_transport(session: Session, web_case: WebCase, now: datetime) -> None:
     case = web_case.case
-    handoffs.create_handoff(
-        session,
-        actor="test",
-        patient_id=case.patient.id,
-        stay_id=case.stay.id,
-        kind="transport",
-        owner_org_id=case.hospital.id,
-        requester_org_id=case.hospital.id,
-        due_at=now - timedelta(hours=2),
-        description="Wheelchair van",
-    )
+    hospital_transport(session, case, now - timedelta(hours=2))
 
 
 def test_worklist_shows_the_columns_and_marks_overdue_work_in_words(
