@@ -1,4 +1,4 @@
-"""vread (`[type]/[id]/_history/[vid]`) and instance history from the audit trail.
+"""vread (`[type]/[id]/_history/[vid]`), instance history and type history from the audit trail.
 
 Every change to a published record writes an AuditRecord with the record's columns *after* the
 change, in the same transaction as the change (service.usecases.changes). So the history is
@@ -12,14 +12,16 @@ resource's own elements, which is what If-Match and version-aware clients compar
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Date, inspect, select
+from sqlalchemy import ColumnElement, Date, inspect, select
 from sqlalchemy.orm import Session
 
 from service.db import UTCDateTime
-from service.fhir_bridge import AUDIT_VERSIONED, Json, render, stamp
+from service.fhir_api.params import date_clause
+from service.fhir_bridge import AUDIT_VERSIONED, Json, render, stamp, version_of
 from service.models import AuditRecord
 
 
@@ -47,12 +49,23 @@ def version_snapshots(
     Ordered by audit time, then by the record's own `updated_at` (set on every write), because
     several changes can share one audit instant (a frozen clock, one transaction).
     """
-    entity_type = AUDIT_VERSIONED.get(resource_type, model.__name__)
-    query = select(AuditRecord.at, AuditRecord.after).where(
-        AuditRecord.entity_type == entity_type, AuditRecord.entity_id == ident
+    return [row.after for row in _trails(session, resource_type, model, [ident]).get(ident, [])]
+
+
+def _trails(session: Session, resource_type: str, model: type[Any], ids: Any) -> dict[str, list[Any]]:
+    """The audit entries (id, entity_id, at, after) of each record in `ids`, oldest first (see
+    `version_snapshots` for the order)."""
+    query = select(AuditRecord.id, AuditRecord.entity_id, AuditRecord.at, AuditRecord.after).where(
+        AuditRecord.entity_type == _entity_type(resource_type, model), AuditRecord.entity_id.in_(ids)
     )
-    rows = sorted(session.execute(query), key=lambda r: (r.at, str((r.after or {}).get("updated_at") or "")))
-    return [row.after for row in rows]
+    trails: dict[str, list[Any]] = defaultdict(list)
+    for row in sorted(session.execute(query), key=lambda r: (r.at, str((r.after or {}).get("updated_at") or ""))):
+        trails[row.entity_id].append(row)
+    return trails
+
+
+def _entity_type(resource_type: str, model: type[Any]) -> str:
+    return AUDIT_VERSIONED.get(resource_type, model.__name__)
 
 
 def render_version(session: Session, resource_type: str, model: type[Any], current: Any, version: int) -> Json | None:
@@ -90,3 +103,60 @@ def instance_history(session: Session, resource_type: str, model: type[Any], cur
     snapshots = version_snapshots(session, resource_type, model, current.id)
     older = (_render_snapshot(session, resource_type, model, current, snapshots, v) for v in range(version - 1, 0, -1))
     return [latest, *(resource for resource in older if resource is not None)]
+
+
+def type_history(
+    session: Session,
+    resource_type: str,
+    model: type[Any],
+    visible: ColumnElement[bool],
+    *,
+    since: str | None,
+    offset: int,
+    count: int,
+) -> tuple[list[tuple[Any, Json]], bool]:
+    """One page of every version of every `visible` record of the type, newest change first
+    (https://hl7.org/fhir/R4/http.html#history: the history of all resources of a type), and
+    whether more follow: (current row, resource at that version) pairs. `since` (`_since`, an
+    instant) keeps the changes made at or after it. A version is one audited change (any
+    but a delete); each is rendered as instance history renders it."""
+    query = (
+        select(AuditRecord.id, AuditRecord.entity_id, AuditRecord.at)
+        .where(
+            AuditRecord.entity_type == _entity_type(resource_type, model),
+            AuditRecord.action != "delete",  # every other action (create, update, transition...) wrote a version
+            AuditRecord.entity_id.in_(select(model.id).where(visible)),
+        )
+        .order_by(AuditRecord.at.desc(), AuditRecord.id.desc())
+        .offset(offset)
+        .limit(count + 1)
+    )
+    if since is not None:
+        query = query.where(date_clause("_since", f"ge{since}", AuditRecord.at))
+    page = session.execute(query).all()
+    ids = {entity_id for _, entity_id, _ in page[:count]}
+    current = {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}
+    trails = _trails(session, resource_type, model, ids)
+    latest: dict[str, int] = {}
+    versions: list[tuple[dt.datetime, int, Any, Json]] = []
+    seen: set[tuple[str, int]] = set()
+    for record_id, entity_id, at in page[:count]:
+        row, trail = current[entity_id], trails[entity_id]
+        position = next(i for i, entry in enumerate(trail) if entry.id == record_id)
+        version = position + 1 if resource_type in AUDIT_VERSIONED else int((trail[position].after or {})["version"])
+        if (entity_id, version) in seen:
+            continue  # an update that kept the version (several audit entries of one version)
+        seen.add((entity_id, version))
+        if entity_id not in latest:
+            latest[entity_id] = version_of(session, resource_type, row)
+        resource: Json | None = None
+        if version == latest[entity_id]:
+            [resource] = render(session, resource_type, [row])
+        else:
+            snapshots = [entry.after for entry in trail]
+            resource = _render_snapshot(session, resource_type, model, row, snapshots, version)
+        if resource is not None:
+            versions.append((at, version, row, resource))
+    # Changes audited at the same instant (one transaction) list their versions newest first too.
+    versions.sort(key=lambda v: (v[0], v[1]), reverse=True)
+    return [(row, resource) for _, _, row, resource in versions], len(page) > count

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 from flask import Response, current_app, request
@@ -24,10 +25,20 @@ from service.fhir_api import bp
 from service.fhir_api.capability import capability_statement, served_by, smart_configuration
 from service.fhir_api.guard import authorize
 from service.fhir_api.history import instance_history, render_version
+from service.fhir_api.history import type_history as type_history_page
 from service.fhir_api.incoming import resource_body
 from service.fhir_api.outcome import FhirError, fhir_response
 from service.fhir_api.resources import AUDIT_EVENT, KINDS, ResourceKind
-from service.fhir_api.search import SearchRequest, execute, page_link, parse, subset
+from service.fhir_api.search import (
+    DEFAULT_COUNT,
+    SearchRequest,
+    count_param,
+    execute,
+    offset_param,
+    page_link,
+    parse,
+    subset,
+)
 from service.fhir_api.task_update import update_task
 from service.fhir_bridge import audit_event_json, history_bundle, provenance_json, render, searchset, version_of
 from service.limits import ascii_int, etag_version
@@ -178,28 +189,63 @@ def history(resource_type: str, ident: str) -> Response:
 
 @bp.get(f"/<{TYPES}>/_history")
 def type_history(resource_type: str) -> Response:
-    """The type's resources most recently changed first, each at its current version
-    (`_since`, `_count`); older versions are at each resource's own `_history`."""
+    """Every version of the type's resources the caller may see, most recent change first
+    (`_since`, `_count`; paged by offset). A CareTeam, derived from its members, has only its
+    current version (as in its instance history)."""
     kind = KINDS[resource_type]
     ctx = authorize(resource_type, "s")
     session = request_session()
-    args = MultiDict([("_sort", "-_lastUpdated")])
-    for name, value in request.args.items(multi=True):
-        args.add("_lastUpdated" if name == "_since" else name, f"ge{value}" if name == "_since" else value)
-    query = parse(kind, args, base_url=_base(), lenient=False)
-    result = execute(session, ctx, query, visible_rows(ctx, resource_type))
-    resources = render(session, resource_type, result.matches)
+    since, count, offset, applied = _history_args()
+    visible = visible_rows(ctx, resource_type)
+    if resource_type == "CareTeam":
+        args = MultiDict([("_sort", "-_lastUpdated"), ("_count", str(count)), ("_cursor", f"+{offset}")])
+        if since is not None:
+            args.add("_lastUpdated", f"ge{since}")
+        result = execute(session, ctx, parse(kind, args, base_url=_base(), lenient=False), visible)
+        rendered = render(session, resource_type, result.matches)
+        versions, more = list(zip(result.matches, rendered, strict=True)), result.next_cursor is not None
+    else:
+        versions, more = type_history_page(
+            session, resource_type, kind.model, visible, since=since, offset=offset, count=count
+        )
+    patients = sorted({p for p in (_patient_of(kind, row) for row, _ in versions) if p})
     record_accesses_now(
-        session, ctx, sorted({p for p in (_patient_of(kind, row) for row in result.matches) if p}) or [None],
-        action="R", interaction="history-type", resource_type=resource_type,
-    )  # fmt: skip
-    base = _base()
-    path = f"{resource_type}/_history"
-    self_link = page_link(base, path, query, query.cursor)
-    next_link = page_link(base, path, query, result.next_cursor) if result.next_cursor else None
-    return fhir_response(
-        history_bundle(resources, base_url=base, self_link=self_link, next_link=next_link, total=result.total)
+        session, ctx, patients or [None], action="R", interaction="history-type", resource_type=resource_type
     )
+    link = f"{_base()}/{resource_type}/_history"
+    bundle = history_bundle(
+        [resource for _, resource in versions],
+        base_url=_base(),
+        self_link=_history_link(link, applied, offset),
+        next_link=_history_link(link, applied, offset + count) if more else None,
+        total=len(versions) if offset == 0 and not more else None,
+    )
+    return fhir_response(bundle)
+
+
+def _history_args() -> tuple[str | None, int, int, list[tuple[str, str]]]:
+    """`_since`, `_count`, the page offset (`_cursor=+N`) of a type history request, and the
+    parameters its links repeat (https://hl7.org/fhir/R4/http.html#history)."""
+    since, count, offset, applied = None, DEFAULT_COUNT, 0, []
+    for name, value in request.args.items(multi=True):
+        if name == "_since":
+            since = value
+        elif name == "_count":
+            count = count_param(value) or DEFAULT_COUNT
+        elif name == "_cursor":
+            offset = offset_param(value)
+            continue
+        elif name == "_format" or lenient():
+            continue
+        else:
+            raise FhirError(400, f"'{name}' is not a type history parameter (use _since, _count)", code="not-supported")
+        applied.append((name, value))
+    return since, count, offset, applied
+
+
+def _history_link(link: str, applied: list[tuple[str, str]], offset: int) -> str:
+    params = [*applied, ("_cursor", f"+{offset}")] if offset else applied
+    return link + (f"?{urlencode(params)}" if params else "")
 
 
 def _search_args() -> MultiDict[str, str]:

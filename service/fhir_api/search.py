@@ -82,7 +82,7 @@ def parse(kind: ResourceKind, args: MultiDict[str, str], *, base_url: str, lenie
     for name, value in args.items(multi=True):
         base_name, _, modifier = name.partition(":")
         if name == "_count":
-            request.count = _count(value)
+            request.count = count_param(value)
             request.count_only = request.count == 0
         elif name == "_cursor":
             request.cursor = value
@@ -153,7 +153,7 @@ def _sort_key(kind: ResourceKind, key: str, lenient: bool) -> tuple[Any, bool]:
     return columns[name], key.strip().startswith("-")
 
 
-def _count(value: str) -> int:
+def count_param(value: str) -> int:
     count = ascii_int(value)
     if count is None or count < 0:
         raise FhirError(400, f"_count must be a non-negative integer, got '{value}'")
@@ -175,7 +175,7 @@ def execute(session: Session, ctx: AccessContext, request: SearchRequest, visibl
     if request.count_only:
         return SearchResult([], {}, _total(session, query, model), None)
     if request.sort:
-        offset = _offset(request.cursor)
+        offset = offset_param(request.cursor)
         order = [column.desc() if descending else column.asc() for column, descending in request.sort]
         # The id breaks ties in the last key's direction, so an index on (column, id) serves the
         # order read forwards or backwards (the _lastUpdated indexes, migration 3e1f0a7c9b24).
@@ -210,7 +210,7 @@ def _total(session: Session, query: Select[Any], model: Any) -> int:
     return session.scalar(select(func.count()).select_from(query.with_only_columns(model.id).subquery())) or 0
 
 
-def _offset(cursor: str | None) -> int:
+def offset_param(cursor: str | None) -> int:
     if cursor is None:
         return 0
     if not cursor.startswith("+") or not cursor[1:].isdigit():

@@ -111,8 +111,9 @@ def test_post_search_takes_a_form_body(client: Any, world: World, token: str) ->
 
 
 def test_sort_and_paging_by_offset(client: Any, world: World, token: str, session: Any) -> None:
-    first, second = world.ids_a["Task"], next(
-        h.id for h in session.get(Handoff, world.ids_a["Task"]).referral.handoffs if h.id != world.ids_a["Task"]
+    first, second = (
+        world.ids_a["Task"],
+        next(h.id for h in session.get(Handoff, world.ids_a["Task"]).referral.handoffs if h.id != world.ids_a["Task"]),
     )
     for table_id, stamp in ((first, datetime(2026, 3, 1, tzinfo=UTC)), (second, datetime(2026, 3, 2, tzinfo=UTC))):
         session.execute(Handoff.__table__.update().where(Handoff.id == table_id).values(updated_at=stamp))
@@ -132,9 +133,9 @@ def test_elements_subsets_and_marks(client: Any, world: World, token: str) -> No
     bundle = _get(client, token, "Task", _id=world.ids_a["Task"], _elements="status").get_json()
     task = bundle["entry"][0]["resource"]
     assert set(task) == {"resourceType", "id", "meta", "status"}
-    assert {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"} in task[
-        "meta"
-    ]["tag"]
+    assert {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"} in task["meta"][
+        "tag"
+    ]
 
 
 def test_conditional_read(client: Any, world: World, token: str) -> None:
@@ -190,9 +191,7 @@ def test_json_formats_are_served(client: Any, world: World, token: str) -> None:
         assert _get(client, token, f"Task/{world.ids_a['Task']}", _format=fmt).status_code == 200
 
 
-def test_instance_history_lists_every_version_newest_first(
-    client: Any, world: World, token: str, session: Any
-) -> None:
+def test_instance_history_lists_every_version_newest_first(client: Any, world: World, token: str, session: Any) -> None:
     task = world.ids_a["Task"]
     handoffs.transition_handoff(session, task, "received", actor="test")
     handoffs.transition_handoff(session, task, "accepted", actor="test")
@@ -210,6 +209,38 @@ def test_type_history_lists_recent_changes(client: Any, world: World, token: str
     assert bundle["type"] == "history"
     assert [e["resource"]["id"] for e in bundle["entry"]] == [world.ids_a["CarePlan"]]
     assert _get(client, token, "CarePlan/_history", _since="2099-01-01T00:00:00Z").get_json()["total"] == 0
+
+
+def test_type_history_lists_every_version_of_each_resource(client: Any, world: World, token: str, session: Any) -> None:
+    task = world.ids_a["Task"]
+    handoffs.transition_handoff(session, task, "received", actor="test")
+    handoffs.transition_handoff(session, task, "accepted", actor="test")
+    bundle = _get(client, token, "Task/_history").get_json()
+    versions = [
+        (e["resource"]["id"], e["resource"]["meta"]["versionId"], e["resource"]["status"]) for e in bundle["entry"]
+    ]
+    # Patient A's two Tasks: the changed one at versions 3, 2 and 1 (newest first), the other at 1.
+    assert [v for v in versions if v[0] == task] == [
+        (task, "3", "accepted"),
+        (task, "2", "received"),
+        (task, "1", "requested"),
+    ]
+    assert len(versions) == 4 and bundle["total"] == 4
+    assert {world.ids_b["Task"]} & {v[0] for v in versions} == set()  # another tenant's, never listed
+    assert versions[0] == (task, "3", "accepted")  # the most recent change first
+
+
+def test_type_history_pages(client: Any, world: World, token: str, session: Any) -> None:
+    task = world.ids_a["Task"]
+    handoffs.transition_handoff(session, task, "received", actor="test")
+    first = _get(client, token, "Task/_history", _count=2).get_json()
+    assert len(first["entry"]) == 2 and "total" not in first
+    (next_link,) = [link["url"] for link in first["link"] if link["relation"] == "next"]
+    assert next_link.endswith("/fhir/R4/Task/_history?_count=2&_cursor=%2B2")
+    second = client.get(next_link.removeprefix("http://localhost"), headers=bearer(token)).get_json()
+    seen = [(e["resource"]["id"], e["resource"]["meta"]["versionId"]) for e in first["entry"] + second["entry"]]
+    assert len(seen) == len(set(seen)) == 3
+    assert _get(client, token, "Task/_history", status="requested").status_code == 400
 
 
 def test_patient_identifier_token_forms(client: Any, world: World, token: str) -> None:
