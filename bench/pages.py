@@ -1,12 +1,12 @@
-"""Worklist page timing with 500 stays: p50 and p95 of GET /app/worklist, against the JSON API's p50.
+"""Page timing with 500 stays: p50 and p95 of the worklist, a case and a facility's queue, against the JSON API's p50.
 
     .venv/bin/python bench/pages.py [--stays 500] [--runs 60]
 
 Uses DATABASE_URL when set (an empty database: the demo is loaded into it), else a temporary
 SQLite file. The demo's 25 inpatients are topped up to ``--stays`` with similar stays (own
-handoffs, some overdue, barriers, readiness) through the use cases. Requests go through Flask's
-test client, so the figures are server time only. The baseline is GET /api/worklist for the same
-page size, measured in the same run.
+handoffs, some overdue, barriers, readiness; every tenth referred to one SNF, whose queue is
+timed) through the use cases. Requests go through Flask's test client, so the figures are server
+time only. The baseline is GET /api/worklist for the same page size, measured in the same run.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service import clock  # noqa: E402
@@ -30,10 +32,11 @@ from service.app import create_app  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.db import make_engine, make_session_factory  # noqa: E402
 from service.demo import DEMO_PASSWORD, UNITS, load_demo  # noqa: E402
-from service.models import Organization, User  # noqa: E402
-from service.usecases import handoffs, patients, stays  # noqa: E402
+from service.models import Handoff, Organization, User  # noqa: E402
+from service.usecases import handoffs, patients, referrals, stays  # noqa: E402
 
 DEMO_STAYS = 25
+QUEUE_FACILITY = "Maple Grove Skilled Nursing"
 
 
 def top_up(settings: Settings, count: int) -> None:
@@ -42,6 +45,7 @@ def top_up(settings: Settings, count: int) -> None:
     now = clock.now()
     with make_session_factory(engine)() as db:
         hospital = db.query(Organization).filter_by(kind="hospital").one()
+        facility = db.query(Organization).filter_by(name=QUEUE_FACILITY).one()
         planner = db.query(User).filter_by(username="dana.planner").one()
         for i in range(count):
             patient = patients.register_patient(db, family_name=f"Bench-{i:04d}", given_name="Pat", actor="bench")
@@ -70,6 +74,17 @@ def top_up(settings: Settings, count: int) -> None:
                 requester_org_id=hospital.id,
                 due_at=now + timedelta(hours=(i % 8) - 4),  # half of them overdue
             )
+            if i % 10 == 0:
+                referrals.send_referral(
+                    db,
+                    patient_id=patient.id,
+                    stay_id=stay.id,
+                    service="snf_placement",
+                    recipient_org_ids=[facility.id],
+                    requester_org_id=hospital.id,
+                    reason="Rehab after a fall",
+                    actor="bench",
+                )
     engine.dispose()
 
 
@@ -89,6 +104,25 @@ def percentile(samples: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
+def signed_in(app: Any, username: str) -> Any:
+    client = app.test_client()
+    signin = client.get("/app/signin").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', signin)
+    assert token is not None
+    client.post("/app/signin", data={"csrf_token": token.group(1), "username": username, "password": DEMO_PASSWORD})
+    return client
+
+
+def busiest_stay(settings: Settings) -> str:
+    """The demo stay with the most handoffs (a referral to three facilities, follow-ups): the fullest case page."""
+    engine = make_engine(settings.database_url)
+    with make_session_factory(engine)() as db:
+        query = select(Handoff.stay_id).group_by(Handoff.stay_id).order_by(func.count().desc(), Handoff.stay_id)
+        stay_id = db.scalars(query.limit(1)).one()
+    engine.dispose()
+    return str(stay_id)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stays", type=int, default=500)
@@ -101,27 +135,28 @@ def main() -> None:
         load_demo(settings, stays=DEMO_STAYS)
         top_up(settings, args.stays - DEMO_STAYS)
         print(f"demo + {args.stays - DEMO_STAYS} more stays loaded in {time.perf_counter() - started:.1f} s")
-        client = create_app(settings).test_client()
-        signin = client.get("/app/signin").text
-        token = re.search(r'name="csrf_token" value="([^"]+)"', signin)
-        assert token is not None
-        client.post(
-            "/app/signin", data={"csrf_token": token.group(1), "username": "dana.planner", "password": DEMO_PASSWORD}
-        )
+        app = create_app(settings)
+        client, facility = signed_in(app, "dana.planner"), signed_in(app, "maple.intake")
+        case_url = f"/app/stays/{busiest_stay(settings)}"
         page = timings(lambda: client.get("/app/worklist"), args.runs)
         fragment = timings(lambda: client.get("/app/worklist/table"), args.runs)
         sorted_page = timings(lambda: client.get("/app/worklist?sort=avoidable&dir=desc"), args.runs)
+        case_page = timings(lambda: client.get(case_url), args.runs)
+        queue = timings(lambda: facility.get("/app/queue"), args.runs)
+        queue_size = facility.get("/app/queue").text.count('class="card')
         api = timings(lambda: client.get("/api/worklist?limit=25&tz=America/New_York"), args.runs)
     api_p50 = statistics.median(api)
     print(f"{args.stays} stays, {args.runs} runs each ({url.split(':')[0]})")
     for name, samples in (
         ("GET /app/worklist", page),
         ("GET /app/worklist/table (htmx refresh)", fragment),
-        ("GET /app/worklist?sort=avoidable (all rows sorted)", sorted_page),
+        ("GET /app/worklist?sort=avoidable (sorted by the database)", sorted_page),
+        ("GET /app/stays/<id> (the case with most handoffs)", case_page),
+        (f"GET /app/queue ({queue_size} cards, {QUEUE_FACILITY})", queue),
     ):
         p50, p95 = statistics.median(samples), percentile(samples, 95)
-        print(f"{name:52} p50 {p50 * 1000:7.1f} ms  p95 {p95 * 1000:7.1f} ms  p50/API p50 {p50 / api_p50:5.2f}x")
-    print(f"{'GET /api/worklist (baseline)':52} p50 {api_p50 * 1000:7.1f} ms")
+        print(f"{name:58} p50 {p50 * 1000:7.1f} ms  p95 {p95 * 1000:7.1f} ms  p50/API p50 {p50 / api_p50:5.2f}x")
+    print(f"{'GET /api/worklist (baseline)':58} p50 {api_p50 * 1000:7.1f} ms")
 
 
 if __name__ == "__main__":

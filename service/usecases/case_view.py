@@ -8,8 +8,12 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from service.models import AuditRecord, Barrier, CasePlan, Handoff, HandoffEvent, Organization, Referral, Stay, User
+from service.models import AuditRecord, Barrier, CasePlan, Handoff, HandoffEvent, Organization, Referral, Stay
 from service.usecases.unit_of_work import get_or_404
+from service.usecases.users import names_of
+
+# Organisations a hospital refers patients to.
+REFERABLE_KINDS = ("snf", "home_health", "inpatient_rehab", "hospice", "community", "primary_care", "payer")
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,8 @@ class CaseView:
     partner_activities: dict[str, list[str]]
     # Per handoff: who it is with, as the case page names them.
     recipients: dict[str, str]
+    # The organisations a referral from this stay can go to.
+    referable: list[Organization]
 
 
 def load_case(session: Session, stay_id: str) -> CaseView:
@@ -71,6 +77,13 @@ def load_case(session: Session, stay_id: str) -> CaseView:
         organizations=organizations,
         partner_activities={plan.id: _partner_activities(plan) for plan in plans},
         recipients={h.id: _recipient(h, organizations) for h in handoffs},
+        referable=list(
+            session.scalars(
+                select(Organization)
+                .where(Organization.kind.in_(REFERABLE_KINDS))
+                .order_by(Organization.kind, Organization.name)
+            )
+        ),
     )
 
 
@@ -167,9 +180,7 @@ def _audited(session: Session, stay: Stay, referrals: list[Referral]) -> list[Ti
 
 def _with_names(session: Session, entries: list[TimelineEntry]) -> list[TimelineEntry]:
     """Credit people by name, not username (backend clients keep their client id)."""
-    usernames = {entry.actor for entry in entries}
-    query = select(User.username, User.display_name).where(User.username.in_(usernames))
-    names = {username: name for username, name in session.execute(query).tuples()}
+    names = names_of(session, (entry.actor for entry in entries))
     return [TimelineEntry(e.at, names.get(e.actor, e.actor), e.what) for e in entries]
 
 

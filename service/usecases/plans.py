@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.models import CasePlan, Goal, Patient, Stay
@@ -90,3 +91,10 @@ def update_goal(
     with unit_of_work(session):
         goal = get_or_404(session, Goal, goal_id)
         return apply_changes(session, goal, changes, actor=actor, expected_version=expected_version)
+
+
+def plan_of_stay(session: Session, stay_id: str) -> str | None:
+    """The id of the stay's first case plan, which a referral sent from the stay's page belongs to."""
+    query = select(CasePlan.id).where(CasePlan.stay_id == stay_id).order_by(CasePlan.created_at).limit(1)
+    plan_id: str | None = session.scalar(query)
+    return plan_id

@@ -8,6 +8,8 @@ its bearer tokens are refused from the next request, since every token check rea
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
@@ -96,3 +98,12 @@ def _by_username(session: Session, username: str) -> User:
     if user is None:
         raise NotFound("User", username)
     return user
+
+
+def names_of(session: Session, usernames: Iterable[str]) -> dict[str, str]:
+    """People's names by username, to credit them by name (a backend client's id is not a user: absent)."""
+    wanted = set(usernames)
+    if not wanted:
+        return {}
+    query = select(User.username, User.display_name).where(User.username.in_(wanted))
+    return {username: name for username, name in session.execute(query)}

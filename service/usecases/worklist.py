@@ -2,7 +2,8 @@
 
 Cost grows with the page, not with the hospital: one keyset-paged index scan for the stays
 (``ix_stays_worklist``), then one grouped query each for handoffs, readiness and barriers of
-just those stays.
+just those stays. Other orders (patient, unit, medically ready, overdue, avoidable days) are
+sorted and paged by the database too, so no order loads every stay.
 """
 
 from __future__ import annotations
@@ -13,15 +14,17 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
 
 from sqlalchemy import and_, case, exists, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
+from sqlalchemy.sql.elements import ColumnElement
 
 from service.auth import policy
 from service.auth.context import AccessContext
 from service.domain.handoff_status import OPEN
 from service.domain.timing import AWAITING_ANSWER, DECISION_KINDS, avoidable_days
-from service.models import Barrier, Handoff, ReadinessItem, Stay, User
+from service.models import Barrier, CareTeamMember, Handoff, Patient, ReadinessItem, Stay, User
 from service.usecases.errors import Invalid
 
 
@@ -52,6 +55,12 @@ class WorklistRow:
 class WorklistPage:
     rows: list[WorklistRow]
     next_cursor: str | None
+    # Whether rows follow this page (in the EDD order also given by ``next_cursor``).
+    has_more: bool = False
+
+
+# The orders a worklist can be read in; "edd" ascending is the one paged by cursor.
+SORTS = ("edd", "patient", "unit", "ready", "overdue", "avoidable")
 
 
 def encode_cursor(edd: date | None, stay_id: str) -> str:
@@ -114,9 +123,17 @@ def worklist(
     limit: int = 25,
     cursor: str | None = None,
     ctx: AccessContext | None = None,
+    sort: str = "edd",
+    descending: bool = False,
+    offset: int = 0,
 ) -> WorklistPage:
-    """Active stays by expected discharge date; those `ctx` may see when a principal asks (None:
-    carebridge itself, e.g. benchmarks and scenario checks)."""
+    """Active stays by expected discharge date (or by ``sort``); those `ctx` may see when a
+    principal asks (None: carebridge itself, e.g. benchmarks and scenario checks).
+
+    The EDD order pages by ``cursor``; the others by ``offset``.
+    """
+    if sort not in SORTS:
+        raise Invalid("unknown sort", fields={"sort": [f"must be one of {', '.join(SORTS)}"]})
     query = select(Stay).where(Stay.status == "in-progress")
     if ctx is not None:
         query = query.where(policy.visible_rows(ctx, "Encounter"))
@@ -132,15 +149,64 @@ def worklist(
         query = query.where(Stay.expected_discharge_date <= filters.edd_to)
     if filters.has_overdue:
         query = query.where(exists().where(Handoff.stay_id == Stay.id, _overdue(now)))
-    if cursor:
+    keyset = sort == "edd" and not descending
+    if keyset and cursor:
         query = query.where(_after_cursor(cursor))
-    query = query.order_by(Stay.expected_discharge_date.asc().nulls_last(), Stay.id).limit(limit + 1)
+    if sort == "patient":
+        query = query.join(Patient, Patient.id == Stay.patient_id)
+    query = query.order_by(*_order(sort, descending, now), Stay.id).limit(limit + 1)
+    if not keyset:
+        query = query.offset(offset)
     stays = list(session.scalars(query.options(joinedload(Stay.patient))).unique())
     more = len(stays) > limit
     stays = stays[:limit]
     rows = _enrich(session, stays, now=now, tz=tz)
-    next_cursor = encode_cursor(stays[-1].expected_discharge_date, stays[-1].id) if more else None
-    return WorklistPage(rows=rows, next_cursor=next_cursor)
+    next_cursor = encode_cursor(stays[-1].expected_discharge_date, stays[-1].id) if more and keyset else None
+    return WorklistPage(rows=rows, next_cursor=next_cursor, has_more=more)
+
+
+def _order(sort: str, descending: bool, now: datetime) -> list[ColumnElement[Any]]:
+    """ORDER BY terms for ``sort``; a missing date sorts as the latest one (last going up)."""
+
+    def direction(term: ColumnElement[Any] | InstrumentedAttribute[Any], *, missing_last: bool = False) -> Any:
+        ordered = term.desc() if descending else term.asc()
+        if not missing_last:
+            return ordered
+        return ordered.nulls_first() if descending else ordered.nulls_last()
+
+    if sort == "patient":
+        return [direction(func.lower(Patient.family_name)), direction(func.lower(Patient.given_name))]
+    if sort == "unit":
+        return [direction(func.coalesce(Stay.unit, "")), direction(func.coalesce(Stay.bed, ""))]
+    if sort == "ready":
+        return [direction(Stay.medically_ready_date, missing_last=True)]
+    if sort == "overdue":
+        overdue = select(func.count()).where(Handoff.stay_id == Stay.id, _overdue(now)).scalar_subquery()
+        return [direction(overdue)]
+    if sort == "avoidable":
+        # Avoidable days only fall as the medically-ready date moves later (domain.timing.avoidable_days),
+        # and a stay with none has none: most avoidable days first = earliest ready date first.
+        ready = Stay.medically_ready_date
+        return [ready.asc().nulls_last() if descending else ready.desc().nulls_first()]
+    return [direction(Stay.expected_discharge_date, missing_last=True)]
+
+
+def worklist_choices(session: Session, hospital_id: str) -> tuple[list[str], list[User]]:
+    """What the worklist's filters offer at a hospital: its units with patients in, and its discharge planners."""
+    units = session.scalars(
+        select(Stay.unit)
+        .where(Stay.hospital_id == hospital_id, Stay.status == "in-progress", Stay.unit.is_not(None))
+        .distinct()
+        .order_by(Stay.unit)
+    )
+    planners = session.scalars(
+        select(User)
+        .join(CareTeamMember, CareTeamMember.user_id == User.id)
+        .where(User.organization_id == hospital_id, CareTeamMember.role == "discharge_planner")
+        .distinct()
+        .order_by(User.display_name)
+    )
+    return [unit for unit in units if unit is not None], list(planners)
 
 
 def _enrich(session: Session, stays: list[Stay], *, now: datetime, tz: tzinfo) -> list[WorklistRow]:

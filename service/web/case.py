@@ -6,12 +6,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import abort, g, redirect, render_template, request, url_for
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from service import clock
 from service.app import request_session
-from service.models import CasePlan, Goal, Organization, Referral, Stay
+from service.models import CasePlan, Goal, Referral, Stay
 from service.models.plans import GOAL_ACHIEVEMENT, GOAL_LIFECYCLE, PLAN_STATUSES
 from service.models.referrals import PLACEMENT_SERVICES, PRIORITIES, REFERRAL_SERVICES
 from service.models.stays import BARRIER_CATEGORIES, DISCHARGE_DISPOSITIONS
@@ -23,9 +22,6 @@ from service.web.formatting import local_input, parse_local
 from service.web.forms import expected_version, optional_date, refused_in_place, required_text
 from service.web.handoff_actions import BUSINESS_STATUSES, actions_for
 from service.web.session import current_user, principal, requires
-
-# Organisations a hospital refers patients to.
-RECIPIENT_KINDS = ("snf", "home_health", "inpatient_rehab", "hospice", "community", "primary_care", "payer")
 
 
 def _visible_stay(stay_id: str) -> Stay:
@@ -48,17 +44,12 @@ def case(stay_id: str) -> str:
     db = request_session()
     stay = access.case_workspace(db, principal(), stay_id)
     view = load_case(db, stay.id)
-    recipients = db.scalars(
-        select(Organization)
-        .where(Organization.kind.in_(RECIPIENT_KINDS))
-        .order_by(Organization.kind, Organization.name)
-    )
     return render_template(
         "case.html",
         view=view,
         stay=view.stay,
         patient=view.stay.patient,
-        recipients=list(recipients),
+        recipients=view.referable,
         actions_for=lambda handoff: actions_for(handoff, principal().organization_id),
         services=REFERRAL_SERVICES,
         placement_services=PLACEMENT_SERVICES,
@@ -234,7 +225,7 @@ def update_goal(goal_id: str) -> Response:
 def send_referral(stay_id: str) -> Response:
     stay = _visible_stay(stay_id)
     access.creatable_for(request_session(), principal(), "ServiceRequest", stay.patient_id)
-    plan_id = request_session().scalar(select(CasePlan.id).where(CasePlan.stay_id == stay.id).limit(1))
+    plan_id = plans.plan_of_stay(request_session(), stay.id)
     referrals.send_referral(
         request_session(),
         patient_id=stay.patient_id,

@@ -2,38 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import current_app, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from service import clock
 from service.app import request_session, runtime
 from service.limits import ascii_int
-from service.models import CareTeamMember, Stay, User
 from service.usecases import access, saved_filters
-from service.usecases.worklist import WorklistFilter, WorklistRow, worklist
+from service.usecases.worklist import SORTS, WorklistFilter, WorklistRow, worklist, worklist_choices
 from service.web.blueprint import blueprint
 from service.web.formatting import user_zone
 from service.web.forms import optional_date
 from service.web.session import current_user, principal, requires
 
-# Worklist rows the use case can return in one call when a sort other than its own is asked for.
-SORT_ALL_LIMIT = 5000
 REFRESH_SECONDS = 30
-
-SORTS: dict[str, tuple[str, Callable[[WorklistRow], Any]]] = {
-    "edd": ("Expected discharge", lambda r: (r.stay.expected_discharge_date or date.max, r.stay.id)),
-    "patient": ("Patient", lambda r: (r.stay.patient.family_name.lower(), r.stay.patient.given_name.lower())),
-    "unit": ("Unit / bed", lambda r: (r.stay.unit or "", r.stay.bed or "")),
-    "ready": ("Medically ready", lambda r: r.stay.medically_ready_date or date.max),
-    "overdue": ("Overdue", lambda r: r.overdue_handoffs),
-    "avoidable": ("Avoidable days", lambda r: r.avoidable_days),
-}
+# Sorted pages are read by offset; a page number past this would only make the database skip rows.
+LAST_PAGE = 10_000
 
 
 @dataclass(frozen=True)
@@ -54,7 +41,7 @@ class Query:
 
 def parse_query(hospital_id: str) -> Query:
     sort = request.args.get("sort", "edd")
-    page = max(1, ascii_int(request.args.get("page")) or 1)
+    page = min(LAST_PAGE, max(1, ascii_int(request.args.get("page")) or 1))
     return Query(
         filters=WorklistFilter(
             unit=request.args.get("unit") or None,
@@ -74,26 +61,20 @@ def parse_query(hospital_id: str) -> Query:
 def load_rows(query: Query, page_size: int) -> tuple[list[WorklistRow], str | None, bool]:
     """(rows, next cursor, has next page)."""
     db, user, ctx = request_session(), current_user(), principal()
-    if query.keyset:
-        page = worklist(
-            db,
-            now=clock.now(),
-            tz=user_zone(user.time_zone),
-            filters=query.filters,
-            limit=page_size,
-            cursor=query.cursor,
-            ctx=ctx,
-        )
-        rows, next_cursor, has_next = page.rows, page.next_cursor, page.next_cursor is not None
-    else:
-        every = worklist(
-            db, now=clock.now(), tz=user_zone(user.time_zone), filters=query.filters, limit=SORT_ALL_LIMIT, ctx=ctx
-        ).rows
-        every.sort(key=SORTS[query.sort][1], reverse=query.descending)
-        start = (query.page - 1) * page_size
-        rows, next_cursor, has_next = every[start : start + page_size], None, len(every) > start + page_size
-    access.listed(ctx, "Encounter", [row.stay.patient_id for row in rows])
-    return rows, next_cursor, has_next
+    page = worklist(
+        db,
+        now=clock.now(),
+        tz=user_zone(user.time_zone),
+        filters=query.filters,
+        limit=page_size,
+        cursor=query.cursor if query.keyset else None,
+        ctx=ctx,
+        sort=query.sort,
+        descending=query.descending,
+        offset=(query.page - 1) * page_size,
+    )
+    access.listed(ctx, "Encounter", [row.stay.patient_id for row in page.rows])
+    return page.rows, page.next_cursor, page.has_more
 
 
 def _table_context() -> dict[str, Any]:
@@ -107,7 +88,6 @@ def _table_context() -> dict[str, Any]:
         "args": args,
         "next_cursor": next_cursor,
         "has_next": has_next,
-        "sorts": SORTS,
         "refresh_seconds": REFRESH_SECONDS,
         "refreshed_at": clock.now(),
     }
@@ -121,23 +101,11 @@ def runtime_page_size() -> int:
 @requires("Encounter", "u")
 def worklist_page() -> str:
     db, user = request_session(), current_user()
-    units = db.scalars(
-        select(Stay.unit)
-        .where(Stay.hospital_id == user.organization_id, Stay.status == "in-progress", Stay.unit.is_not(None))
-        .distinct()
-        .order_by(Stay.unit)
-    )
-    planners = db.scalars(
-        select(User)
-        .join(CareTeamMember, CareTeamMember.user_id == User.id)
-        .where(User.organization_id == user.organization_id, CareTeamMember.role == "discharge_planner")
-        .distinct()
-        .order_by(User.display_name)
-    )
+    units, planners = worklist_choices(db, user.organization_id)
     return render_template(
         "worklist.html",
-        units=list(units),
-        planners=list(planners),
+        units=units,
+        planners=planners,
         saved=saved_filters.list_for(db, user.id),
         current_query=urlencode(list(request.args.items())),
         **_table_context(),

@@ -86,3 +86,37 @@ def test_has_overdue_filter_and_referral_overdue_at_24h(session: Session, case: 
     rows = worklist(session, now=later, tz=UTC, filters=WorklistFilter(has_overdue=True)).rows
     assert [r.stay.id for r in rows] == [case.stay.id] and rows[0].overdue_handoffs == 1
     assert other.stay.id in {r.stay.id for r in worklist(session, now=later, tz=UTC).rows}
+
+
+def test_other_orders_are_sorted_and_paged_by_the_database(session: Session, now: datetime) -> None:
+    cases = [build_case(session, now, mrn=f"MRN-{i}") for i in range(4)]
+    ready = [None, now - timedelta(days=5), now - timedelta(days=2), now - timedelta(days=3)]
+    # Avoidable days (SCENARIOS.md story 1, neither end counted): 0, 4, 1 and 2.
+    for c, day, family in zip(cases, ready, ("Cole", "adams", "Baker", "Dunn"), strict=True):
+        c.stay.medically_ready_date = day.date() if day else None
+        c.patient.family_name = family
+    session.commit()
+    for due in (now - timedelta(hours=2), now - timedelta(hours=1)):
+        hospital_transport(session, cases[2], due)
+    hospital_transport(session, cases[0], now - timedelta(hours=1))
+
+    def order(sort: str, *, descending: bool = False, offset: int = 0, limit: int = 4) -> list[str]:
+        page = worklist(session, now=now, tz=UTC, sort=sort, descending=descending, offset=offset, limit=limit)
+        return [r.stay.id for r in page.rows]
+
+    def ids(*indexes: int) -> list[str]:
+        return [cases[i].stay.id for i in indexes]
+
+    assert order("avoidable", descending=True) == ids(1, 3, 2, 0)
+    most_first = worklist(session, now=now, tz=UTC, sort="avoidable", descending=True).rows
+    assert [r.avoidable_days for r in most_first] == [4, 2, 1, 0]
+    assert order("avoidable") == ids(0, 2, 3, 1)
+    first = worklist(session, now=now, tz=UTC, sort="avoidable", descending=True, limit=2)
+    assert first.has_more and first.next_cursor is None
+    assert order("avoidable", descending=True, offset=2, limit=2) == ids(2, 0)
+    assert not worklist(session, now=now, tz=UTC, sort="avoidable", descending=True, offset=2, limit=2).has_more
+    assert order("patient") == ids(1, 2, 0, 3)  # adams, Baker, Cole, Dunn: case does not matter
+    assert order("ready") == ids(1, 3, 2, 0)  # no medically-ready date sorts last
+    assert order("overdue", descending=True)[:2] == ids(2, 0)
+    with pytest.raises(Invalid):
+        worklist(session, now=now, tz=UTC, sort="password")
