@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import sys
 import traceback
 
+from celery.exceptions import Retry
 from flask import has_request_context, request
 from sqlalchemy.exc import DBAPIError, StatementError
 
@@ -23,16 +25,28 @@ def log_unexpected(log: logging.Logger, exc: BaseException) -> None:
 
 
 class TaskFailures(logging.Filter):
-    """Celery's "Task x[id] raised unexpected: <exception>" the same way, on its `celery.app.trace` logger:
-    the task name and id stay (task arguments are record ids), the exception's message and values go."""
+    """Celery's lines about a task that failed or will be retried, on its `celery.app.trace` logger, the same
+    way: "Task x[id] raised unexpected: <exception>", "raised expected", "retry: Retry in 2s: <exception>",
+    "rejected". The task name and id stay (task arguments are record ids); the exception's message and values
+    go, its types stay (Celery's own text is `str()` or `repr()` of the exception)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, dict) and "exc" in record.args and record.exc_info and record.exc_info[1]:
-            failed = record.exc_info[1]
-            record.args = {**record.args, "exc": f"{describe(failed)}\n{_frames(failed)}"}
+        if isinstance(record.args, dict) and "exc" in record.args:
+            # Celery logs these in the `except` clause that caught the exception, when it gives no exc_info.
+            failed = record.exc_info[1] if record.exc_info and record.exc_info[1] else sys.exc_info()[1]
+            record.args = {**record.args, "exc": _task_exception(failed, with_frames=bool(record.exc_info))}
             record.exc_info, record.exc_text = None, None
             record.data = {}  # Celery's copy of the same context, for structured handlers
         return True
+
+
+def _task_exception(failed: BaseException | None, *, with_frames: bool) -> str:
+    if failed is None:
+        return "(exception not logged: it may carry data)"
+    if isinstance(failed, Retry):
+        cause = f": {describe(failed.exc)}" if failed.exc is not None else ""
+        return f"Retry {failed.humanize()}{cause}"
+    return f"{describe(failed)}\n{_frames(failed)}" if with_frames else describe(failed)
 
 
 def log_task_failures_without_values() -> None:

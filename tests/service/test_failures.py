@@ -139,3 +139,29 @@ def test_a_failing_task_is_logged_by_name_and_id_without_values(
     assert "service.tasks.export.run_export" in caplog.text and "raised unexpected" in caplog.text
     assert "builtins.ValueError" in caplog.text
     _assert_no_phi(caplog.text)
+
+
+def test_a_task_retried_after_a_failure_is_logged_by_name_and_id_without_values(
+    app: Any, caplog: pytest.LogCaptureFixture, monkeypatch: Any
+) -> None:
+    from celery.exceptions import Retry
+    from sqlalchemy.exc import OperationalError
+
+    from service.tasks import relay
+
+    def failing_relay(*_args: Any) -> int:
+        # A database error whose text quotes the statement's values and the database's detail.
+        raise OperationalError(
+            "SELECT 1 WHERE family = :f", {"f": FAMILY}, Exception(f"DETAIL: Key (mrn)=({MRN})"), hide_parameters=False
+        )
+
+    monkeypatch.setattr(relay, "dispatch_pending", failing_relay)
+    caplog.set_level(logging.DEBUG)
+    # Run eagerly, the first attempt logs its retry and runs the next at once, which raises it unlogged.
+    with app.app_context(), pytest.raises(Retry):
+        relay.relay_changes.apply(task_id="task-7", throw=False)
+
+    [retry] = [r.getMessage() for r in caplog.records if r.name == "celery.app.trace"]
+    assert retry.startswith("Task service.tasks.relay.relay_changes[task-7] retry: Retry in ")
+    assert "sqlalchemy.exc.OperationalError" in retry and "[SQL: SELECT 1 WHERE family = :f]" in retry
+    _assert_no_phi(caplog.text)
