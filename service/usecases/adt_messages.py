@@ -43,6 +43,7 @@ from service.models import Organization, Patient, Stay
 from service.models.clients import PartnerClient
 from service.usecases import access, discharge, patient_matching, patients, stays
 from service.usecases.errors import Invalid, UseCaseError
+from service.usecases.unit_of_work import unit_of_work
 
 EVENT_SYSTEM = "http://hl7.org/fhir/us/davinci-alerts/CodeSystem/notification-event"
 EVENTS = {"notification-admit": "admit", "notification-transfer": "transfer", "notification-discharge": "discharge"}
@@ -128,7 +129,13 @@ def _resolve(bundle: Json, reference: Any, resource_type: str) -> Json:
 
 def process(session: Session, message: AdtMessage, sender: AccessContext, *, actor: str) -> Stay:
     """Apply one message from `sender`; the sending hospital is the sender's organisation, else
-    (a carebridge-operated client) the Encounter's serviceProvider when that names one."""
+    (a carebridge-operated client) the Encounter's serviceProvider when that names one. One unit of
+    work: an admit refused after it registered the patient leaves no patient behind."""
+    with unit_of_work(session):
+        return _apply(session, message, sender, actor=actor)
+
+
+def _apply(session: Session, message: AdtMessage, sender: AccessContext, *, actor: str) -> Stay:
     hospital = _hospital(session, sender.organization_id or message.encounter.hospital_org_id)
     data = message.encounter
     match = _match(session, message, sender)

@@ -26,7 +26,7 @@ from service.auth.context import AccessContext
 from service.auth.policy import can_see
 from service.models import Partner, Patient, Stay
 from service.usecases import patient_matching, patients, stays
-from service.usecases.unit_of_work import get_or_404
+from service.usecases.unit_of_work import get_or_404, unit_of_work
 
 
 def ehr_patient_system(iss: str) -> str:
@@ -77,21 +77,23 @@ def import_stay(
     hospital_id: str,
     launched_by: AccessContext,
 ) -> Stay:
-    """The stay for an EHR Encounter, creating the patient and the stay when carebridge lacks them."""
+    """The stay for an EHR Encounter, creating the patient and the stay when carebridge lacks them,
+    in one unit of work (a refused stay leaves no new patient behind)."""
     existing = find_stay(session, iss, str(encounter_resource["id"]))
     if existing is not None:
         return existing
-    patient = import_patient(session, iss, patient_resource, launched_by=launched_by)
-    encounter = from_fhir_encounter(encounter_resource)
-    stay = stays.admit(
-        session,
-        patient_id=patient.id,
-        hospital_id=hospital_id,
-        admitted_at=encounter.admitted_at or clock.now(),
-        unit=encounter.unit,
-        bed=encounter.bed,
-        source_system=iss,
-        source_id=str(encounter_resource["id"]),
-        actor=launched_by.actor,
-    )
+    with unit_of_work(session):
+        patient = import_patient(session, iss, patient_resource, launched_by=launched_by)
+        encounter = from_fhir_encounter(encounter_resource)
+        stay = stays.admit(
+            session,
+            patient_id=patient.id,
+            hospital_id=hospital_id,
+            admitted_at=encounter.admitted_at or clock.now(),
+            unit=encounter.unit,
+            bed=encounter.bed,
+            source_system=iss,
+            source_id=str(encounter_resource["id"]),
+            actor=launched_by.actor,
+        )
     return get_or_404(session, Stay, stay.id)

@@ -1,6 +1,8 @@
 """Transactions belong to use cases: commit when the use case finishes, roll back on any error.
 
-So a refused request never leaves a half-written record behind.
+So a refused request never leaves a half-written record behind. A use case made of other use
+cases (an admit message that registers the patient and then opens the stay) is one unit of work:
+only the outermost commits, so a refusal in a later step also undoes the earlier ones.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import String, event, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapper, Session
 
@@ -19,8 +21,20 @@ from service.usecases.errors import Invalid, NotFound
 T = TypeVar("T")
 
 
+_DEPTH = "carebridge.unit_of_work_depth"
+
+
 @contextmanager
 def unit_of_work(session: Session) -> Iterator[Session]:
+    depth = session.info.get(_DEPTH, 0)
+    if depth:  # inside another use case: its unit of work commits or rolls back the whole
+        session.info[_DEPTH] = depth + 1
+        try:
+            yield session
+        finally:
+            session.info[_DEPTH] = depth
+        return
+    session.info[_DEPTH] = 1
     try:
         yield session
         session.commit()
@@ -32,6 +46,8 @@ def unit_of_work(session: Session) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+    finally:
+        session.info[_DEPTH] = 0
 
 
 def get_or_404(session: Session, model: type[T], ident: Any) -> T:
@@ -55,6 +71,34 @@ def _remember_references(session: Session, _context: Any, _instances: Any) -> No
         values = state.dict
         found += [(key, ref, v) for key, ref in _foreign_keys(state.mapper) if (v := values.get(key)) is not None]
     session.info[_FLUSHED_REFERENCES] = found
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_overlong_text(session: Session, _context: Any, _instances: Any) -> None:
+    """422 naming the field, from any door, for a value longer than its column: PostgreSQL would
+    fail the INSERT (a 500), and SQLite would keep megabytes in a 40-character ward. The REST
+    schemas state the same limits; this holds for FHIR messages, imports and the CLI as well."""
+    for obj in [*session.new, *session.dirty]:
+        state = inspect(obj)
+        values = state.dict
+        for key, length in _text_lengths(state.mapper):
+            value = values.get(key)
+            if isinstance(value, str) and len(value) > length:
+                raise Invalid(
+                    f"{key} is longer than {length} characters",
+                    fields={key: [f"at most {length} characters, got {len(value)}"]},
+                )
+
+
+@functools.cache
+def _text_lengths(mapper: Mapper[Any]) -> tuple[tuple[str, int], ...]:
+    """(attribute, length) of each length-limited text column of a model, worked out once per model."""
+    return tuple(
+        (attr.key, column.type.length)
+        for attr in mapper.column_attrs
+        for column in attr.columns
+        if isinstance(column.type, String) and column.type.length
+    )
 
 
 @functools.cache

@@ -393,3 +393,17 @@ def test_an_admit_naming_the_hospitals_own_patient_with_another_birth_date_is_a_
     stay = session.scalars(select(Stay).where(Stay.source_id == "enc-other-person")).one()
     assert stay.patient_id != case.patient.id
     assert [(i.system, i.value) for i in stay.patient.identifiers] == []
+
+
+def test_an_admit_refused_after_registering_the_patient_leaves_no_patient_behind(
+    client: Any, session: Session, case: Case, now: datetime, hospital_token: str
+) -> None:
+    # The stay cannot open (a ward name longer than any ward carebridge keeps), so the patient
+    # the admit had registered for it must not stay behind either.
+    body = message("admit", mrn="MRN-NEW-2", encounter_id="enc-new-2", period={"start": instant(now)})
+    ward = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": "wa"}]}
+    body["entry"][1]["resource"]["location"] = [{"location": {"display": "W" * 41}, "physicalType": ward}]
+    answer = post(client, hospital_token, body)
+    assert answer.status_code == 422, answer.get_json()
+    session.expire_all()
+    assert patients.find_by_identifier(session, "urn:example:mrn", "MRN-NEW-2") is None
