@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from connectors.keys import SigningAlg, generate_signing_key, public_jwk, signing_key
 from service import clock
 from service.models.keys import SigningKey
-from service.models.web import EhrRegistration
+from service.models.web import EhrRegistration, WebSession
 
 # Tokens live at most 300 s (service.auth.tokens); keep retired keys published a little longer.
 PUBLISH_RETIRED_FOR = timedelta(minutes=10)
@@ -45,12 +45,16 @@ def generate_key(session: Session, alg: SigningAlg = "RS384") -> SigningKey:
 
 
 def reencrypt_private_keys(session: Session) -> int:
-    """Seal every private key carebridge holds under the first key-encryption key (after a rotation,
-    or to encrypt keys stored before encryption at rest); the number of keys rewritten."""
+    """Seal every private key carebridge holds, and the EHR tokens of open web sessions, under the
+    first key-encryption key (after a rotation, or to encrypt values stored before encryption at
+    rest); the number of keys rewritten."""
     rows: list[SigningKey | EhrRegistration] = [*session.scalars(select(SigningKey))]
     rows += session.scalars(select(EhrRegistration))
     for row in rows:
         flag_modified(row, "private_jwk")  # the value is the same: write it again, sealed anew
+    for web_session in session.scalars(select(WebSession)):
+        if web_session.ehr_token is not None:
+            flag_modified(web_session, "ehr_token")
     session.commit()
     return len(rows)
 

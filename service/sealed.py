@@ -1,10 +1,10 @@
 """Private keys encrypted at rest: the `SealedJSON` column type (Fernet, AES-128-CBC + HMAC-SHA256).
 
-carebridge's token-signing keys and its EHR-launch client keys sit in the database; a database
-dump or backup alone must not hand them out. Values are stored as `{"fernet": "<token>"}` under the
-key-encryption key from `CAREBRIDGE_KEY_ENCRYPTION_KEY`: one or more Fernet keys separated by commas;
-the first encrypts, every one decrypts (MultiFernet), so a key is rotated by putting the new one first
-and running `carebridge keys reencrypt`.
+carebridge's token-signing keys, its EHR-launch client keys and its clinicians' EHR tokens sit in
+the database; a database dump or backup alone must not hand them out. Values are stored as
+`{"fernet": "<token>"}` under the key-encryption key from `CAREBRIDGE_KEY_ENCRYPTION_KEY`: one or
+more Fernet keys separated by commas; the first encrypts, every one decrypts (MultiFernet), so a
+key is rotated by putting the new one first and running `carebridge keys reencrypt`.
 
 Without the variable a public development key is used and a warning is logged, as with SECRET_KEY.
 Values written under the development key stay readable after a real key is set (then run

@@ -28,8 +28,9 @@ class WebSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     # {"iss", "state", "code_verifier"} between /app/launch and its callback.
     pending_launch: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    # The EHR user's tokens and launch context (access_token, refresh_token, expires_at, patient, encounter, iss).
-    ehr_token: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # The EHR user's tokens and launch context (access_token, refresh_token, expires_at, patient, encounter, iss),
+    # encrypted at rest like private keys: a refresh token read from a backup would act as that clinician.
+    ehr_token: Mapped[dict[str, Any] | None] = mapped_column(SealedJSON)
 
 
 class EhrRegistration(Base):

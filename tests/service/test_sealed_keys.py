@@ -125,3 +125,21 @@ def test_an_ehr_launch_client_key_is_stored_encrypted(session: Session, kek: Any
     assert list(raw) == ["fernet"] and private["d"] not in str(raw)
     session.expire_all()
     assert session.get(EhrRegistration, "http://127.0.0.1:9/fhir").private_jwk == private  # type: ignore[union-attr]
+
+
+def test_an_ehr_users_tokens_are_stored_encrypted_and_reencrypt_seals_them_anew(
+    session: Session, kek: Any, case: Any
+) -> None:
+    from service.models.web import WebSession
+    from service.usecases.signin import open_session
+
+    tokens = {"iss": "http://127.0.0.1:9/fhir", "access_token": "at-secret-1", "refresh_token": "rt-secret-1"}
+    web = open_session(session, ehr_token=tokens)
+    raw_table = table("web_sessions", column("id"), column("ehr_token", JSONType))
+    raw = session.execute(select(raw_table.c.ehr_token).where(raw_table.c.id == web.id)).scalar_one()
+    assert list(raw) == ["fernet"] and "secret" not in str(raw)
+    kek(f"{NEW},{OLD}")  # rotated: the new key seals, the old one still reads
+    keystore.reencrypt_private_keys(session)
+    kek(NEW)
+    session.expire_all()
+    assert session.get_one(WebSession, web.id).ehr_token == tokens
