@@ -252,6 +252,7 @@ REFERRAL_SERVICE = _carebridge(
         "inpatient_rehab": "Inpatient rehabilitation",
         "hospice": "Hospice",
         "community_services": "Community services",
+        "food_assistance": "Food assistance",
         "other": "Other service",
     },
 )
@@ -371,6 +372,11 @@ REFERRAL_SERVICES = CodeMap(
         "dme": ((SNOMED, "425399007", "Durable medical equipment (physical object)"),),
         "outpatient_followup": ((SNOMED, "390906007", "Follow-up encounter (procedure)"),),
         "inpatient_rehab": ((SNOMED, "306206005", "Referral to rehabilitation service (procedure)"),),
+        # The code of US Core's and Gravity SDOH's food-pantry referral examples
+        # (https://hl7.org/fhir/us/core/STU6.1/ServiceRequest-foodpantry-referral.html).
+        "food_assistance": (
+            (SNOMED, "467771000124109", "Assistance with application for food pantry program (procedure)"),
+        ),
     },
 )
 # US Core CareTeam.participant.role is must-support, bound extensibly to SNOMED CT occupations (Care

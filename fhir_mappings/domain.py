@@ -143,6 +143,7 @@ class ReferralData:
     intent: str  # request-intent
     priority: str = "routine"  # request-priority
     stay_id: str | None = None
+    goal_id: str | None = None  # the goal the referral serves
     reason: str | None = None
     requester_ref: str | None = None
     performer_refs: tuple[str, ...] = ()  # the recipient organisations

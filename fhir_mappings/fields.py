@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .codec import Element, Items, Path
+from .codec import Element, FirstItem, Items, Path
 from .codes import CodeMap
 from .datatypes import (
     identity,
@@ -106,3 +106,18 @@ def reference_to(name: str, path: Path, resource_type: str) -> Element:
 
 def references_to(name: str, path: Path, resource_type: str) -> Items:
     return Items(name, path, *_typed(resource_type))
+
+
+def extension_reference_to(name: str, url: str, resource_type: str) -> FirstItem:
+    """A reference to a `resource_type`, held as its bare id, in the resource's extension `url`;
+    the resource's other extensions keep their place."""
+    parse_target, render_target = _typed(resource_type)
+
+    def parse(item: Any) -> str | None:
+        is_ours = isinstance(item, Mapping) and item.get("url") == url
+        return parse_target(item.get("valueReference")) if is_ours else None
+
+    def render(target_id: str) -> dict[str, Any]:
+        return {"url": url, "valueReference": render_target(target_id)}
+
+    return FirstItem(name, ("extension",), parse, render)

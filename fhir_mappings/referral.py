@@ -3,7 +3,10 @@
 
 `code` carries carebridge's referral-service code plus SNOMED CT where an equivalent exists;
 `performer` lists the recipient organisations (each also gets a Task, see `handoff`);
-`occurrenceDateTime` is the date the service is wanted by. A partner's ServiceRequest whose code
+`occurrenceDateTime` is the date the service is wanted by; the goal the referral serves is the
+`pertainsToGoal` extension, as the Gravity SDOH ServiceRequest profile has it
+(https://hl7.org/fhir/us/sdoh-clinicalcare/STU2/StructureDefinition-SDOHCC-ServiceRequest.html;
+R4's `reasonReference` cannot name a Goal). A partner's ServiceRequest whose code
 carebridge does not know reads as service "other"; a missing priority reads as "routine".
 """
 
@@ -18,6 +21,8 @@ from .datatypes import parse_concept_text, render_text_concept
 from .domain import ReferralData
 from .profiles import US_CORE_SERVICEREQUEST, meta_claiming
 
+# https://hl7.org/fhir/R4/extension-resource-pertainstogoal.html
+PERTAINS_TO_GOAL = "http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal"
 # Every carebridge ServiceRequest is a referral to another organisation.
 _PATIENT_REFERRAL = {"coding": [{"system": SNOMED, "code": "3457005", "display": "Patient referral"}]}
 
@@ -33,6 +38,7 @@ SERVICE_REQUEST: ResourceMap[ReferralData, ServiceRequest] = ResourceMap(
         f.coded("service_code", ("code",), REFERRAL_SERVICES, fallback="other", required=True),
         f.reference_to("patient_id", ("subject",), "Patient"),
         f.reference_to("stay_id", ("encounter",), "Encounter"),
+        f.extension_reference_to("goal_id", PERTAINS_TO_GOAL, "Goal"),
         f.date("wanted_by", ("occurrenceDateTime",), other_choices=("occurrencePeriod", "occurrenceTiming")),
         f.instant("authored_on", ("authoredOn",)),
         f.any_reference("requester_ref", ("requester",)),

@@ -18,7 +18,7 @@ from service import clock
 from service.config import Settings
 from service.db import make_engine
 from service.migrate import upgrade
-from service.models import CareTeamMember, Organization, ReadinessItem, User
+from service.models import CareTeamMember, Goal, Organization, ReadinessItem, User
 from service.usecases import discharge, handoffs, parties, patients, plans, referrals, stays
 
 DEMO_NPI = {"system": "http://hl7.org/fhir/sid/us-npi", "value": "1999999984"}
@@ -85,6 +85,11 @@ class Orgs:
     home_health: Organization
     payer: Organization
     pcp: Organization
+    # Community organisations a hospital refers social needs to: a food bank, a transport service
+    # and a utility-assistance programme (Gravity SDOH referrals).
+    food_bank: Organization
+    rides: Organization
+    utility_help: Organization
 
 
 def load_demo(settings: Settings, *, stays: int = 25, seed: int = 7) -> str:
@@ -99,7 +104,8 @@ def load_demo(settings: Settings, *, stays: int = 25, seed: int = 7) -> str:
             orgs, users = populate(session, stays=stays, seed=seed)
     engine.dispose()
     return (
-        f"demo data loaded: 1 hospital, {len(orgs.snfs)} SNFs, 1 home-health agency, 1 payer, {stays} inpatients; "
+        f"demo data loaded: 1 hospital, {len(orgs.snfs)} SNFs, 1 home-health agency, 1 payer, 3 community "
+        f"organisations, {stays} inpatients; "
         f"sign in as {', '.join(sorted(users))} (password '{DEMO_PASSWORD}')"
     )
 
@@ -129,6 +135,9 @@ def _organizations(session: Session) -> Orgs:
         home_health=org("Sunrise Home Health", "home_health"),
         payer=org("Acme Health Plan", "payer"),
         pcp=org("Main Street Primary Care", "primary_care"),
+        food_bank=org("Riverside Community Food Bank", "community"),
+        rides=org("County Ride Connect", "community"),
+        utility_help=org("Keep the Lights On Utility Assistance", "community"),
     )
 
 
@@ -140,6 +149,9 @@ def _users(session: Session, orgs: Orgs) -> dict[str, User]:
         ("harbor.intake", "Harbor View intake", orgs.snfs[1], "intake_coordinator"),
         ("oakwood.intake", "Oakwood intake", orgs.snfs[2], "intake_coordinator"),
         ("sunrise.intake", "Sunrise Home Health intake", orgs.home_health, "intake_coordinator"),
+        ("pantry.intake", "Food bank intake", orgs.food_bank, "intake_coordinator"),
+        ("rides.intake", "Ride Connect dispatch", orgs.rides, "intake_coordinator"),
+        ("lights.intake", "Utility assistance intake", orgs.utility_help, "intake_coordinator"),
         ("acme.caremanager", "Acme care manager", orgs.payer, "payer_care_manager"),
         ("riley.auditor", "Riley Brooks (privacy auditor)", orgs.hospital, "auditor"),
         ("alex.admin", "Alex Kim (administrator)", orgs.hospital, "administrator"),
@@ -211,16 +223,14 @@ def _inpatients(session: Session, orgs: Orgs, users: dict[str, User], *, count: 
             author_ref=f"Organization/{orgs.hospital.id}",
             actor="sam.casemanager",
         )
-        plans.add_goal(
+        _patients_goal(
             session,
             plan.id,
-            description="Walk 50 ft with a walker before discharge",
-            lifecycle_status="active",
-            achievement_status=rng.choice(("in-progress", "improving", "no-change")),
-            start_date=admitted.date(),
-            target_due_date=stay.expected_discharge_date,
-            expressed_by_ref=f"Patient/{patient.id}",  # the patient's own goal (US Core Goal.expressedBy)
-            actor="sam.casemanager",
+            patient.id,
+            "Walk 50 ft with a walker before discharge",
+            achievement=rng.choice(("in-progress", "improving", "no-change")),
+            start=admitted.date(),
+            due=stay.expected_discharge_date,
         )
         _stage(session, orgs, stay.id, patient.id, plan.id, stage=i % 6, now=now, rng=rng)
         if i % 8 == 7:
@@ -231,6 +241,17 @@ def _inpatients(session: Session, orgs: Orgs, users: dict[str, User], *, count: 
                 disposition=rng.choice(("home", "home_health", "snf")),
                 actor="dana.planner",
             )
+
+
+def _patients_goal(
+    session: Session, plan_id: str, patient_id: str, description: str, *, start: date,
+    achievement: str = "in-progress", due: date | None = None,
+) -> Goal:
+    """An active goal of the plan, the patient's own (US Core Goal.expressedBy)."""
+    return plans.add_goal(
+        session, plan_id, description=description, lifecycle_status="active", achievement_status=achievement,
+        start_date=start, target_due_date=due, expressed_by_ref=f"Patient/{patient_id}", actor="sam.casemanager",
+    )  # fmt: skip
 
 
 def _bed(i: int, rng: random.Random) -> str:
@@ -348,4 +369,19 @@ def _stage(
             requester_org_id=hospital,
             due_at=later_today(now, hours=rng.randrange(1, 6)),
             description="Wheelchair van to home",
+        )
+    elif stage == 5:  # food insecurity found: a goal and a food-bank referral that serves it
+        goal = _patients_goal(session, plan_id, patient_id, "Has enough food at home after discharge", start=now.date())
+        referrals.send_referral(
+            session,
+            patient_id=patient_id,
+            stay_id=stay_id,
+            case_plan_id=plan_id,
+            goal_id=goal.id,
+            service="food_assistance",
+            recipient_org_ids=[orgs.food_bank.id],
+            requester_org_id=hospital,
+            reason="Food insecurity (Hunger Vital Sign positive)",
+            wanted_by=(now + timedelta(days=3)).date(),
+            actor="sam.casemanager",
         )

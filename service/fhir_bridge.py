@@ -156,6 +156,7 @@ def referral_data(row: Referral, recipient_org_ids: Sequence[str]) -> fm.Referra
         intent=row.intent,
         priority=row.priority,
         stay_id=row.stay_id,
+        goal_id=row.goal_id,
         reason=row.reason,
         requester_ref=_as_sent(row, "requester", row.requester_ref),
         performer_refs=_performers(row, recipient_org_ids),

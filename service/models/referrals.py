@@ -27,6 +27,7 @@ REFERRAL_SERVICES = (
     "inpatient_rehab",
     "hospice",
     "community_services",
+    "food_assistance",
 )
 # Placement referrals: one acceptance settles the referral, so the other recipients can be released.
 PLACEMENT_SERVICES = frozenset({"snf_placement", "inpatient_rehab", "hospice", "home_health"})
@@ -43,6 +44,9 @@ class Referral(Base):
     id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
     stay_id: Mapped[str | None] = mapped_column(ForeignKey("stays.id"), index=True)
+    # The goal the referral serves (Gravity SDOH pertainsToGoal): its achievement follows the
+    # referral's outcome (service.usecases.closing).
+    goal_id: Mapped[str | None] = mapped_column(ForeignKey("goals.id"), index=True)
     case_plan_id: Mapped[str | None] = mapped_column(ForeignKey("case_plans.id"), index=True)
     service: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str | None] = mapped_column(Text)

@@ -161,14 +161,17 @@ def import_referral(
 ) -> Referral:
     """A partner's own ServiceRequest (in carebridge's terms) as a referral of the patient, requested
     by the partner's organisation. Its recipients are its Tasks (`import_handoff`); a performer
-    carebridge does not know stays in ``source``."""
+    carebridge does not know stays in ``source``. The goal it serves is kept when it is one of the
+    patient's goals in carebridge (the partner's own goal, imported, or carebridge's)."""
     values = _values("Referral", source)
     data = fm.from_fhir_service_request(source)
     with unit_of_work(session):
         get_or_404(session, Patient, patient_id)
         get_or_404(session, Organization, requester_org_id)
+        goal = session.get(Goal, data.goal_id) if data.goal_id else None
         referral = Referral(
             patient_id=patient_id, stay_id=stay_id, service=data.service_code, reason=data.reason,
+            goal_id=goal.id if goal is not None and goal.patient_id == patient_id else None,
             intent=data.intent or "order", requester_ref=f"Organization/{requester_org_id}",
             authored_on=data.authored_on or clock.now(), source=dict(source), origin_partner_id=partner_id, **values,
         )  # fmt: skip

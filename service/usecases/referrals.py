@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from service import clock
 from service.domain.handoff_status import is_open
-from service.models import CasePlan, Handoff, Organization, Patient, Referral, Stay
+from service.models import CasePlan, Goal, Handoff, Organization, Patient, Referral, Stay
 from service.models.referrals import PLACEMENT_SERVICES, PRIORITIES, REFERRAL_SERVICES, REFERRAL_STATUSES
 from service.usecases.changes import apply_changes, create
 from service.usecases.errors import ConflictError, Invalid
@@ -32,6 +32,7 @@ def send_referral(
     actor: str,
     stay_id: str | None = None,
     case_plan_id: str | None = None,
+    goal_id: str | None = None,
     reason: str | None = None,
     priority: str = "routine",
     wanted_by: date | None = None,
@@ -57,6 +58,8 @@ def send_referral(
             get_or_404(session, Stay, stay_id)
         if case_plan_id:
             get_or_404(session, CasePlan, case_plan_id)
+        if goal_id:
+            _check_goal(session, goal_id, patient_id)
         recipients = [get_or_404(session, Organization, org_id) for org_id in recipient_org_ids]
         now = clock.now()
         referral = create(
@@ -65,6 +68,7 @@ def send_referral(
                 patient_id=patient_id,
                 stay_id=stay_id,
                 case_plan_id=case_plan_id,
+                goal_id=goal_id,
                 service=service,
                 reason=reason,
                 priority=priority,
@@ -92,6 +96,12 @@ def send_referral(
                 description=f"{org.name}: decide on {service.replace('_', ' ')} referral",
             )
         return referral
+
+
+def _check_goal(session: Session, goal_id: str, patient_id: str) -> None:
+    """A referral serves a goal of its own patient, never another's."""
+    if get_or_404(session, Goal, goal_id).patient_id != patient_id:
+        raise Invalid("the goal is another patient's", fields={"goal_id": ["must be a goal of the referral's patient"]})
 
 
 def confirm_placement(

@@ -226,11 +226,14 @@ def send_referral(stay_id: str) -> Response:
     stay = _visible_stay(stay_id)
     access.creatable_for(request_session(), principal(), "ServiceRequest", stay.patient_id)
     plan_id = plans.plan_of_stay(request_session(), stay.id)
+    goal_id = request.form.get("goal_id") or None
+    access.linkable(request_session(), principal(), "Goal", goal_id)
     referrals.send_referral(
         request_session(),
         patient_id=stay.patient_id,
         stay_id=stay.id,
         case_plan_id=plan_id,
+        goal_id=goal_id,
         service=request.form.get("service", ""),
         recipient_org_ids=request.form.getlist("recipient"),
         requester_org_id=str(principal().organization_id),

@@ -93,6 +93,7 @@ referrals = st.builds(
     service_code=codes_of(codes.REFERRAL_SERVICE),
     status=codes_of(codes.REQUEST_STATUS),
     intent=codes_of(codes.REQUEST_INTENT),
+    goal_id=optional(ids),
     priority=codes_of(codes.REQUEST_PRIORITY),
     stay_id=optional(ids),
     reason=optional(texts),

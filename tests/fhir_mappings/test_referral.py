@@ -78,3 +78,28 @@ def test_removing_a_recipient_keeps_the_others_as_sent() -> None:
     )
 
     assert exported["performer"] == [{"reference": "Organization/hh-2", "display": "Home Health Two"}]
+
+
+def test_the_goal_served_is_the_pertains_to_goal_extension_and_a_partners_extensions_stay() -> None:
+    # Gravity SDOH ServiceRequest: extension pertainsToGoal, valueReference(Goal).
+    request = to_fhir_service_request_json(dataclasses.replace(REFERRAL, goal_id="food-security"))
+    assert request["extension"] == [
+        {
+            "url": "http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal",
+            "valueReference": {"reference": "Goal/food-security"},
+        }
+    ]
+    assert "reasonReference" not in request  # R4 reasonReference names no Goal
+    other = {"url": "urn:example:ext", "valueString": "kept"}
+    source = {**request, "extension": [other, *request["extension"]]}
+    imported = from_fhir_service_request(source)
+    assert imported.goal_id == "food-security"
+    moved = to_fhir_service_request_json(dataclasses.replace(imported, goal_id="housing"))
+    assert moved["extension"] == [
+        other,
+        {
+            "url": "http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal",
+            "valueReference": {"reference": "Goal/housing"},
+        },
+    ]
+    assert to_fhir_service_request_json(dataclasses.replace(imported, goal_id=None))["extension"] == [other]

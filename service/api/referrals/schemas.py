@@ -10,6 +10,8 @@ class ReferralSchema(Schema):
     patient_id = record_id(required=True)
     stay_id = record_id(allow_none=True, load_default=None)
     case_plan_id = record_id(allow_none=True, load_default=None)
+    # The goal the referral serves; its achievement follows the referral's outcome.
+    goal_id = record_id(allow_none=True, load_default=None)
     service = fields.Str(required=True, validate=validate.OneOf(REFERRAL_SERVICES))
     reason = fields.Str(allow_none=True, load_default=None, validate=validate.Length(max=2000))
     priority = fields.Str(load_default="routine", validate=validate.OneOf(PRIORITIES))

@@ -28,6 +28,7 @@ class Referrals(MethodView):
         access.creatable_for(session, ctx, "ServiceRequest", data["patient_id"])
         access.linkable(session, ctx, "Encounter", data["stay_id"])
         access.linkable(session, ctx, "CarePlan", data["case_plan_id"])
+        access.linkable(session, ctx, "Goal", data["goal_id"])
         access.acting_for(ctx, data["requester_org_id"], "the requester")
         return referrals.send_referral(session, actor=ctx.actor, **data)
 

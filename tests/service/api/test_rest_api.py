@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.models import Handoff, Referral
+from service.usecases import plans
 from tests.factories import Case, snf_referral_fields
 
 
@@ -174,3 +175,15 @@ def test_patients_and_organizations(client: Any, as_org: Any) -> None:
     dup = client.post("/api/patients", json=body)
     assert dup.status_code == 409 and "already belongs" in dup.json["message"]
     assert [p["family_name"] for p in client.get("/api/patients").json] == ["Baker"]
+
+
+def test_a_referral_names_the_goal_it_serves(
+    client: Any, session: Session, case: Case, hospital: dict[str, str]
+) -> None:
+    plan = plans.create_case_plan(session, patient_id=case.patient.id, stay_id=case.stay.id, title="p", actor="t")
+    goal = plans.add_goal(session, plan.id, description="Has enough food at home", actor="t")
+    r = _referral(
+        client, case, hospital, service="food_assistance", recipient_org_ids=[case.snfs[0].id], goal_id=goal.id
+    )
+    assert r.status_code == 201 and r.json["goal_id"] == goal.id
+    assert client.get(f"/api/referrals/{r.json['id']}", headers=hospital).json["goal_id"] == goal.id

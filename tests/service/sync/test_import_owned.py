@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.fhir_bridge import render
-from service.models import Handoff, PartnerLink, Referral
+from service.models import Goal, Handoff, PartnerLink, Referral
 from service.sync.incoming import Incoming, apply
 from service.usecases import parties
 from service.usecases.partners import add_partner
@@ -78,4 +78,31 @@ def test_a_task_on_a_new_service_request_imports_both_and_maps_owners_by_identif
     assert request["performer"] == [
         {**KNOWN, "reference": f"Organization/{clinic.id}"},
         {"reference": f"{BASE}/Organization/o-77", "display": "Sunrise Home Care"},
+    ]
+
+
+def test_a_service_request_keeps_the_goal_it_pertains_to_when_carebridge_holds_that_goal(
+    session: Session, case: Case
+) -> None:
+    goal = {"resourceType": "Goal", "id": "g1", "meta": {"versionId": "1"}, "lifecycleStatus": "active",
+            "description": {"text": "Has enough food at home"}, "subject": {"reference": "Patient/p1"}}  # fmt: skip
+    pertains = "http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal"
+    served = {**_request(), "extension": [{"url": pertains, "valueReference": {"reference": "Goal/g1"}}]}
+    unknown = {**_request(), "id": "sr2",
+               "extension": [{"url": pertains, "valueReference": {"reference": "Goal/not-pulled"}}]}  # fmt: skip
+    ctx = _ehr(session, case, {("Patient", "p1"): _patient()})
+
+    assert apply(session, ctx, goal) == "created"
+    assert apply(session, ctx, served) == "created"
+    assert apply(session, ctx, unknown) == "created"
+
+    ours = session.query(Goal).one()
+    links = session.query(PartnerLink).filter(PartnerLink.resource_type == "ServiceRequest")
+    by_remote = {link.remote_id: session.get_one(Referral, link.entity_id) for link in links}
+    assert by_remote["sr1"].goal_id == ours.id
+    assert by_remote["sr2"].goal_id is None  # a goal only the EHR has: kept as it sent it
+    rendered_served, rendered_unknown = render(session, "ServiceRequest", [by_remote["sr1"], by_remote["sr2"]])
+    assert rendered_served["extension"] == [{"url": pertains, "valueReference": {"reference": f"Goal/{ours.id}"}}]
+    assert rendered_unknown["extension"] == [
+        {"url": pertains, "valueReference": {"reference": f"{BASE}/Goal/not-pulled"}}
     ]

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.models import Handoff, Referral
-from service.usecases import handoffs, referrals
+from service.usecases import handoffs, patients, plans, referrals
 from service.usecases.errors import ConflictError, Invalid, NotFound
 from tests.factories import Case, send_snf_referral
 
@@ -70,3 +70,20 @@ def test_referral_status(session: Session, case: Case) -> None:
     assert referrals.update_referral_status(session, r.id, "completed", actor="p").status == "completed"
     with pytest.raises(Invalid):
         referrals.update_referral_status(session, r.id, "done", actor="p")
+
+
+def test_a_referral_names_the_goal_it_serves_a_goal_of_its_own_patient_only(session: Session, case: Case) -> None:
+    plan = plans.create_case_plan(session, patient_id=case.patient.id, stay_id=case.stay.id, title="p", actor="t")
+    goal = plans.add_goal(session, plan.id, description="Has enough food at home", actor="t")
+    r = _send(session, case, goal_id=goal.id)
+    assert r.goal_id == goal.id
+
+    other = patients.register_patient(session, family_name="Else", given_name="Ed", actor="t")
+    their_plan = plans.create_case_plan(session, patient_id=other.id, title="theirs", actor="t")
+    theirs = plans.add_goal(session, their_plan.id, description="Walk again", actor="t")
+    with pytest.raises(Invalid) as refused:
+        _send(session, case, goal_id=theirs.id)
+    assert refused.value.details["fields"] == {"goal_id": ["must be a goal of the referral's patient"]}
+    with pytest.raises(NotFound):
+        _send(session, case, goal_id="no-such-goal")
+    assert session.scalar(select(func.count()).select_from(Referral)) == 1

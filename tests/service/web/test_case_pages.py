@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.models import Handoff
+from service.models import Handoff, Referral
 from service.usecases import handoffs, plans
 from tests.service.web.conftest import WebCase, sign_in
 
@@ -165,3 +165,22 @@ def test_blanking_the_unit_is_refused_next_to_it_keeping_the_other_fields(
     assert 'name="bed" value="12B"' in response.text
     session.refresh(stay)
     assert stay.unit is not None and stay.bed != "12B"
+
+
+def test_a_referral_sent_from_the_case_page_names_the_goal_it_serves(
+    client: Any, session: Session, web_case: WebCase
+) -> None:
+    stay = web_case.case.stay
+    plan = plans.create_case_plan(session, patient_id=stay.patient_id, stay_id=stay.id, title="p", actor="t")
+    goal = plans.add_goal(session, plan.id, description="Has enough food at home", actor="t")
+    token = sign_in(client, web_case.planner.username)
+    page = client.get(f"/app/stays/{stay.id}").text
+    assert '<label for="r-goal">Goal it serves</label>' in page
+    assert f'<option value="{goal.id}">Has enough food at home</option>' in page
+    sent = client.post(
+        f"/app/stays/{stay.id}/referrals",
+        data={"csrf_token": token, "service": "food_assistance", "priority": "routine", "goal_id": goal.id,
+              "recipient": [web_case.case.snfs[0].id]},
+    )  # fmt: skip
+    assert sent.status_code == 303
+    assert session.scalars(select(Referral.goal_id).where(Referral.stay_id == stay.id)).all() == [goal.id]
