@@ -26,6 +26,22 @@ TASK_STATUSES = (
     "entered-in-error",
 )
 
+# Each status as the two sides say it (rejected is what an intake coordinator calls a decline).
+STATUS_WORDS = {
+    "draft": "Draft",
+    "requested": "Requested",
+    "received": "Received",
+    "accepted": "Accepted",
+    "rejected": "Declined",
+    "ready": "Ready",
+    "cancelled": "Cancelled",
+    "in-progress": "In progress",
+    "on-hold": "On hold",
+    "failed": "Failed",
+    "completed": "Completed",
+    "entered-in-error": "Entered in error",
+}
+
 TRANSITIONS: dict[str, frozenset[str]] = {
     "draft": frozenset({"requested", "ready", "cancelled", "entered-in-error"}),
     "requested": frozenset({"received", "accepted", "rejected", "cancelled"}),

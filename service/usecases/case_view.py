@@ -8,6 +8,8 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from fhir_mappings import codes
+from service.domain.handoff_status import STATUS_WORDS
 from service.models import AuditRecord, Barrier, CasePlan, Handoff, HandoffEvent, Organization, Referral, Stay
 from service.usecases.unit_of_work import get_or_404
 from service.usecases.users import names_of
@@ -38,6 +40,8 @@ class CaseView:
     recipients: dict[str, str]
     # The organisations a referral from this stay can go to.
     referable: list[Organization]
+    # People's names by username: who opened and resolved barriers, marked readiness, wrote notes.
+    names: dict[str, str]
 
 
 def load_case(session: Session, stay_id: str) -> CaseView:
@@ -68,6 +72,9 @@ def load_case(session: Session, stay_id: str) -> CaseView:
     )
     org_ids = {h.owner_org_id for h in handoffs} | {h.requester_org_id for h in handoffs} | {stay.hospital_id}
     organizations = {o.id: o for o in session.scalars(select(Organization).where(Organization.id.in_(org_ids)))}
+    people = {b.opened_by for b in stay.barriers} | {b.resolved_by or "" for b in stay.barriers}
+    people |= {item.met_by or "" for item in stay.readiness_items}
+    people |= {str(note.get("author")) for h in handoffs for note in h.notes}
     return CaseView(
         stay=stay,
         plans=plans,
@@ -84,6 +91,7 @@ def load_case(session: Session, stay_id: str) -> CaseView:
                 .order_by(Organization.kind, Organization.name)
             )
         ),
+        names=names_of(session, people - {""}),
     )
 
 
@@ -114,7 +122,18 @@ def _timeline(
 ) -> list[TimelineEntry]:
     """Every handoff status change, barrier, planning change, readiness mark, placement
     confirmation and the discharge, newest first."""
-    entries = [_handoff_entry(event, handoff, orgs) for handoff in handoffs for event in handoff.events]
+    services = {r.id: r.service for r in referrals}
+    entries = [_handoff_entry(event, handoff, orgs, services) for handoff in handoffs for event in handoff.events]
+    entries += [
+        TimelineEntry(
+            datetime.fromisoformat(str(note["at"])),
+            str(note.get("author", "")),
+            f"Note on {_subject(handoff, orgs, services)}: {note.get('text', '')}",
+        )
+        for handoff in handoffs
+        for note in handoff.notes
+        if note.get("at")
+    ]
     entries += _audited(session, stay, referrals)
     for barrier in stay.barriers:
         entries.append(TimelineEntry(barrier.opened_at, barrier.opened_by, f"Barrier opened: {_barrier(barrier)}"))
@@ -158,8 +177,9 @@ def _audited(session: Session, stay: Stay, referrals: list[Referral]) -> list[Ti
     for record in records:
         before, after = record.before or {}, record.after or {}
         if record.action == "discharge":
-            disposition = str(after.get("discharge_disposition") or "").replace("_", " ")
-            entries.append(TimelineEntry(stay.discharged_at or record.at, record.actor, f"Discharged ({disposition})"))
+            code = str(after.get("discharge_disposition") or "")
+            disposition = codes.CAREBRIDGE_DISCHARGE_DISPOSITION.concepts.get(code, code.replace("_", " "))
+            entries.append(TimelineEntry(stay.discharged_at or record.at, record.actor, f"Discharged: {disposition}"))
         elif record.entity_type == "Stay":
             changed = [
                 f"{label}: {before.get(name) or '—'} → {after.get(name) or '—'}"
@@ -188,17 +208,30 @@ def _barrier(barrier: Barrier) -> str:
     return barrier.category.replace("_", " ")
 
 
-def _handoff_entry(event: HandoffEvent, handoff: Handoff, orgs: dict[str, Organization]) -> TimelineEntry:
-    owner = orgs[handoff.owner_org_id].name if handoff.owner_org_id in orgs else handoff.owner_org_id
-    subject = f"{handoff.kind.replace('_', ' ')} ({owner})"
-    if event.from_status is None:
-        what = f"{subject} created as {event.to_status}"
-    elif event.from_status == event.to_status:
-        what = f"{subject}: business status '{event.business_status or 'cleared'}'"
+def _subject(handoff: Handoff, orgs: dict[str, Organization], services: dict[str, str]) -> str:
+    """What a handoff is about, in words: "Maple Grove (skilled nursing facility placement referral)"."""
+    owner = orgs[handoff.owner_org_id].name if handoff.owner_org_id in orgs else "another organisation"
+    if handoff.referral_id in services:
+        service = services[str(handoff.referral_id)]
+        what = f"{codes.REFERRAL_SERVICE.concepts.get(service, service.replace('_', ' ')).lower()} referral"
     else:
-        what = f"{subject}: {event.from_status} → {event.to_status}"
+        what = codes.HANDOFF_KIND.concepts.get(handoff.kind, handoff.kind.replace("_", " ")).lower()
+    return f"{owner} ({what})"
+
+
+def _handoff_entry(
+    event: HandoffEvent, handoff: Handoff, orgs: dict[str, Organization], services: dict[str, str]
+) -> TimelineEntry:
+    subject = _subject(handoff, orgs, services)
+    to_status = STATUS_WORDS.get(event.to_status, event.to_status)
+    if event.from_status is None:
+        what = f"{'Sent to' if handoff.referral_id else 'Created for'} {subject}: {to_status.lower()}"
+    elif event.from_status == event.to_status:
+        what = f"{subject}: status detail “{event.business_status or 'cleared'}”"
+    else:
+        what = f"{subject}: {STATUS_WORDS.get(event.from_status, event.from_status)} → {to_status}"
         if event.business_status:
-            what += f" ('{event.business_status}')"
+            what += f" (“{event.business_status}”)"
     if event.reason:
         what += f" — {event.reason}"
     return TimelineEntry(event.at, event.actor, what)

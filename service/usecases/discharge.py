@@ -80,6 +80,8 @@ def record_discharge(
 
     Idempotent for the same discharge (a pulled Encounter and an ADT message may both report it).
     """
+    if not disposition:
+        raise Invalid("the disposition is missing", fields={"disposition": ["Choose where the patient went."]})
     if disposition not in DISCHARGE_DISPOSITIONS:
         raise Invalid(
             "unknown disposition", fields={"disposition": [f"must be one of {', '.join(DISCHARGE_DISPOSITIONS)}"]}
@@ -95,10 +97,11 @@ def record_discharge(
             if stay.discharged_at == discharged_at and stay.discharge_disposition == disposition:
                 return []
             raise ConflictError(
-                f"stay {stay_id} was already discharged at {stay.discharged_at} ({stay.discharge_disposition})"
+                "This stay was already discharged at another time or to another place.",
+                details={"discharged_at": str(stay.discharged_at), "disposition": stay.discharge_disposition},
             )
         if stay.status != "in-progress":
-            raise ConflictError(f"stay {stay_id} is {stay.status} and cannot be discharged")
+            raise ConflictError("Only a stay in hospital can be discharged.", details={"status": stay.status})
         if discharged_at < stay.admitted_at:
             raise Invalid("discharge is before admission", fields={"discharged_at": ["is before the admission time"]})
         apply_changes(

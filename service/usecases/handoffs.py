@@ -10,7 +10,14 @@ from sqlalchemy.orm import Session
 from service import clock
 from service.auth import policy
 from service.auth.context import AccessContext
-from service.domain.handoff_status import OPEN, TASK_STATUSES, allowed_next, can_transition, party_for
+from service.domain.handoff_status import (
+    OPEN,
+    STATUS_WORDS,
+    TASK_STATUSES,
+    allowed_next,
+    can_transition,
+    party_for,
+)
 from service.models import Handoff, HandoffEvent, Organization, Patient, ReadinessItem, Stay
 from service.models.handoffs import HANDOFF_KINDS
 from service.usecases.changes import apply_changes, create
@@ -74,11 +81,14 @@ def create_handoff(session: Session, *, actor: str, **fields: object) -> Handoff
         return new_handoff(session, actor=actor, **fields)  # type: ignore[arg-type]
 
 
+PARTY_WORDS = {"owner": "the organisation it was sent to", "requester": "the organisation that sent it"}
+
+
 def _check_party(handoff: Handoff, target: str, acting_org_id: str | None) -> None:
     if not policy.task_move_allowed(acting_org_id, handoff, target):
         party = party_for(target)
         raise ConflictError(
-            f"only the {party} of handoff {handoff.id} may set it to '{target}'",
+            f"Only {PARTY_WORDS[party]} may set it to '{STATUS_WORDS.get(target, target).lower()}'.",
             details={"party": party, "owner": handoff.owner_org_id, "requester": handoff.requester_org_id},
         )
 
@@ -170,28 +180,78 @@ def set_business_status(
 ) -> Handoff:
     with unit_of_work(session):
         handoff = get_or_404(session, Handoff, handoff_id)
-        apply_changes(
-            session, handoff, {"business_status": business_status}, actor=actor, expected_version=expected_version
+        _check_version(handoff, expected_version)
+        return _set_business_status(session, handoff, business_status, actor)
+
+
+def _set_business_status(session: Session, handoff: Handoff, business_status: str | None, actor: str) -> Handoff:
+    apply_changes(session, handoff, {"business_status": business_status}, actor=actor)
+    handoff.events.append(
+        HandoffEvent(
+            at=clock.now(),
+            actor=actor,
+            from_status=handoff.status,
+            to_status=handoff.status,
+            business_status=business_status,
         )
-        handoff.events.append(
-            HandoffEvent(
-                at=clock.now(),
-                actor=actor,
-                from_status=handoff.status,
-                to_status=handoff.status,
-                business_status=business_status,
-            )
-        )
-        return handoff
+    )
+    return handoff
 
 
 def add_note(session: Session, handoff_id: str, text: str, *, actor: str) -> Handoff:
     if not text.strip():
-        raise Invalid("a note needs text", fields={"text": ["must not be blank"]})
+        raise Invalid("a note needs text", fields={"text": ["Write the note first."]})
     with unit_of_work(session):
         handoff = get_or_404(session, Handoff, handoff_id)
-        note = {"at": clock.now().isoformat(), "author": actor, "text": text}
-        return apply_changes(session, handoff, {"notes": [*handoff.notes, note]}, actor=actor, action="note")
+        return _append_note(session, handoff, text, actor)
+
+
+def _append_note(session: Session, handoff: Handoff, text: str, actor: str) -> Handoff:
+    note = {"at": clock.now().isoformat(), "author": actor, "text": text.strip()}
+    return apply_changes(session, handoff, {"notes": [*handoff.notes, note]}, actor=actor, action="note")
+
+
+# The businessStatus of a referral whose recipient asked the requester something before deciding.
+INFORMATION_REQUESTED = "information requested"
+
+
+def ask_for_information(
+    session: Session,
+    handoff_id: str,
+    question: str,
+    *,
+    actor: str,
+    acting_org_id: str | None = None,
+    expected_version: int | None = None,
+) -> Handoff:
+    """The recipient asks the requester before deciding: the question joins the handoff's notes, its
+    businessStatus says so, and a requested Task becomes received (R4 Task.status "received": the
+    potential performer has the task but has not yet agreed to perform it,
+    https://hl7.org/fhir/R4/codesystem-task-status.html)."""
+    if not question.strip():
+        raise Invalid("a question needs text", fields={"question": ["Say what the hospital should send or answer."]})
+    with unit_of_work(session):
+        handoff = get_or_404(session, Handoff, handoff_id)
+        _check_version(handoff, expected_version)
+        if handoff.status == "requested":
+            move_handoff(
+                session,
+                handoff,
+                "received",
+                actor=actor,
+                business_status=INFORMATION_REQUESTED,
+                acting_org_id=acting_org_id,
+            )
+        elif handoff.status == "received":
+            if acting_org_id is not None and acting_org_id != handoff.owner_org_id:
+                raise ConflictError("Only the organisation the referral was sent to asks for information about it.")
+            _set_business_status(session, handoff, INFORMATION_REQUESTED, actor)
+        else:
+            raise ConflictError(
+                "This referral was already answered or closed: information is asked for before deciding.",
+                details={"status": handoff.status},
+            )
+        return _append_note(session, handoff, question, actor)
 
 
 def owner_queue(

@@ -45,10 +45,12 @@ def send_referral(
         errors["service"] = [f"must be one of {', '.join(REFERRAL_SERVICES)}"]
     if priority not in PRIORITIES:
         errors["priority"] = [f"must be one of {', '.join(PRIORITIES)}"]
+    if answer_due_at is not None and answer_due_at <= clock.now():
+        errors["answer_due_at"] = ["The answer must be due later than now."]
     if not recipient_org_ids:
-        errors["recipient_org_ids"] = ["name at least one recipient organisation"]
+        errors["recipient_org_ids"] = ["Choose at least one facility or agency to send it to."]
     elif len(set(recipient_org_ids)) != len(recipient_org_ids):
-        errors["recipient_org_ids"] = ["a recipient is named twice"]
+        errors["recipient_org_ids"] = ["A recipient is chosen twice."]
     if errors:
         raise Invalid("the referral cannot be sent", fields=errors)
     with unit_of_work(session):

@@ -108,7 +108,8 @@ def set_readiness(session: Session, stay_id: str, code: str, *, met: bool, actor
             raise Invalid("unknown readiness item", fields={"code": [f"must be one of {', '.join(READINESS_ITEMS)}"]})
         if item.handoff_id is not None:
             raise ConflictError(
-                f"'{code}' is met when its handoff {item.handoff_id} is completed; update that handoff instead"
+                "This item is done when its handoff is completed; update that handoff instead.",
+                details={"code": code, "handoff_id": item.handoff_id},
             )
         changes = {"met": met, "met_at": clock.now() if met else None, "met_by": actor if met else None}
         return apply_changes(session, item, changes, actor=actor, action="readiness")
@@ -129,7 +130,9 @@ def resolve_barrier(session: Session, barrier_id: str, *, actor: str, note: str 
     with unit_of_work(session):
         barrier = get_or_404(session, Barrier, barrier_id)
         if barrier.resolved_at is not None:
-            raise ConflictError(f"barrier {barrier_id} was already resolved at {barrier.resolved_at.isoformat()}")
+            raise ConflictError(
+                "This barrier was already resolved.", details={"resolved_at": barrier.resolved_at.isoformat()}
+            )
         changes: dict[str, Any] = {"resolved_at": clock.now(), "resolved_by": actor}
         if note:
             changes["note"] = f"{barrier.note}\n{note}".strip()

@@ -19,7 +19,7 @@ from service.usecases.case_view import load_case
 from service.usecases.errors import Invalid
 from service.web.blueprint import blueprint
 from service.web.formatting import local_input, parse_local
-from service.web.forms import expected_version, optional_date, refused_in_place, required_text
+from service.web.forms import expected_version, optional_date, refused_on, required_text
 from service.web.handoff_actions import BUSINESS_STATUSES, actions_for
 from service.web.session import current_user, principal, requires
 
@@ -30,8 +30,27 @@ def _visible_stay(stay_id: str) -> Stay:
     return stay
 
 
-def _to_case(stay_id: str, anchor: str) -> Response:
-    return redirect(url_for("web.case", stay_id=stay_id, _anchor=anchor), code=303)
+def _to_case(stay_id: str, anchor: str, saved: str) -> Response:
+    """Back to the section the form was in, saying there that ``saved`` (a form's key) was saved."""
+    return redirect(url_for("web.case", stay_id=stay_id, saved=saved, _anchor=anchor), code=303)
+
+
+def _case_of_barrier(barrier_id: str) -> str:
+    return case(access.writable_barrier(request_session(), principal(), barrier_id).stay_id)
+
+
+def _case_of_plan(plan_id: str) -> str:
+    return case(str(_plan(plan_id).stay_id))
+
+
+def _case_of_goal(goal_id: str) -> str:
+    goal: Goal = access.writable(request_session(), principal(), "Goal", goal_id)
+    return _case_of_plan(str(goal.case_plan_id))
+
+
+def _case_of_referral(referral_id: str) -> str:
+    referral: Referral = access.writable(request_session(), principal(), "ServiceRequest", referral_id)
+    return case(str(referral.stay_id))
 
 
 def _actor() -> str:
@@ -63,6 +82,7 @@ def case(stay_id: str) -> str:
         placement_confirmed=referrals.PLACEMENT_CONFIRMED,
         now_utc=clock.now(),
         now_local=local_input(clock.now(), _zone()),
+        respond_by_default=local_input(clock.now() + referrals.DEFAULT_ANSWER_WITHIN, _zone()),
     )
 
 
@@ -73,6 +93,7 @@ def _zone() -> ZoneInfo:
 
 @blueprint.post("/stays/<stay_id>/dates")
 @requires("Encounter", "u")
+@refused_on("stay", case)
 def stay_dates(stay_id: str) -> Response:
     stay = _visible_stay(stay_id)
     changes: dict[str, Any] = {
@@ -81,24 +102,24 @@ def stay_dates(stay_id: str) -> Response:
         "unit": request.form.get("unit", "").strip() or None,
         "bed": request.form.get("bed", "").strip() or None,
     }
-    try:
-        stays.update_stay(request_session(), stay.id, changes, actor=_actor())
-    except Invalid as exc:
-        return refused_in_place("stay", exc, lambda: case(stay.id))
-    return _to_case(stay.id, "summary")
+    stays.update_stay(request_session(), stay.id, changes, actor=_actor())
+    return _to_case(stay.id, "summary", "stay")
 
 
 @blueprint.post("/stays/<stay_id>/readiness")
 @requires("Encounter", "u")
+@refused_on(lambda stay_id: f"readiness-{request.form.get('code', '')}", case)
 def readiness(stay_id: str) -> Response:
     stay = _visible_stay(stay_id)
     met = request.form.get("met") == "1"
-    stays.set_readiness(request_session(), stay.id, request.form.get("code", ""), met=met, actor=_actor())
-    return _to_case(stay.id, "readiness")
+    code = request.form.get("code", "")
+    stays.set_readiness(request_session(), stay.id, code, met=met, actor=_actor())
+    return _to_case(stay.id, "readiness", f"readiness-{code}")
 
 
 @blueprint.post("/stays/<stay_id>/barriers")
 @requires("Encounter", "u")
+@refused_on("barrier", case)
 def add_barrier(stay_id: str) -> Response:
     stay = _visible_stay(stay_id)
     stays.open_barrier(
@@ -108,41 +129,40 @@ def add_barrier(stay_id: str) -> Response:
         note=request.form.get("note", "").strip(),
         actor=_actor(),
     )
-    return _to_case(stay.id, "barriers")
+    return _to_case(stay.id, "barriers", "barrier")
 
 
 @blueprint.post("/barriers/<barrier_id>/resolve")
 @requires("Encounter", "u")
+@refused_on("resolve-{barrier_id}", _case_of_barrier)
 def resolve_barrier(barrier_id: str) -> Response:
     barrier = access.writable_barrier(request_session(), principal(), barrier_id)
     stays.resolve_barrier(request_session(), barrier.id, note=request.form.get("note") or None, actor=_actor())
-    return _to_case(barrier.stay_id, "barriers")
+    return _to_case(barrier.stay_id, "barriers", f"resolve-{barrier.id}")
 
 
 @blueprint.post("/stays/<stay_id>/discharge")
 @requires("Encounter", "u")
+@refused_on("discharge", case)
 def record_discharge(stay_id: str) -> Response:
     stay = _visible_stay(stay_id)
     try:
-        try:
-            discharged_at = parse_local(request.form.get("discharged_at", ""), _zone())
-        except ValueError as exc:
-            message = {"discharged_at": ["Pick a date and time."]}
-            raise Invalid("the discharge time is not valid", fields=message) from exc
-        discharge.record_discharge(
-            request_session(),
-            stay.id,
-            discharged_at=discharged_at,
-            disposition=request.form.get("disposition", ""),
-            actor=_actor(),
-        )
-    except Invalid as exc:
-        return refused_in_place("discharge", exc, lambda: case(stay.id))
-    return _to_case(stay.id, "handoffs")
+        discharged_at = parse_local(request.form.get("discharged_at", ""), _zone())
+    except ValueError as exc:
+        raise Invalid("the discharge time is not valid", fields={"discharged_at": ["Pick a date and time."]}) from exc
+    discharge.record_discharge(
+        request_session(),
+        stay.id,
+        discharged_at=discharged_at,
+        disposition=request.form.get("disposition", ""),
+        actor=_actor(),
+    )
+    return _to_case(stay.id, "handoffs", "discharge")
 
 
 @blueprint.post("/stays/<stay_id>/plans")
 @requires("Encounter", "u")
+@refused_on("plan", case)
 def create_plan(stay_id: str) -> Response:
     stay = _visible_stay(stay_id)
     access.creatable_for(request_session(), principal(), "CarePlan", stay.patient_id)
@@ -154,7 +174,7 @@ def create_plan(stay_id: str) -> Response:
         author_ref=f"Organization/{stay.hospital_id}",
         actor=_actor(),
     )
-    return _to_case(stay.id, "plan")
+    return _to_case(stay.id, "plan", "plan")
 
 
 def _plan(plan_id: str) -> CasePlan:
@@ -166,6 +186,7 @@ def _plan(plan_id: str) -> CasePlan:
 
 @blueprint.post("/plans/<plan_id>")
 @requires("Encounter", "u")
+@refused_on("plan-{plan_id}", _case_of_plan)
 def update_plan(plan_id: str) -> Response:
     plan = _plan(plan_id)
     changes = {
@@ -174,22 +195,24 @@ def update_plan(plan_id: str) -> Response:
         "status": request.form.get("status", plan.status),
     }
     plans.update_case_plan(request_session(), plan.id, changes, actor=_actor(), expected_version=expected_version())
-    return _to_case(str(plan.stay_id), "plan")
+    return _to_case(str(plan.stay_id), "plan", f"plan-{plan.id}")
 
 
 @blueprint.post("/plans/<plan_id>/notes")
 @requires("Encounter", "u")
+@refused_on("note-{plan_id}", _case_of_plan)
 def plan_note(plan_id: str) -> Response:
     plan = _plan(plan_id)
     text = required_text("text", "a note")
-    stamp = clock.now().strftime("%Y-%m-%d %H:%M UTC")
+    stamp = clock.now().astimezone(_zone()).strftime("%Y-%m-%d %H:%M %Z")
     note = f"{text} — {current_user().display_name}, {stamp}"
     plans.update_case_plan(request_session(), plan.id, {"notes": [*plan.notes, note]}, actor=_actor())
-    return _to_case(str(plan.stay_id), "notes")
+    return _to_case(str(plan.stay_id), "notes", f"note-{plan.id}")
 
 
 @blueprint.post("/plans/<plan_id>/goals")
 @requires("Encounter", "u")
+@refused_on("goal-new-{plan_id}", _case_of_plan)
 def add_goal(plan_id: str) -> Response:
     plan = _plan(plan_id)
     access.require(principal(), "Goal", "c")
@@ -204,11 +227,12 @@ def add_goal(plan_id: str) -> Response:
         target_due_date=optional_date(request.form, "target_due_date"),
         actor=_actor(),
     )
-    return _to_case(str(plan.stay_id), "plan")
+    return _to_case(str(plan.stay_id), "plan", f"goal-new-{plan.id}")
 
 
 @blueprint.post("/goals/<goal_id>")
 @requires("Encounter", "u")
+@refused_on("goal-{goal_id}", _case_of_goal)
 def update_goal(goal_id: str) -> Response:
     goal: Goal = access.writable(request_session(), principal(), "Goal", goal_id)
     plan = _plan(str(goal.case_plan_id))
@@ -217,17 +241,25 @@ def update_goal(goal_id: str) -> Response:
         "achievement_status": request.form.get("achievement_status") or None,
     }
     plans.update_goal(request_session(), goal.id, changes, actor=_actor(), expected_version=expected_version())
-    return _to_case(str(plan.stay_id), "plan")
+    return _to_case(str(plan.stay_id), "plan", f"goal-{goal.id}")
 
 
 @blueprint.post("/stays/<stay_id>/referrals")
 @requires("Encounter", "u")
+@refused_on("referral", case)
 def send_referral(stay_id: str) -> Response:
     stay = _visible_stay(stay_id)
     access.creatable_for(request_session(), principal(), "ServiceRequest", stay.patient_id)
     plan_id = plans.plan_of_stay(request_session(), stay.id)
     goal_id = request.form.get("goal_id") or None
     access.linkable(request_session(), principal(), "Goal", goal_id)
+    raw_due = request.form.get("answer_due_at", "").strip()
+    try:
+        # Left out, the answer is due DEFAULT_ANSWER_WITHIN after sending (the form proposes that time).
+        answer_due_at = parse_local(raw_due, _zone()) if raw_due else None
+    except ValueError as exc:
+        message = {"answer_due_at": ["Pick the date and time the answer is due."]}
+        raise Invalid("the respond-by time is not valid", fields=message) from exc
     referrals.send_referral(
         request_session(),
         patient_id=stay.patient_id,
@@ -239,13 +271,15 @@ def send_referral(stay_id: str) -> Response:
         requester_org_id=str(principal().organization_id),
         reason=request.form.get("reason", "").strip() or None,
         priority=request.form.get("priority", "routine"),
+        answer_due_at=answer_due_at,
         actor=_actor(),
     )
-    return _to_case(stay.id, "referrals")
+    return _to_case(stay.id, "referrals", "referral")
 
 
 @blueprint.post("/referrals/<referral_id>/confirm")
 @requires("Encounter", "u")
+@refused_on("confirm-{referral_id}", _case_of_referral)
 def confirm_placement(referral_id: str) -> Response:
     referral: Referral = access.writable(request_session(), principal(), "ServiceRequest", referral_id)
     if referral.stay_id is None:
@@ -258,4 +292,4 @@ def confirm_placement(referral_id: str) -> Response:
         reason=request.form.get("reason", "").strip() or "Placement confirmed with another facility",
         actor=_actor(),
     )
-    return _to_case(stay.id, "referrals")
+    return _to_case(stay.id, "referrals", f"confirm-{referral.id}")

@@ -9,6 +9,7 @@ from markupsafe import Markup, escape
 
 from fhir_mappings import codes
 from service import clock
+from service.domain.handoff_status import STATUS_WORDS
 
 
 def user_zone(name: str | None) -> ZoneInfo:
@@ -18,10 +19,13 @@ def user_zone(name: str | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def when(moment: datetime | None, zone: ZoneInfo) -> Markup:
-    """``<time>`` with the machine-readable instant and a local reading such as "Tue 10 Mar 04:00 EDT"."""
+def when(moment: datetime | str | None, zone: ZoneInfo) -> Markup:
+    """``<time>`` with the machine-readable instant and a local reading such as "Tue 10 Mar 04:00 EDT"
+    (also of an ISO 8601 text, as a handoff's notes keep their time)."""
     if moment is None:
         return Markup("—")
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
     local = moment.astimezone(zone)
     year = "" if local.year == clock.now().astimezone(zone).year else " %Y"
     text = local.strftime(f"%a %d %b{year} %H:%M ") + (local.tzname() or zone.key)
@@ -88,6 +92,23 @@ ROLES = {
     "administrator": "Administrator",
 }
 VOCABULARIES: dict[str, dict[str, str]] = {
+    "task_status": STATUS_WORDS,
+    # R4 request-priority and Encounter.status (https://hl7.org/fhir/R4/valueset-request-priority.html).
+    "priority": {"routine": "Routine", "urgent": "Urgent", "asap": "As soon as possible", "stat": "Immediately"},
+    "stay_status": {
+        "planned": "Planned",
+        "in-progress": "In hospital",
+        "finished": "Discharged",
+        "cancelled": "Cancelled",
+    },
+    "referral_status": {
+        "draft": "Draft",
+        "active": "Active",
+        "on-hold": "On hold",
+        "revoked": "Withdrawn",
+        "completed": "Completed",
+        "entered-in-error": "Entered in error",
+    },
     "service": dict(codes.REFERRAL_SERVICE.concepts),
     "handoff": dict(codes.HANDOFF_KIND.concepts),
     "disposition": {**codes.CAREBRIDGE_DISCHARGE_DISPOSITION.concepts, "expired": "Expired"},

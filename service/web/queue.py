@@ -10,7 +10,7 @@ from service.usecases import access
 from service.usecases.queue_view import load_queue
 from service.usecases.referrals import PLACEMENT_CONFIRMED
 from service.web.blueprint import blueprint
-from service.web.handoff_actions import BUSINESS_STATUSES, actions_for
+from service.web.handoff_actions import BUSINESS_STATUSES, actions_for, may_ask_for_information
 from service.web.session import principal, requires
 
 
@@ -34,6 +34,7 @@ def queue() -> str:
         # where actions return to (also when this page is shown again for a refused action)
         back=url_for("web.queue", closed=1) if include_closed else url_for("web.queue"),
         actions_for=lambda handoff: actions_for(handoff, org_id),
+        may_ask=lambda handoff: may_ask_for_information(handoff, org_id),
         business_statuses=BUSINESS_STATUSES,
         now=clock.now(),
     )

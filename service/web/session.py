@@ -192,8 +192,12 @@ def signout() -> BaseResponse:
 
 
 def organization_name(org_id: str) -> str:
-    org = request_session().get(Organization, org_id)
-    return org.name if org is not None else org_id
+    """An organisation's name, read once per request (a queue names the same hospital on every card)."""
+    names: dict[str, str] = g.setdefault("organization_names", {})
+    if org_id not in names:
+        org = request_session().get(Organization, org_id)
+        names[org_id] = org.name if org is not None else org_id
+    return names[org_id]
 
 
 @blueprint.app_template_global()

@@ -93,7 +93,7 @@ def test_a_facility_accepts_and_the_planner_sees_it(browser: Any, live_app: Live
     assert facility.url.endswith("/app/queue")
     card = facility.locator("li.card", has_text=stay.patient.display_name)
     assert card.get_by_text("Needs 24-hour nursing").is_visible()
-    card.get_by_role("button", name="Accept").click()
+    card.get_by_role("button", name="Accept — bed offered").click()
     facility.wait_for_load_state()
     assert facility.locator("li.card", has_text=stay.patient.display_name).get_by_text("“bed offered”").is_visible()
     screenshot(facility, "facility-queue")
@@ -101,10 +101,10 @@ def test_a_facility_accepts_and_the_planner_sees_it(browser: Any, live_app: Live
     planner = signed_in_page(browser, live_app, "dana.planner")
     planner.goto(f"/app/stays/{stay.id}")
     oakwood_row = planner.locator("#referrals tbody tr", has_text=OAKWOOD)
-    assert oakwood_row.locator(".status-accepted").inner_text() == "accepted"
+    assert oakwood_row.locator(".status-accepted").inner_text() == "Accepted"
     assert oakwood_row.get_by_text("“bed offered”").is_visible()
     assert planner.get_by_role("button", name="Confirm this placement and release the others").is_visible()
-    assert planner.locator("#timeline").get_by_text("requested → accepted").first.is_visible()
+    assert planner.locator("#timeline").get_by_text("Requested → Accepted").first.is_visible()
     screenshot(planner, "planner-sees-acceptance")
 
 

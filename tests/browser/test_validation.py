@@ -36,7 +36,7 @@ def test_a_decline_without_a_reason_is_refused_on_the_queue(
     card = page.locator("li.card", has_text=stay.patient.display_name)
     assert card.get_by_role("alert").inner_text() == "Say why the referral is declined."
     assert card.get_by_label("Reason to decline").input_value() == "   "
-    assert card.locator(".status-requested").inner_text() == "requested"  # nothing changed
+    assert card.locator(".status-requested").inner_text() == "Requested"  # nothing changed
     assert page.get_by_role("heading", level=1).inner_text().endswith("referrals and tasks for us")
     screenshot(page, "decline-refused")
 

@@ -19,14 +19,29 @@ def test_the_timeline_credits_people_by_name_for_every_change(session: Session, 
     handoffs.transition_handoff(
         session, accepted.id, "accepted", actor="oak.intake", acting_org_id=case.snfs[0].id
     )
+    handoffs.ask_for_information(
+        session, referral.handoffs[1].id, "Is she weight-bearing?", actor="pine.intake", acting_org_id=case.snfs[1].id
+    )
+    handoffs.add_note(session, referral.handoffs[1].id, "Yes, as tolerated.", actor=planner)
     referrals.confirm_placement(session, referral.id, accepted.id, actor=planner, reason="Oak SNF 1 took her")
+    barrier = stays.open_barrier(session, case.stay.id, category="transport", note="Van needed", actor=planner)
+    stays.resolve_barrier(session, barrier.id, actor=planner)
     discharge.record_discharge(
         session, case.stay.id, discharged_at=now - timedelta(hours=1), disposition="snf", actor=planner
     )
 
     timeline = {entry.what: entry.actor for entry in load_case(session, case.stay.id).timeline}
+    snf = "skilled nursing facility placement referral"
     assert timeline["Expected discharge date: 2026-03-13 → 2026-03-16"] == "Pat Planner"
     assert timeline["Readiness: transport done"] == "Pat Planner"
+    assert timeline[f"Sent to Oak SNF 2 ({snf}): requested"] == "Pat Planner"
+    assert timeline[f"Oak SNF 1 ({snf}): Requested → Accepted"] == "oak.intake"  # not a user here
+    assert timeline[f"Oak SNF 2 ({snf}): Requested → Received (“information requested”)"] == "pine.intake"
+    assert timeline[f"Note on Oak SNF 2 ({snf}): Is she weight-bearing?"] == "pine.intake"
+    assert timeline[f"Note on Oak SNF 2 ({snf}): Yes, as tolerated."] == "Pat Planner"
+    assert timeline[f"Oak SNF 2 ({snf}): Received → Cancelled — Oak SNF 1 took her"] == "Pat Planner"
     assert timeline["Placement confirmed with Oak SNF 1"] == "Pat Planner"
-    assert timeline["Discharged (snf)"] == "Pat Planner"  # no longer "system"
-    assert timeline["referral decision (Oak SNF 1): requested → accepted"] == "oak.intake"  # not a user here
+    assert timeline["Barrier opened: transport"] == timeline["Barrier resolved: transport"] == "Pat Planner"
+    assert timeline["Discharged: Skilled nursing facility"] == "Pat Planner"  # no longer "system"
+    # the follow-ups an SNF discharge creates (handed to the confirmed facility's intake)
+    assert timeline["Created for Oak SNF 1 (facility admission after discharge): requested"] == "Pat Planner"

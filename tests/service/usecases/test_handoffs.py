@@ -88,7 +88,7 @@ def test_every_refused_transition_is_409_naming_allowed_states(
 
 def test_only_owner_may_accept(session: Session, case: Case, now: datetime) -> None:
     h = _handoff(session, case, now)
-    with pytest.raises(ConflictError, match="only the owner"):
+    with pytest.raises(ConflictError, match="Only the organisation it was sent to"):
         handoffs.transition_handoff(session, h.id, "accepted", actor="x", acting_org_id=case.hospital.id)
     handoffs.transition_handoff(session, h.id, "cancelled", actor="x", acting_org_id=case.hospital.id, reason="n/a")
 

@@ -12,7 +12,7 @@ from service.usecases import handoffs, plans
 from tests.service.web.conftest import WebCase, sign_in
 
 
-def _send_to_three(client: Any, token: str, web_case: WebCase) -> None:
+def _send_to_three(client: Any, token: str, web_case: WebCase) -> str:
     stay = web_case.case.stay
     response = client.post(
         f"/app/stays/{stay.id}/referrals",
@@ -24,23 +24,25 @@ def _send_to_three(client: Any, token: str, web_case: WebCase) -> None:
             "recipient": [snf.id for snf in web_case.case.snfs],
         },
     )
-    assert response.status_code == 303 and response.location.endswith("#referrals")
+    assert response.status_code == 303 and response.location.endswith("?saved=referral#referrals")
+    return str(response.location)
 
 
 def test_send_a_referral_to_three_facilities_and_see_each_recipient(
     client: Any, session: Session, web_case: WebCase
 ) -> None:
     token = sign_in(client, web_case.planner.username)
-    _send_to_three(client, token, web_case)
+    back_at = _send_to_three(client, token, web_case)
     sent = session.scalars(select(Handoff).where(Handoff.stay_id == web_case.case.stay.id)).all()
     assert sorted(h.owner_org_id for h in sent) == sorted(s.id for s in web_case.case.snfs)
-    page = client.get(f"/app/stays/{web_case.case.stay.id}").text
+    page = client.get(back_at).text
     for snf in web_case.case.snfs:
         assert snf.name in page
-    assert page.count('<span class="status status-requested">requested</span>') == 3
-    # The requester may cancel its own request but never accept on the facility's behalf.
-    assert ">Cancel</button>" in page and ">Accept</button>" not in page
-    assert "created as requested" in page  # timeline
+    assert page.count('<span class="status status-requested">Requested</span>') == 3
+    assert 'role="status"><span aria-hidden="true">✓</span> Referral sent.</span>' in page  # said in place
+    # The requester may withdraw its own request but never accept on the facility's behalf.
+    assert ">Withdraw the referral</button>" in page and ">Accept" not in page
+    assert f"Sent to {web_case.case.snfs[0].name} (skilled nursing facility placement referral)" in page  # timeline
 
 
 def test_an_illegal_or_stale_move_is_shown_plainly_and_changes_nothing(
@@ -54,13 +56,16 @@ def test_an_illegal_or_stale_move_is_shown_plainly_and_changes_nothing(
         f"/app/handoffs/{handoff.id}/transition", data={"csrf_token": token, "target": "accepted", "version": "1"}
     )
     assert refused.status_code == 409
-    assert "only the owner" in refused.text and "Nothing was changed" in refused.text
+    # on the case page itself, next to the form of that move
+    assert "<h1>Anders, Agnes</h1>" in refused.text and f'id="err-move-{handoff.id}-accepted-form"' in refused.text
+    assert "Only the organisation it was sent to may set it to &#39;accepted&#39;." in refused.text
     handoffs.transition_handoff(session, handoff.id, "received", actor="facility")
     stale = client.post(
         f"/app/handoffs/{handoff.id}/transition",
         data={"csrf_token": token, "target": "cancelled", "reason": "patient went home", "version": "1"},
     )
-    assert stale.status_code == 409 and "changed by someone else" in stale.text
+    assert stale.status_code == 409 and "Someone else changed this while you were on the page" in stale.text
+    assert 'value="patient went home"' in stale.text  # what was typed is kept
     session.refresh(handoff)
     assert handoff.status == "received"
 
@@ -97,7 +102,7 @@ def test_a_stale_plan_edit_is_refused_with_the_reason(client: Any, session: Sess
     token = sign_in(client, web_case.planner.username)
     response = client.post(f"/app/plans/{plan.id}", data={"csrf_token": token, "title": "Mine", "version": "1"})
     assert response.status_code == 409
-    assert "was changed by someone else" in response.text
+    assert f'id="err-plan-{plan.id}-form" role="alert">Someone else changed this' in response.text
 
 
 def test_recording_a_discharge_starts_the_follow_ups_in_the_users_time_zone(
@@ -129,7 +134,11 @@ def test_bad_input_is_explained(client: Any, web_case: WebCase) -> None:
         data={"csrf_token": token, "service": "snf_placement", "priority": "routine"},
     )
     assert response.status_code == 422
-    assert "name at least one recipient organisation" in response.text
+    assert (
+        'id="err-referral-recipient_org_ids" role="alert">Choose at least one facility or agency to send it to.'
+        in response.text
+    )
+    assert '<option value="snf_placement" selected>' in response.text  # the choice is kept
 
 
 def test_a_future_discharge_is_refused_on_the_case_page_keeping_the_input(

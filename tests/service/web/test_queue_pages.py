@@ -36,14 +36,21 @@ def test_a_facility_sees_only_what_is_addressed_to_it_and_can_accept(
     # what an SNF needs to decide (born 1 Feb 1944, seen on Tue 10 Mar 2026; EDD three days on)
     assert "<dd>82 years · female</dd>" in page and "<dd>Acme Health Plan</dd>" in page
     assert "Fri 13 Mar" in page and "Respond by" in page and "Skilled nursing facility placement" in page
-    assert ">Accept</button>" in page and ">Decline</button>" in page and ">Cancel</button>" in page
+    # one action area, in an intake coordinator's words: no FHIR verbs, no second status field
+    actions = page[page.index('<div class="actions"') : page.index('<div class="thread">')]
+    buttons = re.findall(r'<button type="submit">([^<]+)</button>', actions)
+    assert buttons == ["Accept — bed offered", "Decline", "Ask for information"]
     response = client.post(
         f"/app/handoffs/{handoff_ids[2]}/transition",
         data={"csrf_token": token, "target": "accepted", "business_status": "bed offered", "back": "/app/queue"},
     )
-    # back to the card acted on, not the top of the queue
-    assert response.status_code == 303 and response.location == f"/app/queue#handoff-{handoff_ids[2]}"
-    assert "“bed offered”" in client.get("/app/queue").text
+    # back to the card acted on, not the top of the queue, saying there that it was done
+    saved = f"move-{handoff_ids[2]}-accepted"
+    assert response.status_code == 303 and response.location == f"/app/queue?saved={saved}#handoff-{handoff_ids[2]}"
+    page = client.get(response.location).text
+    assert "“bed offered”" in page and '<span aria-hidden="true">✓</span> Done: Accepted.</span>' in page
+    actions = page[page.index('<div class="actions"') : page.index('<div class="thread">')]
+    assert re.findall(r'<button type="submit">([^<]+)</button>', actions) == ["Withdraw the bed offer", "Update"]
     # Another facility's handoff is out of reach, and its existence does not leak (404, as for no handoff).
     assert client.post(f"/app/handoffs/{handoff_ids[0]}/transition", data={"csrf_token": token}).status_code == 404
 
@@ -60,7 +67,7 @@ def test_declining_needs_a_reason_and_the_planner_sees_it(client: Any, session: 
     sign_in(client, web_case.planner.username)
     case_page = client.get(f"/app/stays/{web_case.case.stay.id}").text
     assert "No bed available" in case_page
-    assert "requested → rejected" in case_page
+    assert "Requested → Declined — No bed available" in case_page
 
 
 def test_a_blank_decline_is_refused_on_the_queue_next_to_the_reason(
@@ -79,6 +86,36 @@ def test_a_blank_decline_is_refused_on_the_queue_next_to_the_reason(
     assert 'aria-invalid="true"' in page
     session.expire_all()
     assert client.get("/app/queue").text.count('class="status status-requested"') == 1  # nothing changed
+
+
+def test_the_facility_asks_for_information_and_the_planner_answers_in_the_thread(
+    client: Any, session: Session, web_case: WebCase
+) -> None:
+    handoff_ids = _refer(session, web_case)
+    token = sign_in(client, web_case.intakes[1].username)
+    blank = client.post(
+        f"/app/handoffs/{handoff_ids[1]}/ask", data={"csrf_token": token, "question": " ", "back": "/app/queue"}
+    )
+    assert blank.status_code == 422 and "Say what the hospital should send or answer." in blank.text
+    asked = client.post(
+        f"/app/handoffs/{handoff_ids[1]}/ask",
+        data={"csrf_token": token, "question": "Is she weight-bearing?", "back": "/app/queue"},
+    )
+    assert asked.status_code == 303
+    session.expire_all()
+    handoff = session.get_one(Handoff, handoff_ids[1])
+    assert (handoff.status, handoff.business_status) == ("received", "information requested")
+    planner_token = sign_in(client, web_case.planner.username)
+    case_page = client.get(f"/app/stays/{web_case.case.stay.id}").text
+    assert f"{web_case.intakes[1].display_name}</strong>, <time" in case_page and "Is she weight-bearing?" in case_page
+    back = f"/app/stays/{web_case.case.stay.id}"
+    client.post(
+        f"/app/handoffs/{handoff_ids[1]}/notes",
+        data={"csrf_token": planner_token, "text": "Yes, as tolerated", "back": back},
+    )
+    sign_in(client, web_case.intakes[1].username)
+    queue = client.get("/app/queue").text
+    assert "Pat Planner</strong>, <time" in queue and "Yes, as tolerated" in queue
 
 
 def test_business_status_can_be_set_while_deciding(client: Any, session: Session, web_case: WebCase) -> None:
