@@ -212,23 +212,18 @@ def _rendered_lines(session: Session, job: ExportJob, resource_type: str, render
 
 
 def _kept_lines(session: Session, job: ExportJob, resource_type: str, render: Render, batch: int) -> Lines:
-    """Current renditions as they are; the rest rendered, kept for the next export, then written.
-    The kept ones are committed with the job's next progress step (the cursor must stay open)."""
-    model = renditions.RENDERED[resource_type]
-    kept = 0
-    for pairs in _batches(session, rows_query(job, resource_type, renditions.current_json_query(resource_type)), batch):
-        stale = [row_id for row_id, json in pairs if json is None]
-        fresh: dict[str, bytes] = {}
-        if stale:
-            rows = session.scalars(select(model).where(model.id.in_(stale))).all()
-            rendered = [orjson.dumps(resource) for resource in render(session, resource_type, rows)]
-            renditions.keep(session, resource_type, rows, rendered)
-            kept += len(rows)
-            fresh = {row.id: line for row, line in zip(rows, rendered, strict=True)}
-        # A row deleted since the cursor read it has no rendering: it is no longer exported.
-        lines = (json.encode() if json is not None else fresh.get(row_id) for row_id, json in pairs)
-        yield [line for line in lines if line is not None]
-    if kept >= RENDITIONS_WORTH_ANALYZING:
+    """Current renditions as they are; the rest rendered from the same result rows, kept for the
+    next export, then written. The kept ones are committed with the job's next progress step (the
+    cursor must stay open)."""
+    keeper = renditions.Keeper(session, resource_type)
+    for rows in _batches(session, rows_query(job, resource_type, renditions.current_json_query(resource_type)), batch):
+        kept = [getattr(row, renditions.KEPT) for row in rows]
+        stale = [row for row, json in zip(rows, kept, strict=True) if json is None]
+        rendered = [orjson.dumps(resource) for resource in render(session, resource_type, stale)] if stale else []
+        keeper.add(stale, rendered)
+        fresh = iter(rendered)
+        yield [next(fresh) if json is None else json.encode() for json in kept]
+    if keeper.finish() >= RENDITIONS_WORTH_ANALYZING:
         renditions.refresh_statistics(session)
 
 

@@ -189,3 +189,68 @@ def test_without_type_every_served_type_is_exported_care_team_included(
     (team,) = [r for r in lines(client, token, manifest) if r["resourceType"] == "CareTeam"]
     assert team["id"] == case.patient.id and team["subject"] == {"reference": f"Patient/{case.patient.id}"}
     assert not has_errors(validate(team))
+
+
+def test_a_partners_tasks_export_byte_for_byte_as_the_api_reads_them_rendered_first_then_kept(
+    client: Any, session: Session, case: Case, mint: Callable[..., str]
+) -> None:
+    """The first export renders each Task from the export's own result row (nothing is kept yet),
+    the second copies what the first kept: both lines are the bytes the read interaction serves,
+    for Tasks imported with a partner's JSON that carebridge keeps and merges into (lossless)."""
+    from service.models import Handoff, PartnerLink
+    from service.sync.incoming import Incoming, apply
+    from service.usecases import parties
+    from service.usecases.partners import add_partner
+
+    npi = {"system": "http://hl7.org/fhir/sid/us-npi", "value": "1234567893"}
+    parties.add_organization(session, name="Riverside", kind="primary_care", actor="test", identifiers=[npi])
+    sent = {
+        ("Patient", "p1"): {"resourceType": "Patient", "id": "p1", "identifier": [{"system": "urn:example:mrn",
+                            "value": "MRN-1001"}], "name": [{"family": "Anders", "given": ["Agnes"]}]},
+        ("ServiceRequest", "sr1"): {"resourceType": "ServiceRequest", "id": "sr1", "status": "active",
+                                    "intent": "order", "subject": {"reference": "Patient/p1"}},
+    }  # fmt: skip
+    partner = add_partner(
+        session, name="ehr", kind="ehr", organization_id=case.hospital.id, fhir_base="http://127.0.0.1:9/fhir/R4",
+        client_id="cb", key_kid="k1", scopes="system/*.rs", pull_types=["Patient", "ServiceRequest", "Task"],
+        push_types=[], trusted_identifier_systems=["urn:example:mrn"],
+    )  # fmt: skip
+    ehr = Incoming(partner, lambda kind, remote_id: sent[kind, remote_id])
+    ehr_base = "http://127.0.0.1:9/fhir/R4"
+    # What carebridge does not model passes through: an extension, the partner's time zone and key
+    # order, a note's author, a business status coded only in the partner's system.
+    as_sent = {
+        "resourceType": "Task", "id": "t1", "extension": [{"url": "urn:example:ehr#queue", "valueString": "wound"}],
+        "intent": "order", "status": "requested", "for": {"reference": "Patient/p1"},
+        "focus": {"reference": "ServiceRequest/sr1"}, "owner": {"identifier": npi, "display": "Riverside"},
+        "authoredOn": "2026-03-10T04:00:00-05:00",
+        "businessStatus": {"coding": [{"system": "urn:example:ehr-steps", "code": "q"}], "text": "queued"},
+        "note": [{"authorString": "Dr Who", "text": "dressing twice a day"}],
+    }  # fmt: skip
+    unknown_owner = {"reference": "Organization/o-77", "display": "Sunrise Home Care"}
+    for task_json in (as_sent, {**as_sent, "id": "t2", "owner": unknown_owner}):
+        assert apply(session, ehr, task_json) == "created"
+    links = session.query(PartnerLink).filter(PartnerLink.resource_type == "Task").all()
+    changed = next(link.entity_id for link in links if link.remote_id == "t2")
+    handoffs.add_note(session, changed, "member called back", actor="planner")  # merged into the partner's JSON
+    token = mint(case.hospital.id, "system/Task.rs")
+
+    def exported_lines() -> dict[str, bytes]:
+        manifest = export(client, token, "/fhir/R4/$export?_type=Task")
+        found: dict[str, bytes] = {}
+        for item in manifest["output"]:
+            answer = client.get(item["url"].removeprefix("http://127.0.0.1:5000"), headers=auth(token))
+            found |= {orjson.loads(line)["id"]: line for line in answer.get_data().splitlines()}
+        return found
+
+    first, second = exported_lines(), exported_lines()
+
+    assert set(first) == {link.entity_id for link in links} and session.query(Handoff).count() == 2
+    for task_id, line in first.items():
+        read = client.get(f"/fhir/R4/Task/{task_id}", headers=auth(token))
+        assert read.status_code == 200 and line == read.get_data() == second[task_id]
+    merged = orjson.loads(first[changed])
+    assert merged["extension"] == as_sent["extension"] and merged["authoredOn"] == "2026-03-10T04:00:00-05:00"
+    assert merged["owner"] == {"reference": f"{ehr_base}/Organization/o-77", "display": "Sunrise Home Care"}
+    assert [n["text"] for n in merged["note"]] == ["dressing twice a day", "member called back"]
+    assert merged["note"][0]["authorString"] == "Dr Who" and merged["meta"]["versionId"] == "2"

@@ -95,14 +95,20 @@ def test_a_new_mapping_generation_renders_everything_again(
 
 def test_an_older_version_never_replaces_a_newer_rendition(session: Session, case: Case, task_ids: list[str]) -> None:
     rows = handoffs_of(session, task_ids[:1])
-    renditions.keep(session, "Task", rows, [b'{"v": 1}'])
+    keep(session, rows, [b'{"v": 1}'])
     newer = handoffs.add_note(session, task_ids[0], "v2", actor="planner")
-    renditions.keep(session, "Task", [newer], [b'{"v": 2}'])
+    keep(session, [newer], [b'{"v": 2}'])
     stale = type("Row", (), {"id": task_ids[0], "version": 1})()
 
-    renditions.keep(session, "Task", [stale], [b'{"v": 1}'])
+    keep(session, [stale], [b'{"v": 1}'])
 
     assert session.scalar(select(Rendition.json).where(Rendition.resource_id == task_ids[0])) == '{"v": 2}'
+
+
+def keep(session: Session, rows: Sequence[Any], lines: Sequence[bytes]) -> None:
+    keeper = renditions.Keeper(session, "Task")
+    keeper.add(rows, lines)
+    keeper.finish()
 
 
 def handoffs_of(session: Session, ids: Sequence[str]) -> list[Any]:
