@@ -62,6 +62,8 @@ class Settings:
     sync_lease_seconds: float = 30.0
     # Batch requests a push has in flight at once per partner (each on its own DB session).
     sync_push_parallel: int = 4
+    # Rows per batch Bundle a push sends (a partner slow to answer large batches wants fewer).
+    sync_push_batch: int = 50
     # Largest request body the REST and FHIR APIs read (bytes); larger ones answer 413.
     max_body_bytes: int = 1_048_576
 
@@ -81,6 +83,7 @@ class Settings:
             "subscription_allow_private": ("CAREBRIDGE_SUBSCRIPTION_ALLOW_PRIVATE", str),
             "sync_lease_seconds": ("CAREBRIDGE_SYNC_LEASE_SECONDS", float),
             "sync_push_parallel": ("CAREBRIDGE_SYNC_PUSH_PARALLEL", int),
+            "sync_push_batch": ("CAREBRIDGE_SYNC_PUSH_BATCH", int),
             "max_body_bytes": ("CAREBRIDGE_MAX_BODY_BYTES", int),
         }
         for attr, (var, convert) in mapping.items():

@@ -31,24 +31,23 @@ from service.usecases.consumers import CONSUMERS
 from service.usecases.dispatch import dispatch_pending
 from service.usecases.partners import record_capabilities
 
-# Rows per claim: one batch Bundle where the partner takes batches (https://hl7.org/fhir/R4/http.html#transaction).
-PUSH_BATCH = 50
-
 
 @dataclass(frozen=True)
 class PushSettings:
-    """How a push round sends: rows per batch, batches in flight at once, the lease a heartbeat
+    """How a push round sends: rows per claim (one batch Bundle where the partner takes batches,
+    https://hl7.org/fhir/R4/http.html#transaction), batches in flight at once, the lease a heartbeat
     renews, and how long a partner's CapabilityStatement is trusted (README "Configuration")."""
 
     parallel: int
     lease: timedelta
     capabilities_ttl: timedelta
-    batch: int = PUSH_BATCH
+    batch: int
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> PushSettings:
         values: dict[str, Any] = {
             "parallel": settings.sync_push_parallel,
+            "batch": settings.sync_push_batch,
             "lease": timedelta(seconds=settings.sync_lease_seconds),
             "capabilities_ttl": timedelta(seconds=settings.sync_capabilities_seconds),
         }

@@ -1,8 +1,16 @@
 """Celery tasks for partner sync: ids in, one engine round, counts out.
 
 The beat runs `pull_all` and `push_all` (service.celery_app); each fans out one task per partner,
-so a slow partner never holds up the others. Tasks are acks_late: a worker killed mid-round has
-its task redelivered, and the rows it held come back when their lease expires.
+so a slow partner never holds up the others.
+
+A round's work lives in the database, not in its message, so the round tasks are acknowledged
+when they start (not acks_late like the other tasks). A worker killed mid-push leaves rows under
+a lease its heartbeat no longer renews (`service.sync.outbox`); `push_all` counts rows whose lease
+ran out as due, so the beat's next round takes them over within about a lease
+(``CAREBRIDGE_SYNC_LEASE_SECONDS``) plus ``CAREBRIDGE_SYNC_PUSH_SECONDS``. A killed pull resumes
+at the next `pull_all` from its last committed page. Redelivering the message instead would follow
+the broker's clock, not carebridge's: on Redis the visibility timeout (an hour by default, and a
+shorter one would redeliver rounds still running), on the embedded SQLite broker never.
 """
 
 from __future__ import annotations
@@ -20,8 +28,10 @@ from service.sync.connection import Connections, keystore_lookup
 from service.sync.outbox import pending_partners
 from service.usecases.partners import list_partners
 
-# A round cut short by a partner outage runs again later (with backoff) instead of failing.
-RETRY_TEMPORARY: dict[str, Any] = {
+# A round cut short by a partner outage runs again later (with backoff) instead of failing; it is
+# acknowledged on receipt, since the lease and the watermark bring a killed round's work back.
+ROUND: dict[str, Any] = {
+    "acks_late": False,
     "autoretry_for": (TemporaryError,),
     "retry_backoff": 2,
     "retry_backoff_max": 300,
@@ -38,14 +48,14 @@ def connections() -> Connections:
     return _connections
 
 
-@shared_task(name="service.tasks.sync.pull_partner", **RETRY_TEMPORARY)
+@shared_task(name="service.tasks.sync.pull_partner", **ROUND)
 def pull_partner(partner_id: str, since: str | None = None) -> int:
     with runtime(current_app).session_factory() as session:
         partner = session.get_one(Partner, partner_id)
         return engine.pull(session, partner, connections(), since=since).total
 
 
-@shared_task(name="service.tasks.sync.push_partner", **RETRY_TEMPORARY)
+@shared_task(name="service.tasks.sync.push_partner", **ROUND)
 def push_partner(partner_id: str, **overrides: Any) -> dict[str, int]:
     """``overrides``: PushSettings fields (e.g. ``batch``) instead of the configured ones."""
     how = engine.PushSettings.from_settings(runtime(current_app).settings, **overrides)

@@ -1,10 +1,13 @@
 """500 changes pushed by a real Celery worker on Redis while the partner fails and the worker is killed.
 
 The partner answers 503s, 429s with Retry-After and slow responses (its /admin/faults); partway
-through, the worker is SIGKILLed and started again. acks_late redelivers its task, expired leases
-free its rows, and conditional creates make every resend harmless: afterwards each change is on
-the partner exactly once, counted by carebridge's identifier. The data must be committed for a
-worker process to see it, so the test runs on its own database (`committed_url`).
+through, the worker (with its embedded beat, as `carebridge worker --beat` runs it) is SIGKILLed
+and started again. Nothing is redelivered by the broker (the round tasks are acknowledged on
+receipt, `service.tasks.sync`): the beat's next push round takes the killed worker's rows over once
+their lease ran out, and conditional creates make every resend harmless. Afterwards each change is
+on the partner exactly once, counted by carebridge's identifier. The data must be committed for a
+worker process to see it, so the test runs on its own database (`committed_url`) and its own Redis
+database (another Celery worker on the machine must not take or restore its messages).
 """
 
 from __future__ import annotations
@@ -16,13 +19,12 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import redis
-from celery import Celery
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -41,39 +43,63 @@ from tests.peers import PeerSite, require
 pytestmark = [pytest.mark.integration, pytest.mark.worker]
 
 REPO = Path(__file__).resolve().parents[3]
-REDIS_URL = os.environ.get("CAREBRIDGE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+REDIS = os.environ.get("CAREBRIDGE_TEST_REDIS", "redis://127.0.0.1:6379")
 CHANGES = 500
 # The peer answers a conditional create by scanning every stored CarePlan (1-6 ms each), so
 # 500 creates cost minutes on a site of their own, and a batch up to several seconds. The lease is
 # the default (CAREBRIDGE_SYNC_LEASE_SECONDS, 30 s): a heartbeat renews it however long a batch
 # takes, and the killed worker's rows come back within one lease of its last heartbeat. One sender
-# per task, and batches of 5: the peer's conditional creates grow to seconds each as CarePlans
+# per round, and batches of 5: the peer's conditional creates grow to seconds each as CarePlans
 # pile up (5-6 ms per stored one on a loaded machine), and once two queued batches outlast the 30 s
 # read timeout, every batch is sent again while the peer still works on it, and the run never ends.
-BATCH = 5
+# The beat pushes every 5 s, so a round starts soon after the worker does and after a lease ran out.
+PUSH_SETTINGS = {
+    "CAREBRIDGE_SYNC_PUSH_BATCH": "5",
+    "CAREBRIDGE_SYNC_PUSH_PARALLEL": "1",
+    "CAREBRIDGE_SYNC_PUSH_SECONDS": "5",
+}
 # Each wait ends as soon as its condition holds; the bound only catches a stuck sync. Batches took
 # 11 s each in a run on a loaded two-core machine, and 420 s was then too short for all 500.
 DEADLINE = 900
 
 
-def _redis_up() -> bool:
+@pytest.fixture
+def own_redis() -> Iterator[str]:
+    """A Redis database no one else uses: the first empty one this test can claim (with a key
+    that expires, should the test itself be killed), emptied again afterwards."""
+    token = uuid.uuid4().hex
+    for db in range(15, 0, -1):
+        client = redis.Redis.from_url(f"{REDIS}/{db}", socket_connect_timeout=1)
+        try:
+            claimed = client.set("carebridge:fault-test", token, nx=True, ex=3600)
+        except redis.RedisError:
+            require(False, f"Redis is not reachable at {REDIS}")
+        if claimed and client.dbsize() == 1:
+            break
+        if claimed:
+            client.delete("carebridge:fault-test")
+    else:
+        pytest.fail("no empty Redis database to run the fault test on")
     try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
+        yield f"{REDIS}/{db}"
+    finally:
+        client.flushdb()
 
 
-def _start_worker(url: str, queue: str, tmp_path: Path) -> subprocess.Popen[bytes]:
+def _start_worker(url: str, broker: str, instance: Path) -> subprocess.Popen[bytes]:
+    instance.mkdir()  # each start its own beat schedule: a SIGKILLed beat may leave its file torn
     env = {
         **os.environ,
+        **PUSH_SETTINGS,
         "DATABASE_URL": url,
-        "CELERY_BROKER_URL": REDIS_URL,
-        "CAREBRIDGE_INSTANCE": str(tmp_path),
+        "CELERY_BROKER_URL": broker,
+        "CAREBRIDGE_INSTANCE": str(instance),
         "PYTHONPATH": str(REPO),
     }
-    command = [sys.executable, "-m", "celery", "-A", "tests.service.sync.fault_worker", "worker"]
-    command += ["-Q", queue, "--concurrency", "2", "--loglevel", "INFO", "--without-heartbeat", "--without-gossip"]
-    log = open(tmp_path / "worker.log", "ab")  # noqa: SIM115 - the worker writes to it until killed
+    env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    command = [sys.executable, "-m", "celery", "-A", "service.worker", "worker", "--beat"]
+    command += ["--concurrency", "2", "--loglevel", "INFO", "--without-heartbeat", "--without-gossip"]
+    log = open(instance.parent / "worker.log", "ab")  # noqa: SIM115 - the worker writes to it until killed
     return subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=log, start_new_session=True)
 
 
@@ -124,9 +150,8 @@ def faults_site(peer_sites: Callable[..., PeerSite]) -> PeerSite:
 
 
 def test_every_change_reaches_the_partner_exactly_once_despite_faults_and_a_killed_worker(
-    committed_url: str, faults_site: PeerSite, tmp_path: Path
+    committed_url: str, own_redis: str, faults_site: PeerSite, tmp_path: Path
 ) -> None:
-    require(_redis_up(), f"Redis is not reachable at {REDIS_URL}")
     site = faults_site
     engine = make_engine(committed_url)
     factory = make_session_factory(engine)
@@ -160,14 +185,9 @@ def test_every_change_reaches_the_partner_exactly_once_despite_faults_and_a_kill
     site.inject_fault(503, count=3, path_prefix=fhir_path)
     site.inject_fault(429, count=2, path_prefix=fhir_path, retry_after=1)
     site.inject_fault(0, count=40, path_prefix=fhir_path, delay_ms=250)
-    queue = f"sync-faults-{uuid.uuid4().hex[:8]}"
-    sender = Celery(broker=REDIS_URL)
     log = tmp_path / "worker.log"
-    worker = _start_worker(committed_url, queue, tmp_path)
+    worker = _start_worker(committed_url, own_redis, tmp_path / "first")
     try:
-        for _ in range(2):
-            options = {"batch": BATCH, "parallel": 1}
-            sender.send_task("service.tasks.sync.push_partner", args=[partner.id], kwargs=options, queue=queue)
         with factory() as session:
             _wait_for("some deliveries", lambda: _states(session, partner.id)["done"] >= 50, DEADLINE, log)
             assert _states(session, partner.id)["done"] < CHANGES, "the worker finished before it could be killed"
@@ -175,7 +195,7 @@ def test_every_change_reaches_the_partner_exactly_once_despite_faults_and_a_kill
         killed_at = time.monotonic()
         with factory() as session:
             held = set(session.scalars(select(Delivery.id).where(Delivery.state == "in-flight")))
-        worker = _start_worker(committed_url, queue, tmp_path)
+        worker = _start_worker(committed_url, own_redis, tmp_path / "restarted")
         with factory() as session:
             back = _Recovery(session, partner.id, held)
             _wait_for("every delivery", back.all_done, DEADLINE, log)
