@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, IdType, JSONType, UTCDateTime, new_id, utcnow
@@ -96,8 +96,15 @@ class PartnerLink(Base):
 class Delivery(Base):
     __tablename__ = "partner_deliveries"
     __table_args__ = (
-        # The claim query: due rows of one partner in order.
-        Index("ix_partner_deliveries_claim", "partner_id", "state", "due_at", "id"),
+        # The claim query: one partner's open rows in order. Done rows pile up forever and are
+        # never claimed, so they stay out of this index (the claim would otherwise walk them all).
+        Index(
+            "ix_partner_deliveries_open",
+            "partner_id",
+            "id",
+            postgresql_where=text("state IN ('pending', 'in-flight')"),
+            sqlite_where=text("state IN ('pending', 'in-flight')"),
+        ),
         Index("ix_partner_deliveries_entity", "partner_id", "entity_type", "entity_id", "state"),
     )
 

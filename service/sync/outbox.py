@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -99,9 +99,14 @@ def _may_read(session: Session, partner: Partner, resource_type: str, entity_id:
 
 
 def _due(now: datetime) -> object:
-    return or_(
-        and_(Delivery.state == "pending", Delivery.due_at <= now),
-        and_(Delivery.state == "in-flight", Delivery.lease_until < now),  # its worker died
+    # The explicit ``state IN open`` lets PostgreSQL and SQLite answer from the partial index of
+    # open rows (`ix_partner_deliveries_open`), not by walking every done row in id order.
+    return and_(
+        Delivery.state.in_(OPEN_STATES),
+        or_(
+            and_(Delivery.state == "pending", Delivery.due_at <= now),
+            and_(Delivery.state == "in-flight", Delivery.lease_until < now),  # its worker died
+        ),
     )
 
 
@@ -111,29 +116,36 @@ def claim(session: Session, partner_id: str, *, limit: int, lease: timedelta) ->
         # Claims for one partner take turns (its row is locked until this one commits), so each
         # sees what the claim before it put in flight and never hands out a record that is in
         # flight: with several senders, two writes of one record are never in flight together.
+        # The turn is a few statements long: read the candidates, check them, mark them in one UPDATE.
         session.execute(select(Partner.id).where(Partner.id == partner_id).with_for_update())
         now = clock.now()
-        rows = list(
-            session.scalars(
-                select(Delivery)
-                .where(Delivery.partner_id == partner_id, _due(now))  # type: ignore[arg-type]
-                .order_by(Delivery.id)
-                .limit(limit * 2)
-                .with_for_update(skip_locked=True)
-            )
-        )
+        rows = session.execute(
+            select(Delivery.id, Delivery.entity_type, Delivery.entity_id)
+            .where(Delivery.partner_id == partner_id, _due(now))  # type: ignore[arg-type]
+            .order_by(Delivery.id)
+            .limit(limit * 2)
+            .with_for_update(skip_locked=True)
+        ).all()
         busy = _in_flight_elsewhere(session, partner_id, rows, now)
-        claimed: list[Delivery] = []
+        chosen: list[int] = []
         taken: set[tuple[str, str]] = set()
-        for row in rows:
-            key = (row.entity_type, row.entity_id)
-            if key in busy or key in taken or len(claimed) >= limit:
+        for row_id, entity_type, entity_id in rows:
+            key = (entity_type, entity_id)
+            if key in busy or key in taken or len(chosen) >= limit:
                 continue
             taken.add(key)
-            row.state, row.lease_until, row.updated_at = "in-flight", now + lease, now
-            row.attempts += 1
-            claimed.append(row)
-        return {row.id: row.attempts for row in claimed}
+            chosen.append(row_id)
+        if not chosen:
+            return {}
+        marked = session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(chosen))
+            .values(state="in-flight", lease_until=now + lease, updated_at=now, attempts=Delivery.attempts + 1)
+            .returning(Delivery.id, Delivery.attempts)
+            .execution_options(synchronize_session="fetch")
+        )
+        attempts = {row_id: count for row_id, count in marked}
+        return {row_id: attempts[row_id] for row_id in chosen}
 
 
 def renew(session: Session, claimed: Claimed, lease: timedelta) -> int:
@@ -182,22 +194,24 @@ def keep_leases(session: Session, claimed: Claimed, lease: timedelta) -> Iterato
 
 
 def _in_flight_elsewhere(
-    session: Session, partner_id: str, rows: list[Delivery], now: datetime
+    session: Session, partner_id: str, rows: Sequence[tuple[int, str, str]], now: datetime
 ) -> set[tuple[str, str]]:
     """Records of ``rows`` another worker is sending right now (live lease on another row)."""
-    ids = [row.entity_id for row in rows]
-    if not ids:
+    keys = {(entity_type, entity_id) for _, entity_type, entity_id in rows}
+    if not keys:
         return set()
     live = session.execute(
         select(Delivery.entity_type, Delivery.entity_id).where(
+            # Both columns, so `ix_partner_deliveries_entity` answers each record with one probe.
             Delivery.partner_id == partner_id,
+            Delivery.entity_type.in_({kind for kind, _ in keys}),
+            Delivery.entity_id.in_([ident for _, ident in keys]),
             Delivery.state == "in-flight",
             Delivery.lease_until >= now,
-            Delivery.entity_id.in_(ids),
-            Delivery.id.not_in([row.id for row in rows]),
+            Delivery.id.not_in([row_id for row_id, _, _ in rows]),
         )
     )
-    return {(kind, ident) for kind, ident in live}
+    return {(kind, ident) for kind, ident in live} & keys
 
 
 def pending_partners(session: Session) -> list[str]:
