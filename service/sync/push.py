@@ -3,6 +3,11 @@
 - Not yet on the partner: conditional create on carebridge's business identifier (If-None-Exist).
   A 200 instead of 201 means an earlier attempt already created it (the worker died before it
   could record that): the existing resource is linked, and updated if it is older than ours.
+  The very first attempt to send a record to a partner is a plain create: nothing can be there
+  yet, and a conditional create costs the partner a search per entry (on some servers a scan of
+  every stored resource of the type). The attempt counter is committed with the claim, before the
+  request leaves, so any attempt after one whose answer carebridge may not have seen (a killed
+  worker, a timeout, a 5xx) is conditional again (https://hl7.org/fhir/R4/http.html#ccreate).
 - Already there: update with If-Match on the partner's version (https://hl7.org/fhir/R4/http.html#concurrency).
   On 412 or 409 the partner's current version is read and merged three-way when the two sides
   changed different elements; otherwise the row becomes a ``conflict`` with both versions.
@@ -59,16 +64,20 @@ class Prepared:
     remote_id: str | None  # None: create
     remote_version: str | None
     base: Json | None  # the partner's resource as carebridge last saw it
+    first_try: bool = False  # no attempt to send this record to this partner before this one
 
     @property
     def entry(self) -> Json:
         if self.remote_id is None:
-            return create_entry(self.resource, if_none_exist=f"identifier={self._token}")
+            return create_entry(self.resource, if_none_exist=self.if_none_exist)
         return update_entry({**self.resource, "id": self.remote_id}, if_match=etag(self.remote_version))
 
     @property
-    def _token(self) -> str:
-        return identifier_token(self.resource["resourceType"], self.entity_id)
+    def if_none_exist(self) -> str | None:
+        """The create's condition: none on a first try, carebridge's identifier after that."""
+        if self.first_try:
+            return None
+        return f"identifier={identifier_token(self.resource['resourceType'], self.entity_id)}"
 
 
 @dataclass(frozen=True)
@@ -133,7 +142,7 @@ def _answered(answer: EntryResponse) -> tuple[Written | None, ConnectorError | N
 def _write_one(fhir: FhirClient, item: Prepared) -> tuple[Written | None, ConnectorError | None]:
     try:
         if item.remote_id is None:
-            result = fhir.create(item.resource, if_none_exist=item.entry["request"]["ifNoneExist"])
+            result = fhir.create(item.resource, if_none_exist=item.if_none_exist)
         else:
             result = fhir.update({**item.resource, "id": item.remote_id}, if_match=etag(item.remote_version))
     except ConnectorError as exc:
@@ -185,6 +194,7 @@ def _prepare(
         of_type = [(row, record) for row, record in sending if row.entity_type == entity_type]
         rendered = resources_for_partner(session, partner, entity_type, [record for _, record in of_type])
         bodies.update((row.id, body) for (row, _), body in zip(of_type, rendered, strict=True))
+    tried = _tried_before(session, partner.id, [row for row, _ in sending if row.entity_id not in links])
     prepared = []
     for row, record in sending:
         link = links.get(row.entity_id)
@@ -197,9 +207,28 @@ def _prepare(
                 remote_id=link.remote_id if link else None,
                 remote_version=link.remote_version if link else None,
                 base=link.remote_json if link else None,
+                first_try=link is None and row.attempts == 1 and row.entity_id not in tried,
             )
         )
     return prepared
+
+
+def _tried_before(session: Session, partner_id: str, rows: Sequence[Delivery]) -> set[str]:
+    """Records of ``rows`` another of the partner's deliveries already claimed for sending (it may
+    have created them there, whatever became of that row since)."""
+    if not rows:
+        return set()
+    return set(
+        session.scalars(
+            select(Delivery.entity_id).where(
+                Delivery.partner_id == partner_id,
+                Delivery.entity_type.in_({row.entity_type for row in rows}),
+                Delivery.entity_id.in_([row.entity_id for row in rows]),
+                Delivery.id.not_in([row.id for row in rows]),
+                Delivery.attempts > 0,
+            )
+        )
+    )
 
 
 def _finish(row: Delivery, tally: Counter[str], state: str, result: str | None, **fields: Any) -> None:

@@ -55,12 +55,15 @@ class FakePartner:
         self.time_out = 0  # this many batches "take longer than the read timeout"
         self.batch_sizes: list[int] = []
         self.received: list[str] = []
+        self.create_conditions: list[str | None] = []  # each create entry's If-None-Exist, as sent
         self._ids = itertools.count(1)
         self._lock = threading.Lock()  # parallel senders call in from several threads
 
     def batch(self, request: Any) -> tuple[int, dict[str, str], bytes]:
         bundle = orjson.loads(request.body)
         self.batch_sizes.append(len(bundle["entry"]))
+        posts = [entry["request"] for entry in bundle["entry"] if entry["request"]["method"] == "POST"]
+        self.create_conditions += [request.get("ifNoneExist") for request in posts]
         if self.time_out:
             self.time_out -= 1
             return 200, {}, requests.ReadTimeout()  # type: ignore[return-value]
@@ -69,6 +72,7 @@ class FakePartner:
         return 200, {"Content-Type": "application/fhir+json"}, orjson.dumps(body)
 
     def single(self, request: Any) -> tuple[int, dict[str, str], bytes]:
+        self.create_conditions.append(request.headers.get("If-None-Exist"))
         answer = self._answer({"resource": orjson.loads(request.body), "request": {"method": request.method}})
         status = int(answer["response"]["status"].split()[0])
         return status, {"Content-Type": "application/fhir+json"}, orjson.dumps(answer.get("resource") or {})
@@ -222,3 +226,24 @@ def test_a_batch_a_slow_partner_did_not_answer_in_time_comes_back_later_in_small
     assert second["done:created"] == 4
     assert fake.batch_sizes == [4, 2, 2]  # halved, then one row more per answered batch (2 were left)
     assert sorted(fake.received) == sorted(ids)
+
+
+def test_a_first_send_is_a_plain_create_and_a_resend_after_an_unanswered_batch_is_conditional(
+    session: Session, case: Case, now: datetime, partner: Partner, connections: Connections, partner_site: Any
+) -> None:
+    # The partner may have created the plans of a batch it did not answer: the resend must find them
+    # by carebridge's identifier (https://hl7.org/fhir/R4/http.html#ccreate) instead of creating copies.
+    _, fake = partner_site
+    how = engine.PushSettings.from_settings(Settings(), batch=2, parallel=1)
+    ids = [plans.create_case_plan(session, patient_id=case.patient.id, title=f"Plan {n}", actor="planner").id
+           for n in range(2)]  # fmt: skip
+    fake.time_out = 1
+
+    engine.push(session, partner, connections, how)
+    clock.set_clock(lambda: now + timedelta(minutes=5))
+    resent = engine.push(session, partner, connections, how)
+
+    assert resent["done:created"] == 2
+    tokens = {f"identifier=https://carebridge.dev/fhir/identifier/careplan|{plan_id}" for plan_id in ids}
+    assert fake.create_conditions[:2] == [None, None]
+    assert set(fake.create_conditions[2:]) == tokens and len(fake.create_conditions) == 4
