@@ -201,19 +201,21 @@ class BarePush:
     carebridge's plans of its own, so both sides update the same number of equal resources."""
 
     def __init__(self, site: PeerSite, resources: list[dict[str, Any]], parallel: int) -> None:
-        client = site.register_backend_client("system/*.cruds")
-        with Transport() as http, client.connect(http) as fhir:
-            token = fhir._auth.access_token()  # type: ignore[union-attr]
+        self.client = site.register_backend_client("system/*.cruds")
+        with Transport() as http, self.client.connect(http) as fhir:
             answers = [fhir.batch([create_entry(r) for r in chunk]) for chunk in _chunks(resources, PUSH.batch)]
         self.url = site.fhir_base
-        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
         self.copies = [answer.resource for chunk in answers for answer in chunk if answer.resource]
         assert len(self.copies) == len(resources)
         self.parallel = parallel
         self._local = threading.local()
 
     def round(self, description: str) -> float:
-        """Seconds to update every copy once."""
+        """Seconds to update every copy once, with a token fetched before the clock starts (a
+        loaded machine's carebridge rounds in between can outlast the last one's lifetime)."""
+        with Transport() as http, self.client.connect(http) as fhir:
+            token = fhir._auth.access_token()  # type: ignore[union-attr]
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
         bundles = [
             {"resourceType": "Bundle", "type": "batch", "entry": [self._put(r, description) for r in chunk]}
             for chunk in _chunks(self.copies, PUSH.batch)
