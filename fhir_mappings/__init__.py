@@ -18,6 +18,7 @@ Each resource family has a module with three functions, for example `handoff`:
 | OrganizationData   | Organization   | `organization` | US Core Organization               |
 | PractitionerData   | Practitioner   | `practitioner` | US Core Practitioner               |
 | ProvenanceData     | Provenance     | `provenance`   | US Core Provenance                 |
+| DocumentData       | DocumentReference | `document`  | US Core DocumentReference          |
 | ScreeningData      | QuestionnaireResponse | `screening` | SDC QuestionnaireResponse   |
 
 `screening` also ships the screening instruments as Questionnaires (`instrument(name)`) and
@@ -49,11 +50,18 @@ from .care_plan import from_fhir_care_plan, to_fhir_care_plan, to_fhir_care_plan
 from .care_team import from_fhir_care_team, to_fhir_care_team, to_fhir_care_team_json
 from .codec import MappingError
 from .datatypes import business_identifier
+from .document import (
+    from_fhir_document_reference,
+    to_fhir_binary_json,
+    to_fhir_document_reference,
+    to_fhir_document_reference_json,
+)
 from .domain import (
     CarePlanData,
     CareTeamData,
     CareTeamMember,
     CodeableConceptData,
+    DocumentData,
     GoalData,
     HandoffData,
     Identifier,
@@ -80,6 +88,7 @@ __all__ = [
     "CareTeamData",
     "CareTeamMember",
     "CodeableConceptData",
+    "DocumentData",
     "GoalData",
     "HandoffData",
     "Identifier",
@@ -96,6 +105,7 @@ __all__ = [
     "bundle_collection_json",
     "from_fhir_care_plan",
     "from_fhir_care_team",
+    "from_fhir_document_reference",
     "from_fhir_encounter",
     "from_fhir_goal",
     "from_fhir_organization",
@@ -111,7 +121,10 @@ __all__ = [
     "to_fhir_care_plan",
     "to_fhir_care_plan_json",
     "to_fhir_care_team",
+    "to_fhir_binary_json",
     "to_fhir_care_team_json",
+    "to_fhir_document_reference",
+    "to_fhir_document_reference_json",
     "to_fhir_encounter",
     "to_fhir_encounter_json",
     "to_fhir_goal",

@@ -201,6 +201,26 @@ ORGANIZATION_TYPE = CodeSystem(
 US_CORE_CAREPLAN_CATEGORY = CodeSystem(
     "http://hl7.org/fhir/us/core/CodeSystem/careplan-category", {"assess-plan": "Assessment and Plan of Treatment"}
 )
+# https://hl7.org/fhir/us/core/STU6.1/CodeSystem-us-core-documentreference-category.html
+US_CORE_DOCUMENTREFERENCE_CATEGORY = CodeSystem(
+    "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category", {"clinical-note": "Clinical Note"}
+)
+# The documents a facility needs to decide on a referral, as LOINC document codes (US Core binds
+# DocumentReference.type extensibly to the LOINC Document Ontology; these are in it: H&P and progress
+# notes as in US Core's Clinical Notes guidance, the therapy progress notes of C-CDA's
+# ProgressNoteDocumentTypeCode value set, the medication history of C-CDA's section codes).
+DOCUMENT_TYPE = CodeSystem(
+    LOINC,
+    {
+        "34117-2": "History and physical note",
+        "11506-3": "Progress note",
+        "11508-9": "Physical therapy Progress note",
+        "11507-1": "Occupational therapy Progress note",
+        "10160-0": "History of Medication use Narrative",
+        "18842-5": "Discharge summary",
+        "11488-4": "Consult note",
+    },
+)
 PROVENANCE_PARTICIPANT_TYPE = CodeSystem(
     "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
     {
@@ -397,6 +417,7 @@ CARE_TEAM_ROLES = CodeMap(
     },
 )
 HANDOFF_KINDS = CodeMap(HANDOFF_KIND)
+DOCUMENT_TYPES = CodeMap(DOCUMENT_TYPE)
 GOAL_ACHIEVEMENTS = CodeMap(GOAL_ACHIEVEMENT)
 ORGANIZATION_KINDS = CodeMap(
     ORGANIZATION_KIND,

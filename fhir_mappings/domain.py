@@ -151,6 +151,28 @@ class ReferralData:
     authored_on: dt.datetime | None = None
     notes: tuple[str, ...] = ()
     identifiers: tuple[Identifier, ...] = ()
+    # The clinical documents sent with the referral (DocumentReference ids), its supportingInfo.
+    document_ids: tuple[str, ...] = ()
+    source: Mapping[str, Any] | None = _source()
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocumentData:
+    """A clinical document attached to a referral (DocumentReference); its bytes are a Binary."""
+
+    id: str | None
+    patient_id: str | None
+    status: str  # document-reference-status
+    type_code: str  # a LOINC document code (codes.DOCUMENT_TYPE)
+    content_type: str  # MIME type of the content
+    content_url: str | None  # where the content is: the Binary's URL
+    title: str | None = None
+    size: int | None = None
+    sha1: str | None = None  # base64 SHA-1 of the content (Attachment.hash)
+    created: dt.datetime | None = None  # when it was attached (DocumentReference.date, Attachment.creation)
+    author_ref: str | None = None
+    referral_ids: tuple[str, ...] = ()  # context.related: the referrals it was sent with
+    stay_id: str | None = None  # context.encounter
     source: Mapping[str, Any] | None = _source()
 
 

@@ -19,6 +19,7 @@ US_CORE_PATIENT = US_CORE + "patient"
 US_CORE_ORGANIZATION = US_CORE + "organization"
 US_CORE_PRACTITIONER = US_CORE + "practitioner"
 US_CORE_PROVENANCE = US_CORE + "provenance"
+US_CORE_DOCUMENTREFERENCE = US_CORE + "documentreference"
 US_CORE_OBSERVATION_SCREENING = US_CORE + "observation-screening-assessment"
 US_CORE_CONDITION_HEALTH_CONCERN = US_CORE + "condition-problems-health-concerns"
 # US Core 6.1 has no QuestionnaireResponse profile of its own; it points to SDC's

@@ -66,6 +66,8 @@ class Settings:
     sync_push_batch: int = 50
     # Largest request body the REST and FHIR APIs read (bytes); larger ones answer 413.
     max_body_bytes: int = 1_048_576
+    # Largest clinical document a referral takes (bytes); a larger upload answers 413.
+    max_document_bytes: int = 4 * 1_048_576
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -85,6 +87,7 @@ class Settings:
             "sync_push_parallel": ("CAREBRIDGE_SYNC_PUSH_PARALLEL", int),
             "sync_push_batch": ("CAREBRIDGE_SYNC_PUSH_BATCH", int),
             "max_body_bytes": ("CAREBRIDGE_MAX_BODY_BYTES", int),
+            "max_document_bytes": ("CAREBRIDGE_MAX_DOCUMENT_BYTES", int),
         }
         for attr, (var, convert) in mapping.items():
             if env.get(var):

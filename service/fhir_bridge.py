@@ -41,6 +41,7 @@ from service.models import (
     User,
 )
 from service.models.audit_events import AccessEvent
+from service.models.documents import Document
 from service.usecases.directory import Change
 
 Json = dict[str, Any]
@@ -147,7 +148,9 @@ def _performers(row: Referral, recipient_org_ids: Sequence[str]) -> tuple[str, .
     return tuple(dict.fromkeys(named + [ref for ref in own if ref != row.requester_ref]))
 
 
-def referral_data(row: Referral, recipient_org_ids: Sequence[str]) -> fm.ReferralData:
+def referral_data(
+    row: Referral, recipient_org_ids: Sequence[str], document_ids: Sequence[str] = ()
+) -> fm.ReferralData:
     return fm.ReferralData(
         id=row.id,
         patient_id=row.patient_id,
@@ -163,7 +166,30 @@ def referral_data(row: Referral, recipient_org_ids: Sequence[str]) -> fm.Referra
         wanted_by=row.wanted_by,
         authored_on=row.authored_on,
         notes=tuple(row.notes),
+        # A partner's own documents stay in `source` as absolute URLs (service.sync.outgoing), after which these come.
+        document_ids=tuple(document_ids),
         source=row.source,
+    )
+
+
+def document_data(row: Document) -> fm.DocumentData:
+    """A document as DocumentReference; its content is the Binary of the same id, named relative to
+    the FHIR base (R4 Attachment.url: a relative URL "is interpreted in the same way as a resource
+    reference"), so the API, the push and `$export` render it alike."""
+    return fm.DocumentData(
+        id=row.id,
+        patient_id=row.patient_id,
+        status=row.status,
+        type_code=row.type_code,
+        content_type=row.content_type,
+        content_url=f"Binary/{row.id}",
+        title=row.title,
+        size=row.size,
+        sha1=row.sha1,
+        created=row.created_at,
+        author_ref=f"Organization/{row.author_org_id}",
+        referral_ids=(row.referral_id,),
+        stay_id=row.stay_id,
     )
 
 
@@ -291,7 +317,13 @@ def render(session: Session, resource_type: str, rows: Sequence[Any]) -> list[Js
         data = [fm.to_fhir_task_json(handoff_data(r)) for r in rows]
     elif resource_type == "ServiceRequest":
         recipients = _grouped(session, Handoff.referral_id, Handoff.owner_org_id, ids, Handoff.authored_on)
-        data = [fm.to_fhir_service_request_json(referral_data(r, recipients.get(r.id, []))) for r in rows]
+        documents = _grouped(session, Document.referral_id, Document.id, ids, Document.created_at, Document.id)
+        data = [
+            fm.to_fhir_service_request_json(referral_data(r, recipients.get(r.id, []), documents.get(r.id, [])))
+            for r in rows
+        ]
+    elif resource_type == "DocumentReference":
+        data = [fm.to_fhir_document_reference_json(document_data(r)) for r in rows]
     elif resource_type == "CarePlan":
         goals = _grouped(session, Goal.case_plan_id, Goal.id, ids, Goal.created_at)
         referrals = _grouped(session, Referral.case_plan_id, Referral.id, ids, Referral.authored_on)

@@ -6,12 +6,13 @@ use the JSON bounds through `fhir_mappings.bounds` (the same walk the request gu
 
 `install(app, settings)` puts the request guard in front of every REST (`/api/...`) and FHIR
 (`/fhir/R4/...`) write, so handlers only ever see a JSON body of bounded size and depth without
-control characters. Refusals come in the API's own error shape: the REST error envelope, or an
-OperationOutcome under /fhir/R4.
+control characters (file uploads aside: multipart, up to `max_document_bytes`, checked by their use case).
+Refusals come in the API's own error shape: the REST error envelope, or an OperationOutcome under /fhir/R4.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -32,6 +33,11 @@ FHIR_PREFIX = "/fhir/R4"
 # https://hl7.org/fhir/R4/http.html#mime-type: application/fhir+json, and application/json is accepted.
 _JSON_TYPES = {"rest": ("application/json",), "fhir": ("application/fhir+json", "application/json")}
 _WRITES = ("POST", "PUT", "PATCH")
+# Writes that take a file (multipart/form-data): a clinical document on a referral, by the REST API
+# and by the planner's case page. Their body may hold a whole document plus the form around it;
+# every other write stays within max_body_bytes.
+_UPLOADS = (re.compile(r"/api/documents"), re.compile(r"/app/referrals/[^/]+/documents"))
+MULTIPART_ALLOWANCE = 64 * 1024
 
 
 def ascii_int(text: str | None) -> int | None:
@@ -53,7 +59,17 @@ def install(app: Flask, settings: Settings) -> None:
     # Werkzeug refuses a larger body with 413 as soon as a handler reads it.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.before_request(_guard_url)
+    app.before_request(lambda: _allow_upload(settings))
     app.before_request(_guard_json_body)
+
+
+def is_upload() -> bool:
+    return request.method == "POST" and any(rule.fullmatch(request.path) for rule in _UPLOADS)
+
+
+def _allow_upload(settings: Settings) -> None:
+    if is_upload():
+        request.max_content_length = settings.max_document_bytes + MULTIPART_ALLOWANCE
 
 
 def _api() -> str | None:
@@ -87,6 +103,8 @@ def _guard_json_body() -> Any:
     api = _api()
     if api is None or request.method not in _WRITES:
         return None
+    if api == "rest" and is_upload() and request.mimetype == "multipart/form-data":
+        return None  # a file and its form fields, checked by the use case (service.usecases.documents)
     if api == "fhir" and request.path.endswith("/_search"):
         return None  # a form body (https://hl7.org/fhir/R4/http.html#search), checked by the search handler
     data = request.get_data(cache=True)  # too large: 413, rendered by the API's own error handler

@@ -6,6 +6,7 @@ from flask_smorest import Api
 
 
 def register_api(api: Api) -> None:
+    from service.api.documents.views import blp as documents
     from service.api.handoffs.views import blp as handoffs
     from service.api.organizations.views import blp as organizations
     from service.api.patients.views import blp as patients
@@ -14,5 +15,5 @@ def register_api(api: Api) -> None:
     from service.api.stays.views import blp as stays
     from service.api.worklist.views import blp as worklist
 
-    for blueprint in (organizations, patients, stays, plans, referrals, handoffs, worklist):
+    for blueprint in (organizations, patients, stays, plans, referrals, documents, handoffs, worklist):
         api.register_blueprint(blueprint, url_prefix=f"/api/{blueprint.name}")

@@ -16,7 +16,8 @@ subscriptions, messaging and the partner push. Nothing else filters records by h
    - payer: its members (`Patient.payer_id`) and everything about them;
    - receiving facility (or anyone a handoff is addressed to / requested by): the handoffs (Task)
      addressed to it or requested by it, the referrals (ServiceRequest) those handoffs carry out,
-     and the patients they concern: not the rest of the patient's hospital record;
+     the documents (DocumentReference) sent with those referrals, and the patients they concern:
+     not the rest of the patient's hospital record, nor the documents of other referrals;
    - hospital: the patients of its stays and their records;
    - `organization_id` None: a carebridge-operated client (auditor, internal jobs), no tenant limit.
    The org-kind rules are unions of relations, so an organisation only ever matches rows it is a
@@ -50,6 +51,7 @@ from service.models import (
     User,
 )
 from service.models.audit_events import AccessEvent
+from service.models.documents import Document
 
 # FHIR resource type -> (ORM model, its patient id column).
 MODELS: dict[str, tuple[type[Any], InstrumentedAttribute[str]]] = {
@@ -59,6 +61,7 @@ MODELS: dict[str, tuple[type[Any], InstrumentedAttribute[str]]] = {
     "Goal": (Goal, Goal.patient_id),
     "ServiceRequest": (Referral, Referral.patient_id),
     "Task": (Handoff, Handoff.patient_id),
+    "DocumentReference": (Document, Document.patient_id),
     # One CareTeam per patient (its id is the patient's id): see service.fhir_bridge.
     "CareTeam": (Patient, Patient.id),
 }
@@ -68,20 +71,27 @@ CARE_TEAM_EXISTS = exists().where(CareTeamMember.patient_id == Patient.id)
 
 # What each role may do, as the `user/` scopes a person of that role holds (tenancy then limits
 # the rows to their organisation's). Why each role gets what:
-_CASE_TYPES = ("Patient", "Encounter", "CarePlan", "Goal", "ServiceRequest", "Task")
+_CASE_TYPES = ("Patient", "Encounter", "CarePlan", "Goal", "ServiceRequest", "Task", "DocumentReference")
+# A document's content (FHIR Binary) is read with its DocumentReference: whoever reads documents
+# reads their content (SMART scopes name Binary apart, https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html).
+_DOCUMENTS_READ = "user/DocumentReference.rs user/Binary.r"
 ROLE_SCOPES: dict[str, str] = {
     # Hospital staff run the whole case of their hospital's patients: stays, plans, goals,
     # referrals and handoffs, created and changed (no record is ever deleted, but `d` costs nothing
     # to grant and keeps the scope the plain "full access" one).
-    "discharge_planner": " ".join(f"user/{t}.cruds" for t in _CASE_TYPES) + " user/CareTeam.rs user/Organization.rs",
-    "case_manager": " ".join(f"user/{t}.cruds" for t in _CASE_TYPES) + " user/CareTeam.rs user/Organization.rs",
-    # A facility's intake works the referrals addressed to it: it reads the patient and the
-    # referral, and answers (accepts, declines, updates) the handoff; nothing else of the case.
-    "intake_coordinator": "user/Patient.rs user/ServiceRequest.rs user/Task.rus user/Organization.rs",
+    "discharge_planner": " ".join(f"user/{t}.cruds" for t in _CASE_TYPES)
+    + " user/Binary.r user/CareTeam.rs user/Organization.rs",
+    "case_manager": " ".join(f"user/{t}.cruds" for t in _CASE_TYPES)
+    + " user/Binary.r user/CareTeam.rs user/Organization.rs",
+    # A facility's intake works the referrals addressed to it: it reads the patient, the referral
+    # and the documents sent with it, and answers (accepts, declines, updates) the handoff; nothing
+    # else of the case.
+    "intake_coordinator": f"user/Patient.rs user/ServiceRequest.rs {_DOCUMENTS_READ} user/Task.rus "
+    "user/Organization.rs",
     # A payer's care manager follows its members' cases (read only) and answers the handoffs
     # addressed to the payer (authorisations).
     "payer_care_manager": "user/Patient.rs user/Encounter.rs user/CarePlan.rs user/Goal.rs user/ServiceRequest.rs "
-    "user/CareTeam.rs user/Task.rus user/Organization.rs",
+    f"{_DOCUMENTS_READ} user/CareTeam.rs user/Task.rus user/Organization.rs",
     # An auditor reads the access trail, not the records themselves.
     "auditor": "user/AuditEvent.rs user/Organization.rs",
     # An administrator manages accounts and the organisation directory, not patients.
@@ -96,6 +106,7 @@ REST_TYPES: dict[str, tuple[str, ...]] = {
     "worklist": ("Encounter",),
     "plans": ("CarePlan", "Goal"),
     "referrals": ("ServiceRequest",),
+    "documents": ("DocumentReference",),
     "handoffs": ("Task",),
     "organizations": ("Organization",),
 }
@@ -215,6 +226,9 @@ def _visible_rows(resource_type: str, org: str | None, confined: bool, patient_i
             clauses.append(or_(whole_record, Handoff.owner_org_id == org, Handoff.requester_org_id == org))
         elif resource_type == "ServiceRequest":
             clauses.append(or_(whole_record, _party_to_handoff(org, _HANDOFF.referral_id == Referral.id)))
+        elif resource_type == "DocumentReference":
+            # Those who may read the referral may read what was sent with it, and no one else.
+            clauses.append(or_(whole_record, _party_to_handoff(org, _HANDOFF.referral_id == Document.referral_id)))
         else:
             clauses.append(whole_record)
     return and_(*clauses)

@@ -62,6 +62,13 @@ US_CORE_SHALL: dict[str, tuple[tuple[str, ...], ...]] = {
         ("patient", "code"),
         ("patient", "category", "authored"),
     ),
+    "DocumentReference": (
+        ("_id",),
+        ("patient",),
+        ("patient", "category"),
+        ("patient", "type"),
+        ("patient", "category", "date"),
+    ),
     "Organization": (("name",), ("address",)),
     "Practitioner": (("name",), ("identifier",)),
 }
@@ -238,10 +245,12 @@ def _checked_scopes() -> list[str]:
     """`<Type>.<interactions>` (SMART v2) for every type and interaction a FHIR handler checks
     (`guard.authorize`): read/search of each served type and the audit trail, Task updates,
     Encounter updates (`$process-message`), Subscription create/read/delete, Group read (bulk),
-    Organization and Practitioner read/search, Provenance read. scopes_supported lists them so a
+    Organization and Practitioner read/search, Provenance read, Binary read (a document's
+    content). scopes_supported lists them so a
     client can ask for what it needs (https://hl7.org/fhir/smart-app-launch/conformance.html#metadata)."""
     checked = {name: "rs" for name in KINDS} | {"AuditEvent": "rs", "Task": "rus", "Encounter": "rus"}
     checked |= {"Subscription": "crd", "Group": "r", "Organization": "rs", "Practitioner": "rs", "Provenance": "r"}
+    checked |= {"Binary": "r"}
     return [f"{name}.{interactions}" for name, interactions in sorted(checked.items())]
 
 

@@ -9,6 +9,8 @@ from flask import request
 
 from service.fhir_api.outcome import FhirError
 
+BINARY_PREFIX = "/fhir/R4/Binary/"
+
 # https://hl7.org/fhir/R4/http.html#mime-type: `_format` may be a MIME type or a short form.
 _JSON_FORMATS = frozenset(
     {"json", "application/json", "application/fhir+json", "application/json+fhir", "text/json"}
@@ -23,8 +25,21 @@ _SERVED = (
 )
 
 
+def wants_fhir() -> bool:
+    """`_format` or `Accept` asks for a FHIR JSON resource rather than a document's own content
+    (https://hl7.org/fhir/R4/http.html#binary): a FHIR type named first, not merely allowed by a wildcard."""
+    wanted = request.args.get("_format")
+    if wanted is not None:
+        return wanted.split(";")[0].strip() in _JSON_FORMATS
+    best = request.accept_mimetypes.best
+    return best is not None and best in _SERVED
+
+
 def check_format() -> None:
-    """A before-request hook of the FHIR blueprints: 406 unless the answer may be JSON."""
+    """A before-request hook of the FHIR blueprints: 406 unless the answer may be JSON. A Binary
+    read answers any type (its native content or the Binary resource: service.fhir_api.binary)."""
+    if request.path.startswith(BINARY_PREFIX):
+        return
     wanted = request.args.get("_format")
     if wanted is not None:
         if wanted.split(";")[0].strip() not in _JSON_FORMATS:

@@ -14,11 +14,20 @@ from typing import Any
 from sqlalchemy import ColumnElement, Text, and_, cast, exists, false, or_, true
 
 from fhir_mappings import business_identifier
-from fhir_mappings.codes import REFERRAL_SERVICES, SNOMED, US_CORE_CAREPLAN_CATEGORY, V3_ACT_CODE, CodeMap
+from fhir_mappings.codes import (
+    LOINC,
+    REFERRAL_SERVICES,
+    SNOMED,
+    US_CORE_CAREPLAN_CATEGORY,
+    US_CORE_DOCUMENTREFERENCE_CATEGORY,
+    V3_ACT_CODE,
+    CodeMap,
+)
 from service.auth.policy import MODELS
 from service.fhir_api.params import Codes, date_clause, reference_id, string_clause, token_clause
 from service.models import CasePlan, Goal, Handoff, Patient, PatientIdentifier, Referral, Stay
 from service.models.audit_events import AccessEvent
+from service.models.documents import Document
 
 OWN_ENCOUNTER_IDENTIFIER = business_identifier("encounter", "").system
 Clause = Callable[[str, str, str], ColumnElement[bool]]  # (one value, FHIR base, modifier) -> filter
@@ -260,6 +269,28 @@ KINDS: dict[str, ResourceKind] = {
         includes=("Task:focus", "Task:patient"),
         updatable=True,
     ),
+    # US Core 6.1 DocumentReference searches: _id, patient, patient+category, patient+type,
+    # patient+category+date (https://hl7.org/fhir/us/core/STU6.1/StructureDefinition-us-core-documentreference.html).
+    "DocumentReference": ResourceKind(
+        "DocumentReference",
+        Document,
+        Document.patient_id,
+        Document.updated_at,
+        {
+            **_patient_params(Document.patient_id),
+            "status": _status("status", Document.status, "DocumentReference status", "document-reference-status"),
+            # Every document carebridge keeps is a clinical note (fhir_mappings.document).
+            "category": _constant_token(
+                "category", "Category (clinical-note)", US_CORE_DOCUMENTREFERENCE_CATEGORY.url, "clinical-note"
+            ),
+            "type": _token("type", Document.type_code, "The kind of document (LOINC)", Codes(LOINC)),
+            "date": _date("date", Document.created_at, "When the document was attached"),
+            "related": _reference(
+                "related", Document.referral_id, "ServiceRequest", "The referral the document was sent with"
+            ),
+        },
+        includes=("DocumentReference:patient",),
+    ),
     "CareTeam": ResourceKind(
         "CareTeam",
         Patient,
@@ -320,6 +351,7 @@ INCLUDES: dict[str, tuple[str, Any, Any]] = {
     "ServiceRequest:patient": ("Patient", Referral.patient_id, Patient.id),
     "Encounter:patient": ("Patient", Stay.patient_id, Patient.id),
     "CareTeam:patient": ("Patient", Patient.id, Patient.id),
+    "DocumentReference:patient": ("Patient", Document.patient_id, Patient.id),
 }
 
 assert set(KINDS) == set(MODELS), "tenancy and the FHIR API must cover the same resource types"

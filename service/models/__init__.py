@@ -1,7 +1,7 @@
 """The case model: who is involved, the patient's stay, the plan, referrals and handoffs."""
 
 # Every table module is imported here so that Base.metadata (Alembic, test schemas) knows them all.
-from service.models import audit_events, bulk, clients, keys, renditions, subscriptions, web  # noqa: F401
+from service.models import audit_events, bulk, clients, documents, keys, renditions, subscriptions, web  # noqa: F401
 from service.models.audit import AuditRecord
 from service.models.events import ChangeEvent
 from service.models.handoffs import Handoff, HandoffEvent

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fhir_mappings.codes import CAREBRIDGE_IDENTIFIER
 
-# carebridge model name -> FHIR resource type (service.usecases.changes.PUBLISHED).
+# carebridge model name -> FHIR resource type (service.usecases.changes.PUBLISHED, and the documents
+# sent with referrals, which partners read from carebridge's FHIR API and are never pushed).
 RESOURCE_TYPE = {
     "Patient": "Patient",
     "Stay": "Encounter",
@@ -12,6 +13,7 @@ RESOURCE_TYPE = {
     "Goal": "Goal",
     "Referral": "ServiceRequest",
     "Handoff": "Task",
+    "Document": "DocumentReference",
 }
 ENTITY_TYPE = {resource: entity for entity, resource in RESOURCE_TYPE.items()}
 

@@ -31,6 +31,20 @@ class Invalid(UseCaseError):
         super().__init__(message, details={"fields": fields or {}})
 
 
+class TooLarge(UseCaseError):
+    """A body or file beyond a documented size limit (413)."""
+
+    status = 413
+    code = "too_large"
+
+
+class UnsupportedType(UseCaseError):
+    """Content of a kind carebridge does not take (415)."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
 class ConflictError(UseCaseError):
     status = 409
     code = "conflict"

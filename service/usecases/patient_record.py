@@ -1,7 +1,7 @@
 """A patient's case as one FHIR collection Bundle (`carebridge fhir export --patient ID`).
 
-The Bundle holds the Patient and its CarePlans, Goals, ServiceRequests and Tasks, rendered exactly
-as carebridge's FHIR API serves them (`service.fhir_bridge.render`), with absolute `fullUrl`s on
+The Bundle holds the Patient and its CarePlans, Goals, ServiceRequests, Tasks and DocumentReferences,
+rendered exactly as carebridge's FHIR API serves them (`service.fhir_bridge.render`), with absolute `fullUrl`s on
 carebridge's FHIR base so that every reference in it resolves inside the Bundle
 (https://hl7.org/fhir/R4/bundle.html#references).
 """
@@ -19,7 +19,7 @@ from service.fhir_bridge import render
 from service.models import Patient
 from service.usecases.unit_of_work import get_or_404
 
-CASE_TYPES = ("CarePlan", "Goal", "ServiceRequest", "Task")
+CASE_TYPES = ("CarePlan", "Goal", "ServiceRequest", "Task", "DocumentReference")
 
 
 def patient_case_bundle(session: Session, patient_id: str, *, fhir_base: str) -> dict[str, Any]:

@@ -1,12 +1,14 @@
 """Issue #10's access matrix, written out by hand from the issue's rules (not from the policy's tables).
 
 World: patient A of hospital A (stay, plan, goal, a referral to SNF A1 and SNF A2, each with a
-Task), payer A's member; patient B the same at hospital B. Every principal acts for A's side.
+Task, and an H&P sent with the referral), payer A's member; patient B the same at hospital B.
+Every principal acts for A's side.
 
 Rules the expectations come from:
 - discharge planners and case managers: all case types, their hospital's patients;
-- intake coordinators: Patient, ServiceRequest and Task (read; answer Tasks), of referrals
-  addressed to their facility; no stays, plans or goals;
+- intake coordinators: Patient, ServiceRequest, the referral's documents (DocumentReference and
+  their content, Binary) and Task (read; answer Tasks), of referrals addressed to their facility;
+  no stays, plans or goals;
 - payer care managers: read their members' cases; auditors: AuditEvent only; administrators: no
   patient data;
 - backend clients: `system/*` for their organisation: a hospital sees its patients' records, an
@@ -32,7 +34,7 @@ from service.models import User
 from service.models.audit_events import AccessEvent
 from tests.service.fhir_api.support import World, resign, unsigned
 
-TYPES = ("Patient", "Encounter", "CarePlan", "Goal", "ServiceRequest", "Task")
+TYPES = ("Patient", "Encounter", "CarePlan", "Goal", "ServiceRequest", "Task", "DocumentReference")
 REST_READ = {
     "Patient": "/api/patients/{}",
     "Encounter": "/api/stays/{}",
@@ -40,6 +42,7 @@ REST_READ = {
     "Goal": "/api/plans/goals/{}",
     "ServiceRequest": "/api/referrals/{}",
     "Task": "/api/handoffs/{}",
+    "DocumentReference": "/api/documents/{}",
 }
 EVERYTHING = dict.fromkeys(TYPES, 200)
 NOTHING = dict.fromkeys(TYPES, 403)
@@ -49,33 +52,51 @@ UNSEEN = dict.fromkeys(TYPES, 404)
 @dataclass(frozen=True)
 class Expect:
     """What one principal gets reading A's records (own) and B's (other), per type; `care_team`:
-    the FHIR CareTeam of patient A and of patient B; `patch`: changing patient A's name (REST)."""
+    the FHIR CareTeam of patient A and of patient B; `patch`: changing patient A's name (REST);
+    `document`: the content of A's and B's documents (FHIR Binary, the REST download, the web page
+    for people)."""
 
     own: dict[str, int]
     other: dict[str, int]
     care_team: tuple[int, int]
     patch: int
+    document: tuple[int, int]
 
 
-INTAKE_OWN = {"Patient": 200, "Encounter": 403, "CarePlan": 403, "Goal": 403, "ServiceRequest": 200, "Task": 200}
-INTAKE_OTHER = {"Patient": 404, "Encounter": 403, "CarePlan": 403, "Goal": 403, "ServiceRequest": 404, "Task": 404}
-SNF_OWN = {"Patient": 200, "Encounter": 404, "CarePlan": 404, "Goal": 404, "ServiceRequest": 200, "Task": 200}
-MIXED_OWN = {"Patient": 200, "Encounter": 403, "CarePlan": 403, "Goal": 403, "ServiceRequest": 403, "Task": 200}
-MIXED_OTHER = {"Patient": 404, "Encounter": 403, "CarePlan": 403, "Goal": 403, "ServiceRequest": 403, "Task": 404}
+INTAKE_OWN = {
+    "Patient": 200, "Encounter": 403, "CarePlan": 403, "Goal": 403, "ServiceRequest": 200, "Task": 200,
+    "DocumentReference": 200,
+}  # fmt: skip
+INTAKE_OTHER = {
+    "Patient": 404, "Encounter": 403, "CarePlan": 403, "Goal": 403, "ServiceRequest": 404, "Task": 404,
+    "DocumentReference": 404,
+}  # fmt: skip
+SNF_OWN = {
+    "Patient": 200, "Encounter": 404, "CarePlan": 404, "Goal": 404, "ServiceRequest": 200, "Task": 200,
+    "DocumentReference": 200,
+}  # fmt: skip
+MIXED_OWN = {
+    "Patient": 200, "Encounter": 403, "CarePlan": 403, "Goal": 403, "ServiceRequest": 403, "Task": 200,
+    "DocumentReference": 403,
+}  # fmt: skip
+MIXED_OTHER = {
+    "Patient": 404, "Encounter": 403, "CarePlan": 403, "Goal": 403, "ServiceRequest": 403, "Task": 404,
+    "DocumentReference": 403,
+}  # fmt: skip
 
 # Principal -> expectations, by hand. People: (role, organisation); clients: (organisation, scopes).
 MATRIX: dict[str, Expect] = {
-    "discharge_planner": Expect(EVERYTHING, UNSEEN, (200, 404), 200),
-    "case_manager": Expect(EVERYTHING, UNSEEN, (200, 404), 200),
-    "intake_coordinator": Expect(INTAKE_OWN, INTAKE_OTHER, (403, 403), 403),
-    "payer_care_manager": Expect(EVERYTHING, UNSEEN, (200, 404), 403),
-    "auditor": Expect(NOTHING, NOTHING, (403, 403), 403),
-    "administrator": Expect(NOTHING, NOTHING, (403, 403), 403),
-    "hospital client": Expect(EVERYTHING, UNSEEN, (200, 404), 200),
-    "snf client": Expect(SNF_OWN, UNSEEN, (200, 404), 403),
-    "payer client": Expect(EVERYTHING, UNSEEN, (200, 404), 403),
-    "patient token": Expect(EVERYTHING, UNSEEN, (200, 404), 403),
-    "mixed-scope token": Expect(MIXED_OWN, MIXED_OTHER, (403, 403), 403),
+    "discharge_planner": Expect(EVERYTHING, UNSEEN, (200, 404), 200, (200, 404)),
+    "case_manager": Expect(EVERYTHING, UNSEEN, (200, 404), 200, (200, 404)),
+    "intake_coordinator": Expect(INTAKE_OWN, INTAKE_OTHER, (403, 403), 403, (200, 404)),
+    "payer_care_manager": Expect(EVERYTHING, UNSEEN, (200, 404), 403, (200, 404)),
+    "auditor": Expect(NOTHING, NOTHING, (403, 403), 403, (403, 403)),
+    "administrator": Expect(NOTHING, NOTHING, (403, 403), 403, (403, 403)),
+    "hospital client": Expect(EVERYTHING, UNSEEN, (200, 404), 200, (200, 404)),
+    "snf client": Expect(SNF_OWN, UNSEEN, (200, 404), 403, (200, 404)),
+    "payer client": Expect(EVERYTHING, UNSEEN, (200, 404), 403, (200, 404)),
+    "patient token": Expect(EVERYTHING, UNSEEN, (200, 404), 403, (200, 404)),
+    "mixed-scope token": Expect(MIXED_OWN, MIXED_OTHER, (403, 403), 403, (403, 403)),
 }
 PEOPLE_ORG = {
     "discharge_planner": "hospital",
@@ -131,6 +152,19 @@ def test_reads_on_the_rest_and_fhir_apis(
         assert (door, own, other) == (door, expect.own, expect.other)
     care_team = tuple(_status(client, session, f"/fhir/R4/CareTeam/{w.patient.id}", token) for w in (world.a, world.b))
     assert care_team == expect.care_team
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_document_content_on_the_fhir_and_rest_apis(
+    name: str, client: Any, session: Session, world: World, token_for: Callable[[str], str]
+) -> None:
+    token, expect = token_for(name), MATRIX[name]
+    a, b = world.ids_a["DocumentReference"], world.ids_b["DocumentReference"]
+    binary = tuple(_status(client, session, f"/fhir/R4/Binary/{ident}", token) for ident in (a, b))
+    assert binary == expect.document
+    # The REST download asks for the DocumentReference itself (its content has no scope of its own there).
+    rest = tuple(_status(client, session, f"/api/documents/{ident}/content", token) for ident in (a, b))
+    assert rest == (expect.own["DocumentReference"], expect.other["DocumentReference"])
 
 
 @pytest.mark.parametrize("name", sorted(MATRIX))

@@ -20,7 +20,7 @@ from service.auth.tokens import issue_access_token
 from service.config import Settings
 from service.models import CareTeamMember
 from service.models.clients import PartnerClient
-from service.usecases import plans, referrals
+from service.usecases import documents, plans, referrals
 from tests.factories import Case
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -50,7 +50,7 @@ class Partner:
 @dataclass
 class World:
     """Two unrelated patients (A and B), each with a hospital, SNFs, a payer, a plan, a goal, a
-    referral to two SNFs with their Tasks, and a care team; ids by FHIR type."""
+    referral to two SNFs with their Tasks and an H&P sent with it, and a care team; ids by FHIR type."""
 
     a: Case
     b: Case
@@ -73,6 +73,10 @@ def populate(session: Session, case: Case) -> dict[str, str]:
     )
     session.add(CareTeamMember(patient_id=case.patient.id, user_id=case.planner.id, role="discharge_planner"))
     session.commit()
+    document = documents.add_document(
+        session, referral.id, documents.NewDocument("34117-2", b"History and physical\n", "text/plain", "H&P"),
+        max_bytes=1024, actor="test", author_org_id=case.hospital.id,
+    )  # fmt: skip
     task = next(h for h in referral.handoffs if h.owner_org_id == case.snfs[0].id)
     return {
         "Patient": case.patient.id,
@@ -82,6 +86,7 @@ def populate(session: Session, case: Case) -> dict[str, str]:
         "ServiceRequest": referral.id,
         "Task": task.id,
         "CareTeam": case.patient.id,
+        "DocumentReference": document.id,
     }
 
 

@@ -155,8 +155,9 @@ def test_other_organisation_is_invisible(resource_type: str, client: Any, world:
 VISIBLE_TO = {
     "payer": set(TYPES),
     "hospital": set(TYPES),
-    # A receiving facility: the Task addressed to it, the referral it answers, and the patient.
-    "snf": {"Task", "ServiceRequest", "Patient", "CareTeam"},
+    # A receiving facility: the Task addressed to it, the referral it answers, the documents sent
+    # with that referral, and the patient.
+    "snf": {"Task", "ServiceRequest", "DocumentReference", "Patient", "CareTeam"},
 }
 
 

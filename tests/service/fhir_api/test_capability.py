@@ -72,6 +72,18 @@ EXAMPLES: dict[tuple[str, str], tuple[str, str]] = {
     ("CareTeam", "patient"): ("{Patient}", "CareTeam"),
     ("CareTeam", "subject"): ("{Patient}", "CareTeam"),
     ("CareTeam", "status"): ("active", "CareTeam"),
+    ("DocumentReference", "_id"): ("{DocumentReference}", "DocumentReference"),
+    ("DocumentReference", "_lastUpdated"): ("ge2026-01-01", "DocumentReference"),
+    ("DocumentReference", "patient"): ("{Patient}", "DocumentReference"),
+    ("DocumentReference", "subject"): ("{Patient}", "DocumentReference"),
+    ("DocumentReference", "status"): ("current", "DocumentReference"),
+    ("DocumentReference", "category"): (
+        "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category|clinical-note",
+        "DocumentReference",
+    ),
+    ("DocumentReference", "type"): ("http://loinc.org|34117-2", "DocumentReference"),
+    ("DocumentReference", "date"): ("ge2026-01-01", "DocumentReference"),
+    ("DocumentReference", "related"): ("ServiceRequest/{ServiceRequest}", "DocumentReference"),
 }
 # AuditEvent is searched by auditors; tests/service/fhir_api/test_audit.py covers its parameters.
 # Organization, Practitioner and StructureDefinition: tests/service/fhir_api/test_directory.py does.
