@@ -19,10 +19,15 @@ from service.config import Settings
 from service.db import make_engine
 from service.migrate import upgrade
 from service.models import CareTeamMember, Goal, Organization, ReadinessItem, User
-from service.usecases import discharge, handoffs, parties, patients, plans, referrals, stays
+from service.usecases import discharge, documents, handoffs, parties, patients, plans, referrals, stays
 
 DEMO_NPI = {"system": "http://hl7.org/fhir/sid/us-npi", "value": "1999999984"}
 DEMO_PASSWORD = "demo"
+# What the SNFs get with each placement referral (invented text, no real patient's).
+DEMO_DOCUMENTS = (
+    ("34117-2", "Admission H&P", "History and physical\nFall at home with right hip fracture; ORIF on day 1.\n"),
+    ("10160-0", "Medication list", "Medications\n- apixaban 2.5 mg twice daily\n- acetaminophen 650 mg as needed\n"),
+)
 UNITS = ("4 West", "5 East", "Ortho 6", "Cardiac Stepdown")
 # The demo hospital's (and its users') zone: "today" and "later today" are days there, not in UTC.
 ZONE = ZoneInfo("America/New_York")
@@ -296,6 +301,12 @@ def _stage(
                 wanted_by=(sent + timedelta(days=2)).date(),  # ServiceRequest.occurrenceDateTime
                 actor="dana.planner",
             )
+            for type_code, title, text in DEMO_DOCUMENTS:
+                new = documents.NewDocument(type_code, text.encode(), "text/plain", title)
+                documents.add_document(
+                    session, referral.id, new, max_bytes=Settings.max_document_bytes, actor="dana.planner",
+                    author_org_id=hospital,
+                )  # fmt: skip
             handoffs.create_handoff(
                 session,
                 actor="dana.planner",

@@ -7,6 +7,7 @@ from service.web import (  # noqa: F401
     analytics,
     authorize,
     case,
+    documents,
     handoff_actions,
     launch,
     matches,

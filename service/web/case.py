@@ -14,7 +14,7 @@ from service.models import CasePlan, Goal, Referral, Stay
 from service.models.plans import GOAL_ACHIEVEMENT, GOAL_LIFECYCLE, PLAN_STATUSES
 from service.models.referrals import PLACEMENT_SERVICES, PRIORITIES, REFERRAL_SERVICES
 from service.models.stays import BARRIER_CATEGORIES, DISCHARGE_DISPOSITIONS
-from service.usecases import access, discharge, plans, referrals, stays
+from service.usecases import access, discharge, documents, plans, referrals, stays
 from service.usecases.case_view import load_case
 from service.usecases.errors import Invalid
 from service.web.blueprint import blueprint
@@ -80,6 +80,8 @@ def case(stay_id: str) -> str:
         goal_achievement=GOAL_ACHIEVEMENT,
         business_statuses=BUSINESS_STATUSES,
         placement_confirmed=referrals.PLACEMENT_CONFIRMED,
+        documents=documents.of_referrals(db, principal(), [r.id for r in view.referrals]),
+        document_types=documents.document_types(),
         now_utc=clock.now(),
         now_local=local_input(clock.now(), _zone()),
         respond_by_default=local_input(clock.now() + referrals.DEFAULT_ANSWER_WITHIN, _zone()),

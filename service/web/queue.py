@@ -6,7 +6,7 @@ from flask import render_template, request, url_for
 
 from service import clock
 from service.app import request_session
-from service.usecases import access
+from service.usecases import access, documents
 from service.usecases.queue_view import load_queue
 from service.usecases.referrals import PLACEMENT_CONFIRMED
 from service.web.blueprint import blueprint
@@ -29,6 +29,8 @@ def queue() -> str:
         patients=view.patients,
         referrals=view.referrals,
         stays=view.stays,
+        documents=documents.of_referrals(request_session(), ctx, sorted(view.referrals)),
+        document_types=documents.document_types(),
         placement_confirmed=PLACEMENT_CONFIRMED,
         include_closed=include_closed,
         # where actions return to (also when this page is shown again for a refused action)

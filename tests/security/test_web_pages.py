@@ -17,16 +17,20 @@ from tests.service.fhir_api.support import World
 
 PASSWORD = "pages"
 HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
-PAGES = ("/app/worklist", "/app/stays/{stay}", "/app/queue", "/app/analytics")
+# The last two open the H&P sent with A's referral and the one sent with B's.
+PAGES = (
+    *("/app/worklist", "/app/stays/{stay}", "/app/queue", "/app/analytics"),
+    *("/app/documents/{a}", "/app/documents/{b}"),
+)
 
 # role -> (organisation of world A, answers for PAGES), by hand.
 EXPECTED: dict[str, tuple[str, tuple[int, ...]]] = {
-    "discharge_planner": ("hospital", (200, 200, 200, 200)),
-    "case_manager": ("hospital", (200, 200, 200, 200)),
-    "intake_coordinator": ("snf", (403, 403, 200, 403)),
-    "payer_care_manager": ("payer", (403, 403, 200, 403)),
-    "auditor": ("hospital", (403, 403, 403, 403)),
-    "administrator": ("hospital", (403, 403, 403, 403)),
+    "discharge_planner": ("hospital", (200, 200, 200, 200, 200, 404)),
+    "case_manager": ("hospital", (200, 200, 200, 200, 200, 404)),
+    "intake_coordinator": ("snf", (403, 403, 200, 403, 200, 404)),
+    "payer_care_manager": ("payer", (403, 403, 200, 403, 200, 404)),
+    "auditor": ("hospital", (403, 403, 403, 403, 403, 403)),
+    "administrator": ("hospital", (403, 403, 403, 403, 403, 403)),
 }
 
 
@@ -38,6 +42,10 @@ def _sign_in(client: Any, session: Session, role: str, org_id: str) -> None:
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
     response = client.post("/app/signin", data={"csrf_token": token, "username": f"{role}.pages", "password": PASSWORD})
     assert response.status_code == 303
+
+
+def _url(page: str, world: World) -> str:
+    return page.format(stay=world.a.stay.id, a=world.ids_a["DocumentReference"], b=world.ids_b["DocumentReference"])
 
 
 def _refusals(session: Session) -> int:
@@ -52,8 +60,8 @@ def test_pages_by_role(role: str, client: Any, session: Session, world: World) -
     got = []
     for page in PAGES:
         before = _refusals(session)
-        status = client.get(page.format(stay=world.a.stay.id)).status_code
-        assert status != 403 or _refusals(session) == before + 1, f"{page}: 403 not audited"
+        status = client.get(_url(page, world)).status_code
+        assert status < 400 or _refusals(session) == before + 1, f"{page}: {status} not audited"
         got.append(status)
     assert tuple(got) == answers
     # Another hospital's case is not there for anyone of A's side.
@@ -68,7 +76,7 @@ def test_another_hospitals_planner_gets_404_for_the_case(client: Any, session: S
 def test_signed_out_every_page_sends_to_sign_in_and_is_audited(client: Any, session: Session, world: World) -> None:
     for page in PAGES:
         before = _refusals(session)
-        response = client.get(page.format(stay=world.a.stay.id))
+        response = client.get(_url(page, world))
         assert response.status_code == 302 and response.location.startswith("/app/signin"), page
         assert _refusals(session) == before + 1, page
 

@@ -20,7 +20,7 @@ from tests.peers import peers_dir, require, start_lock
 from tests.service.fhir_api.fixtures import export_app, export_dir  # noqa: F401
 from tests.service.fhir_api.support import bearer
 
-TYPES = ("Patient", "Encounter", "CarePlan", "Goal", "ServiceRequest", "Task", "CareTeam")
+TYPES = ("Patient", "Encounter", "CarePlan", "Goal", "ServiceRequest", "Task", "CareTeam", "DocumentReference")
 SNOMED = "http://snomed.info/sct"
 VALIDATOR = Path(__file__).with_name("medplum_validate.mjs")
 BASE = "http://127.0.0.1:5000"
@@ -91,7 +91,14 @@ def test_demo_resources_from_search_and_export_are_valid_r4_and_us_core(client: 
     (profile,) = {url for task in from_search if task["resourceType"] == "Task" for url in task["meta"]["profile"]}
     found = client.get("/fhir/R4/StructureDefinition", query_string={"url": profile}).get_json()["entry"]
     assert [e["resource"]["url"] for e in found] == [profile]
-    assert medplum_errors(from_search + from_export + [found[0]["resource"]]) == []
+    # Each document's content, read as a Binary resource (https://hl7.org/fhir/R4/http.html#binary).
+    binaries = [
+        client.get(f"/fhir/R4/{document['content'][0]['attachment']['url']}", headers=bearer(token)).get_json()
+        for document in from_search
+        if document["resourceType"] == "DocumentReference"
+    ]
+    assert binaries and {b["resourceType"] for b in binaries} == {"Binary"}
+    assert medplum_errors(from_search + from_export + [found[0]["resource"]] + binaries) == []
     for resource in from_search:
         issues = validate(resource, profile="us-core")
         assert not has_errors(issues), (resource["resourceType"], [str(i) for i in issues])

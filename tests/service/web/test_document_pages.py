@@ -1,0 +1,54 @@
+"""Documents on the pages: the planner attaches one to a referral from the case page (refusals next to
+the field, on the same page), the referral's recipients open it from their queue, others cannot."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tests.factories import send_snf_referral
+from tests.service.web.conftest import WebCase, sign_in
+
+TEXT = b"Medications\n- apixaban 2.5 mg twice daily\n"
+
+
+def _attach(client: Any, token: str, referral_id: str, data: bytes, name: str, mimetype: str) -> Any:
+    form = {"csrf_token": token, "type": "10160-0", "title": "", "file": (io.BytesIO(data), name, mimetype)}
+    return client.post(f"/app/referrals/{referral_id}/documents", data=form, content_type="multipart/form-data")
+
+
+def test_attach_then_open_as_recipient_and_refused_to_others(client: Any, session: Session, web_case: WebCase) -> None:
+    case = web_case.case
+    referral = send_snf_referral(session, case, recipient_org_ids=[case.snfs[0].id, case.snfs[1].id])
+    token = sign_in(client, web_case.planner.username)
+    sent = _attach(client, token, referral.id, TEXT, "meds.txt", "text/plain")
+    assert sent.status_code == 303 and sent.location.endswith(f"#referral-{referral.id}")
+    page = client.get(f"/app/stays/{case.stay.id}").text
+    assert ">meds</a>" in page and "History of Medication use Narrative" in page
+
+    sign_in(client, web_case.intakes[1].username)  # a recipient
+    queue = client.get("/app/queue").text
+    link = queue.split('href="/app/documents/')[1].split('"')[0]
+    opened = client.get(f"/app/documents/{link}")
+    assert opened.status_code == 200 and opened.data == TEXT
+    assert opened.headers["Content-Disposition"].startswith("attachment") and opened.mimetype == "text/plain"
+
+    sign_in(client, web_case.intakes[2].username)  # SNF 3 is not a recipient
+    assert "/app/documents/" not in client.get("/app/queue").text
+    assert client.get(f"/app/documents/{link}").status_code == 404
+
+
+def test_a_file_that_is_not_a_pdf_is_refused_next_to_the_field(
+    client: Any, session: Session, web_case: WebCase
+) -> None:
+    case = web_case.case
+    referral = send_snf_referral(session, case)
+    token = sign_in(client, web_case.planner.username)
+    refused = _attach(client, token, referral.id, b"<html>", "hp.pdf", "application/pdf")
+    assert refused.status_code == 422
+    assert f'id="err-document-{referral.id}-file"' in refused.text and "does not start like a PDF" in refused.text
+    assert 'aria-invalid="true"' in refused.text
+    missing = _attach(client, token, referral.id, b"", "", "application/octet-stream")
+    assert missing.status_code == 422 and "Choose a PDF or text file." in missing.text
