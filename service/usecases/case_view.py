@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from fhir_mappings import codes
 from service.domain.handoff_status import STATUS_WORDS
 from service.models import AuditRecord, Barrier, CasePlan, Handoff, HandoffEvent, Organization, Referral, Stay
+from service.models.documents import Document
 from service.usecases.unit_of_work import get_or_404
 from service.usecases.users import names_of
 
@@ -154,8 +155,10 @@ PLANNING_FIELDS = {
 
 
 def _audited(session: Session, stay: Stay, referrals: list[Referral]) -> list[TimelineEntry]:
-    """The changes the audit trail keeps who made: planning dates, readiness, confirmation, discharge."""
+    """The changes the audit trail keeps who made: planning dates, readiness, confirmation, discharge,
+    documents attached to the referrals."""
     items = {item.id: item for item in stay.readiness_items}
+    referral_ids = [r.id for r in referrals]
     records = session.scalars(
         select(AuditRecord).where(
             or_(
@@ -167,8 +170,13 @@ def _audited(session: Session, stay: Stay, referrals: list[Referral]) -> list[Ti
                 and_(AuditRecord.entity_type == "ReadinessItem", AuditRecord.entity_id.in_(items)),
                 and_(
                     AuditRecord.entity_type == "Referral",
-                    AuditRecord.entity_id.in_([r.id for r in referrals]),
+                    AuditRecord.entity_id.in_(referral_ids),
                     AuditRecord.action == "confirm_placement",
+                ),
+                and_(
+                    AuditRecord.entity_type == "Document",
+                    AuditRecord.entity_id.in_(select(Document.id).where(Document.referral_id.in_(referral_ids))),
+                    AuditRecord.action == "create",
                 ),
             )
         )
@@ -192,6 +200,8 @@ def _audited(session: Session, stay: Stay, referrals: list[Referral]) -> list[Ti
             item = items[record.entity_id].code.replace("_", " ")
             state = "done" if after.get("met") else "not done"
             entries.append(TimelineEntry(record.at, record.actor, f"Readiness: {item} {state}"))
+        elif record.entity_type == "Document":
+            entries.append(TimelineEntry(record.at, record.actor, f"Document attached: {after.get('title')}"))
         elif record.entity_type == "Referral":
             notes = after.get("notes") or []
             entries.append(TimelineEntry(record.at, record.actor, str(notes[-1]) if notes else "Placement confirmed"))

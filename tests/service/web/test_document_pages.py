@@ -27,6 +27,7 @@ def test_attach_then_open_as_recipient_and_refused_to_others(client: Any, sessio
     assert sent.status_code == 303 and sent.location.endswith(f"#referral-{referral.id}")
     page = client.get(f"/app/stays/{case.stay.id}").text
     assert ">meds</a>" in page and "History of Medication use Narrative" in page
+    assert "Document attached: meds" in page  # the case timeline, credited to the planner
 
     sign_in(client, web_case.intakes[1].username)  # a recipient
     queue = client.get("/app/queue").text
