@@ -1,7 +1,7 @@
 """clinical documents attached to referrals (DocumentReference + Binary)
 
 Revision ID: d4c7a2e91b35
-Revises: d3a8f5c27e41
+Revises: e3a9c1f47b20
 Create Date: 2026-12-07
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import service.db  # noqa: F401  (custom column types such as UTCDateTime)
 
 revision: str = "d4c7a2e91b35"
-down_revision: str | None = "d3a8f5c27e41"
+down_revision: str | None = "e3a9c1f47b20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
