@@ -34,9 +34,13 @@ FHIR_PREFIX = "/fhir/R4"
 _JSON_TYPES = {"rest": ("application/json",), "fhir": ("application/fhir+json", "application/json")}
 _WRITES = ("POST", "PUT", "PATCH")
 # Writes that take a file (multipart/form-data): a clinical document on a referral, by the REST API
-# and by the planner's case page. Their body may hold a whole document plus the form around it;
-# every other write stays within max_body_bytes.
-_UPLOADS = (re.compile(r"/api/documents"), re.compile(r"/app/referrals/[^/]+/documents"))
+# and by the planner's case page (attached to a referral, or sent with a new one). Their body may
+# hold a whole document plus the form around it; every other write stays within max_body_bytes.
+_UPLOADS = (
+    re.compile(r"/api/documents"),
+    re.compile(r"/app/referrals/[^/]+/documents"),
+    re.compile(r"/app/stays/[^/]+/referrals"),
+)
 MULTIPART_ALLOWANCE = 64 * 1024
 
 

@@ -22,6 +22,7 @@ from service.web.formatting import local_input, parse_local
 from service.web.forms import expected_version, optional_date, refused_on, required_text
 from service.web.handoff_actions import BUSINESS_STATUSES, actions_for
 from service.web.session import current_user, principal, requires
+from service.web.uploads import attach_uploaded, has_upload
 
 
 def _visible_stay(stay_id: str) -> Stay:
@@ -262,7 +263,7 @@ def send_referral(stay_id: str) -> Response:
     except ValueError as exc:
         message = {"answer_due_at": ["Pick the date and time the answer is due."]}
         raise Invalid("the respond-by time is not valid", fields=message) from exc
-    referrals.send_referral(
+    referral = referrals.send_referral(
         request_session(),
         patient_id=stay.patient_id,
         stay_id=stay.id,
@@ -276,6 +277,11 @@ def send_referral(stay_id: str) -> Response:
         answer_due_at=answer_due_at,
         actor=_actor(),
     )
+    if has_upload("document"):
+        # Sent with a document: the referral stands; a refused file is shown at the new referral's attach form.
+        refused = attach_uploaded(referral.id, lambda: case(stay.id), file_field="document", type_field="document_type")
+        if refused is not None:
+            return refused
     return _to_case(stay.id, "referrals", "referral")
 
 

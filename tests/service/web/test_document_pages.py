@@ -6,8 +6,11 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.models import Referral
+from service.models.documents import Document
 from tests.factories import send_snf_referral
 from tests.service.web.conftest import WebCase, sign_in
 
@@ -53,3 +56,28 @@ def test_a_file_that_is_not_a_pdf_is_refused_next_to_the_field(
     assert 'aria-invalid="true"' in refused.text
     missing = _attach(client, token, referral.id, b"", "", "application/octet-stream")
     assert missing.status_code == 422 and "Choose a PDF or text file." in missing.text
+
+
+def test_a_referral_is_sent_with_its_document_and_a_refused_file_leaves_the_referral_sent(
+    client: Any, session: Session, web_case: WebCase
+) -> None:
+    case = web_case.case
+    token = sign_in(client, web_case.planner.username)
+
+    def send(data: bytes, name: str, mimetype: str) -> Any:
+        form = {
+            "csrf_token": token, "service": "snf_placement", "priority": "routine", "recipient": [case.snfs[0].id],
+            "document_type": "34117-2", "document": (io.BytesIO(data), name, mimetype),
+        }  # fmt: skip
+        return client.post(f"/app/stays/{case.stay.id}/referrals", data=form, content_type="multipart/form-data")
+
+    assert send(b"%PDF-1.4\n%%EOF\n", "Admission H&P.pdf", "application/pdf").status_code == 303
+    (referral,) = session.scalars(select(Referral).where(Referral.stay_id == case.stay.id)).all()
+    (document,) = session.scalars(select(Document).where(Document.referral_id == referral.id)).all()
+    assert (document.title, document.type_code) == ("Admission H&P", "34117-2")
+    assert document.content_type == "application/pdf"
+
+    refused = send(b"\x89PNG\r\n\x1a\n", "scan.png", "image/png")
+    assert refused.status_code == 422 and "is not a PDF or text" in refused.text
+    newest = session.scalars(select(Referral).where(Referral.stay_id == case.stay.id, Referral.id != referral.id)).one()
+    assert f'id="err-document-{newest.id}-file"' in refused.text  # at the new referral's own attach form
