@@ -52,6 +52,7 @@ def real_ids(session: Session, case: Case) -> dict[str, str]:
         "goal_id": ids["Goal"],
         "referral_id": ids["ServiceRequest"],
         "handoff_id": ids["Task"],
+        "document_id": ids["DocumentReference"],
     }
 
 

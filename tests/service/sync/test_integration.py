@@ -17,7 +17,7 @@ from service.sync.capability import PARTNER_READS
 from service.sync.connection import Connections
 from service.sync.resource_types import identifier_token
 from service.sync.status import partner_status
-from service.usecases import handoffs, plans, referrals
+from service.usecases import documents, handoffs, plans, referrals
 from tests.factories import Case
 from tests.peers import PeerSite
 
@@ -71,7 +71,8 @@ def _events(session: Session) -> int:
 
 
 def _send_case(session: Session, case: Case) -> str:
-    """A plan with a goal and a three-facility SNF referral; the referral id."""
+    """A plan with a goal and a three-facility SNF referral sent with an H&P (partners get its
+    supportingInfo as a logical reference: they read the document from carebridge); the referral id."""
     plan = plans.create_case_plan(session, patient_id=case.patient.id, title="Safe discharge to SNF", actor="planner")
     plans.add_goal(session, plan.id, description="Walk 50 ft with a walker", actor="planner")
     referral = referrals.send_referral(
@@ -84,6 +85,8 @@ def _send_case(session: Session, case: Case) -> str:
         stay_id=case.stay.id,
         actor="planner",
     )
+    new = documents.NewDocument("34117-2", b"History and physical\n", "text/plain", "H&P")
+    documents.add_document(session, referral.id, new, max_bytes=1024, actor="planner", author_org_id=case.hospital.id)
     return referral.id
 
 
