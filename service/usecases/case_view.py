@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from fhir_mappings import codes
 from service.domain.handoff_status import STATUS_WORDS
+from service.domain.words import BARRIERS, READINESS
 from service.models import AuditRecord, Barrier, CasePlan, Handoff, HandoffEvent, Organization, Referral, Stay
 from service.models.documents import Document
 from service.usecases.unit_of_work import get_or_404
@@ -197,9 +198,10 @@ def _audited(session: Session, stay: Stay, referrals: list[Referral]) -> list[Ti
             if changed:
                 entries.append(TimelineEntry(record.at, record.actor, "; ".join(changed)))
         elif record.entity_type == "ReadinessItem" and before.get("met") != after.get("met"):
-            item = items[record.entity_id].code.replace("_", " ")
+            code = items[record.entity_id].code
+            item = READINESS.get(code, code.replace("_", " "))
             state = "done" if after.get("met") else "not done"
-            entries.append(TimelineEntry(record.at, record.actor, f"Readiness: {item} {state}"))
+            entries.append(TimelineEntry(record.at, record.actor, f"Readiness item {state}: {item}"))
         elif record.entity_type == "Document":
             entries.append(TimelineEntry(record.at, record.actor, f"Document attached: {after.get('title')}"))
         elif record.entity_type == "Referral":
@@ -215,7 +217,7 @@ def _with_names(session: Session, entries: list[TimelineEntry]) -> list[Timeline
 
 
 def _barrier(barrier: Barrier) -> str:
-    return barrier.category.replace("_", " ")
+    return BARRIERS.get(barrier.category, barrier.category.replace("_", " "))
 
 
 def _subject(handoff: Handoff, orgs: dict[str, Organization], services: dict[str, str]) -> str:

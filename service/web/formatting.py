@@ -10,6 +10,7 @@ from markupsafe import Markup, escape
 from fhir_mappings import codes
 from service import clock
 from service.domain.handoff_status import STATUS_WORDS
+from service.domain.words import BARRIERS, READINESS
 
 
 def user_zone(name: str | None) -> ZoneInfo:
@@ -54,16 +55,6 @@ def parse_local(value: str, zone: ZoneInfo) -> datetime:
     return datetime.fromisoformat(value).replace(tzinfo=zone)
 
 
-# Words for carebridge's own codes that have no code system (the checklist, barrier categories,
-# user roles); everything else takes the display of its code system in fhir_mappings.codes.
-READINESS = {
-    "medication_reconciliation": "Medication reconciliation",
-    "dme_ordered": "Equipment (DME) ordered",
-    "transport": "Transport arranged",
-    "patient_family_education": "Patient and family education",
-    "followup_appointment_booked": "Follow-up appointment booked",
-    "payer_authorization": "Payer authorization",
-}
 # Compact forms for the worklist row; the full name is beside them for hover and screen readers.
 READINESS_SHORT = {
     "medication_reconciliation": "Meds rec",
@@ -72,17 +63,6 @@ READINESS_SHORT = {
     "patient_family_education": "Education",
     "followup_appointment_booked": "Follow-up appt",
     "payer_authorization": "Payer auth",
-}
-BARRIERS = {
-    "post_acute_bed": "Post-acute bed",
-    "insurance_authorization": "Insurance authorization",
-    "family_caregiver": "Family or caregiver",
-    "equipment": "Equipment",
-    "transport": "Transport",
-    "medical": "Medical",
-    "placement_paperwork": "Placement paperwork",
-    "housing": "Housing",
-    "other": "Other",
 }
 ROLES = {
     **codes.CARE_TEAM_ROLE.concepts,

@@ -82,6 +82,14 @@ def actions_for(handoff: Handoff, org_id: str | None) -> list[Action]:
             if target in words and not (deciding and target == "cancelled" and "owner" in sides)
             for label, business_status in [words[target]]
         ]
+    if handoff.owner_org_id == handoff.requester_org_id:
+        # The organisation's own work: nobody else receives, accepts or declines it; it is taken on.
+        own = {"received": None, "rejected": None, "accepted": "Take it on"}
+        return [
+            Action(target, own.get(target) or LABELS.get(target, target), target in NEEDS_REASON)
+            for target in allowed
+            if target not in own or own[target]
+        ]
     return [Action(target, LABELS.get(target, target), target in NEEDS_REASON) for target in allowed]
 
 

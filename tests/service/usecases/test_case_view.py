@@ -33,7 +33,7 @@ def test_the_timeline_credits_people_by_name_for_every_change(session: Session, 
     timeline = {entry.what: entry.actor for entry in load_case(session, case.stay.id).timeline}
     snf = "skilled nursing facility placement referral"
     assert timeline["Expected discharge date: 2026-03-13 → 2026-03-16"] == "Pat Planner"
-    assert timeline["Readiness: transport done"] == "Pat Planner"
+    assert timeline["Readiness item done: Transport arranged"] == "Pat Planner"
     assert timeline[f"Sent to Oak SNF 2 ({snf}): requested"] == "Pat Planner"
     assert timeline[f"Oak SNF 1 ({snf}): Requested → Accepted"] == "oak.intake"  # not a user here
     assert timeline[f"Oak SNF 2 ({snf}): Requested → Received (“information requested”)"] == "pine.intake"
@@ -41,7 +41,7 @@ def test_the_timeline_credits_people_by_name_for_every_change(session: Session, 
     assert timeline[f"Note on Oak SNF 2 ({snf}): Yes, as tolerated."] == "Pat Planner"
     assert timeline[f"Oak SNF 2 ({snf}): Received → Cancelled — Oak SNF 1 took her"] == "Pat Planner"
     assert timeline["Placement confirmed with Oak SNF 1"] == "Pat Planner"
-    assert timeline["Barrier opened: transport"] == timeline["Barrier resolved: transport"] == "Pat Planner"
+    assert timeline["Barrier opened: Transport"] == timeline["Barrier resolved: Transport"] == "Pat Planner"
     assert timeline["Discharged: Skilled nursing facility"] == "Pat Planner"  # no longer "system"
     # the follow-ups an SNF discharge creates (handed to the confirmed facility's intake)
     assert timeline["Created for Oak SNF 1 (facility admission after discharge): requested"] == "Pat Planner"

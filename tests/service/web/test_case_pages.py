@@ -86,13 +86,13 @@ def test_readiness_barriers_plan_goals_and_notes_are_editable(client: Any, sessi
         assert response.status_code == 303, (url, response.text)
     page = client.get(f"/app/stays/{stay.id}").text
     assert "☑ Done</span>\n        <span>Transport arranged" in page
-    assert "Hospital bed needed at home" in page and "Barrier opened: equipment" in page
+    assert "Hospital bed needed at home" in page and "Barrier opened: Equipment" in page
     assert 'value="Home with services"' in page and "Climb 12 stairs" in page
     assert "Daughter can stay the first week — Pat Planner" in page
     barrier_id = re.search(r"/app/barriers/([^/]+)/resolve", page)
     assert barrier_id
     client.post(f"/app/barriers/{barrier_id.group(1)}/resolve", data={"csrf_token": token, "note": "Delivered"})
-    assert "Barrier resolved: equipment" in client.get(f"/app/stays/{stay.id}").text
+    assert "Barrier resolved: Equipment" in client.get(f"/app/stays/{stay.id}").text
 
 
 def test_a_stale_plan_edit_is_refused_with_the_reason(client: Any, session: Session, web_case: WebCase) -> None:

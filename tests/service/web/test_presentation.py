@@ -43,6 +43,28 @@ def test_each_side_is_offered_only_its_own_moves() -> None:
     assert declining.needs_reason and declining.label == "Decline"
 
 
+
+def test_a_facility_deciding_on_a_referral_is_offered_intake_words() -> None:
+    deciding = Handoff(kind="referral_decision", status="requested", owner_org_id="snf", requester_org_id="hospital")
+    offered = actions_for(deciding, "snf")
+    assert [(a.label, a.business_status) for a in offered] == [
+        ("Accept — bed offered", "bed offered"),
+        ("Decline", None),
+    ]
+    assert [a.label for a in actions_for(deciding, "hospital")] == ["Withdraw the referral"]
+    accepted = Handoff(kind="referral_decision", status="accepted", owner_org_id="snf", requester_org_id="hospital")
+    # Start, hold, complete and fail are not the facility's to say: the patient's arrival completes it.
+    assert [(a.label, a.needs_reason) for a in actions_for(accepted, "snf")] == [("Withdraw the bed offer", True)]
+
+
+def test_an_organisations_own_work_is_taken_on_not_accepted_or_declined() -> None:
+    own = Handoff(kind="transport", status="requested", owner_org_id="hospital", requester_org_id="hospital")
+    assert [(a.target, a.label) for a in actions_for(own, "hospital")] == [
+        ("accepted", "Take it on"),
+        ("cancelled", "Cancel"),
+    ]
+
+
 def test_codes_are_shown_in_words() -> None:
     assert humanize("snf_placement") == "Skilled nursing facility placement"
     assert humanize("pcp_visit_7d") == "Primary care visit within 7 days"

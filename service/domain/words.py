@@ -1,0 +1,25 @@
+"""Words for carebridge's own codes that have no code system: the readiness checklist and barrier
+categories (shown by the pages and written into the case timeline); every other code takes the
+display of its code system in ``fhir_mappings.codes``."""
+
+from __future__ import annotations
+
+READINESS = {
+    "medication_reconciliation": "Medication reconciliation",
+    "dme_ordered": "Equipment (DME) ordered",
+    "transport": "Transport arranged",
+    "patient_family_education": "Patient and family education",
+    "followup_appointment_booked": "Follow-up appointment booked",
+    "payer_authorization": "Payer authorization",
+}
+BARRIERS = {
+    "post_acute_bed": "Post-acute bed",
+    "insurance_authorization": "Insurance authorization",
+    "family_caregiver": "Family or caregiver",
+    "equipment": "Equipment",
+    "transport": "Transport",
+    "medical": "Medical",
+    "placement_paperwork": "Placement paperwork",
+    "housing": "Housing",
+    "other": "Other",
+}
