@@ -1,17 +1,20 @@
 """Bulk `$export` throughput and memory on PostgreSQL, against a baseline measured in the same run.
 
 Loads payer members with five Tasks each (every Task keeps the partner JSON it came from, as
-imported records do), then exports the payer's Group as Task ndjson two ways:
+imported records do; written through the ORM, as carebridge writes them, so each write keeps its
+rendition), then exports the payer's Group as Task ndjson:
 - baseline: a plain SELECT of the stored JSON (`handoffs.source`), each row written out with orjson;
 - export: carebridge's `run_export` (tenancy filter, Group membership, rows -> FHIR JSON through
-  `fhir_bridge.render`, meta stamped, ndjson files), twice:
-  - first: nothing is kept yet (as after a bulk load or an upgrade: the previous size's renditions
-    are dropped first), every Task is rendered and its rendition kept;
-  - steady: after 1% of the Tasks changed (a new version each), as a payer's next export finds
-    them: those are rendered again, the rest copied from their renditions.
+  `fhir_bridge.render`, meta stamped, ndjson files), three times:
+  - first: the first export after the load, which finds the renditions the writes kept;
+  - unkept: the renditions dropped first, as after an upgrade or rows loaded without the ORM:
+    every Task is rendered by the export and its rendition kept;
+  - steady: after 1% of the Tasks changed outside the ORM (a new version each, no rendition), as
+    a payer's next export finds them: those are rendered again, the rest copied.
 Prints resources per second and the ratios to the baseline (aims: first >= 0.5 x, steady >= 1 x
-baseline), tracemalloc peaks and peak RSS at two sizes (flat memory means the peak does not grow),
-and the load average when the size was done (the machine may be shared).
+baseline), tracemalloc peaks (of an export rendering every row) and peak RSS at two sizes (flat
+memory means the peak does not grow), the load average when the size was done (the machine may be
+shared), and what keeping the rendition costs a use case's Task write.
 
     .venv/bin/python bench/export.py [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import resource
 import tempfile
 import time
@@ -30,14 +34,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
-from support import DEFAULT_PG, add_organizations, bulk_load, scratch_database
+from support import DEFAULT_PG, add_organizations, bulk_load, p50_p95, scratch_database
 
 from service import fhir_bridge
 from service.models import Handoff
 from service.models.bulk import ExportJob
+from service.usecases import handoffs, renditions
 from service.usecases.bulk_export import run_export
 
 NOW = datetime(2026, 3, 10, 9, tzinfo=UTC)
@@ -65,24 +70,46 @@ def partner_task(task_id: str, patient_id: str, owner: str, requester: str, stat
 
 
 def load(engine: Engine, count: int, payer: str, hospital: str) -> None:
-    """COPY count / 5 members and `count` Tasks."""
-    with bulk_load(engine) as cur:
-        members = [str(uuid.uuid4()) for _ in range(count // TASKS_PER_MEMBER)]
-        with cur.copy("COPY patients (id, family_name, given_name, payer_id, created_at, updated_at) FROM STDIN") as cp:
-            for i, pid in enumerate(members):
-                cp.write_row((pid, f"Member{i}", "Max", payer, NOW, NOW))
-        with cur.copy(
-            "COPY handoffs (id, patient_id, kind, owner_org_id, requester_org_id, status, due_at, authored_on, "
-            "status_changed_at, notes, source, version, updated_at) FROM STDIN"
-        ) as cp:
-            for i, pid in enumerate(members):
-                for k in range(TASKS_PER_MEMBER):
-                    tid, status = str(uuid.uuid4()), STATUSES[(i + k) % len(STATUSES)]
-                    source = orjson.dumps(partner_task(tid, pid, hospital, hospital, status)).decode()
-                    notes = '[{"text": "wheelchair van, second floor walk-up"}]'
-                    due = NOW + timedelta(days=1)
-                    row = (tid, pid, "transport", hospital, hospital, status, due, NOW, NOW, notes, source, 1, NOW)
-                    cp.write_row(row)
+    """COPY count / 5 members; their `count` Tasks written through the ORM (as every carebridge
+    write is), a flush per member page: each flush keeps the renditions of what it wrote."""
+    members = [str(uuid.uuid4()) for _ in range(count // TASKS_PER_MEMBER)]
+    copy = "COPY patients (id, family_name, given_name, payer_id, created_at, updated_at) FROM STDIN"
+    with bulk_load(engine) as cur, cur.copy(copy) as cp:
+        for i, pid in enumerate(members):
+            cp.write_row((pid, f"Member{i}", "Max", payer, NOW, NOW))
+    with Session(engine) as session:
+        for page in range(0, len(members), 200):
+            for i, pid in enumerate(members[page : page + 200], start=page):
+                session.add_all(
+                    handoff(pid, hospital, STATUSES[(i + k) % len(STATUSES)]) for k in range(TASKS_PER_MEMBER)
+                )
+            session.commit()
+    with bulk_load(engine):
+        pass  # ANALYZE, so plans see the new sizes
+
+
+def handoff(patient_id: str, hospital: str, status: str) -> Handoff:
+    task_id = str(uuid.uuid4())
+    return Handoff(
+        id=task_id, patient_id=patient_id, kind="transport", owner_org_id=hospital, requester_org_id=hospital,
+        status=status, due_at=NOW + timedelta(days=1), authored_on=NOW, status_changed_at=NOW,
+        notes=[{"text": "wheelchair van, second floor walk-up"}],
+        source=partner_task(task_id, patient_id, hospital, hospital, status), version=1, updated_at=NOW,
+    )  # fmt: skip
+
+
+def write_cost(engine: Engine, notes: int) -> tuple[float, float]:
+    """p50 (ms) of a use case's Task write (a note added) with the renditions kept at write, and
+    without (the flush listener removed for the run)."""
+    with Session(engine) as session:
+        ids = list(session.scalars(select(Handoff.id).limit(notes)))
+        kept, _ = p50_p95(lambda: handoffs.add_note(session, random.choice(ids), "called", actor="bench"), notes)
+        event.remove(Session, "after_flush", renditions._keep_flushed)
+        try:
+            bare, _ = p50_p95(lambda: handoffs.add_note(session, random.choice(ids), "called", actor="bench"), notes)
+        finally:
+            event.listen(Session, "after_flush", renditions._keep_flushed)
+    return kept, bare
 
 
 def baseline(engine: Engine, out: Path) -> int:
@@ -118,7 +145,7 @@ def forget_renditions(engine: Engine) -> None:
 
 
 def change_some(engine: Engine, fraction: float) -> None:
-    """A new version of every 1/fraction-th Task, as the use cases would write it."""
+    """A new version of every 1/fraction-th Task, written without the ORM (no rendition kept)."""
     with engine.begin() as conn:
         conn.execute(
             text(
@@ -157,7 +184,8 @@ def main() -> None:
         payer, hospital = add_organizations(engine, ["payer", "hospital"])
         loaded = 0
         print(
-            f"{'resources':>10} {'baseline/s':>11} {'first/s':>8} {'ratio':>6} {'steady/s':>9} {'ratio':>6} "
+            f"{'resources':>10} {'baseline/s':>11} {'first/s':>8} {'ratio':>6} {'unkept/s':>9} {'ratio':>6} "
+            f"{'steady/s':>9} {'ratio':>6} "
             f"{'base peak':>10} {'export peak':>12} {'peak RSS':>9} {'load':>5}"
         )
         for size in SIZES:
@@ -174,20 +202,24 @@ def main() -> None:
 
                 baseline(engine, out / "warm.ndjson")  # warm the buffer cache for both
                 n_base, base_rate = timed(run_baseline)
-                forget_renditions(engine)
                 n_first, first_rate = timed(run_export)
+                forget_renditions(engine)
+                n_bare, bare_rate = timed(run_export)
                 change_some(engine, CHANGED_PER_EXPORT)
                 n_steady, steady_rate = timed(run_export)
-                assert n_base == n_first == n_steady == size, (n_base, n_first, n_steady, size)
+                assert n_base == n_first == n_bare == n_steady == size, (n_base, n_first, n_bare, n_steady, size)
                 base_peak = peak_memory(run_baseline)
-                change_some(engine, CHANGED_PER_EXPORT)
+                forget_renditions(engine)  # the export's largest working set: it renders every row
                 export_peak = peak_memory(run_export)
             print(
                 f"{size:>10,} {base_rate:>11,.0f} {first_rate:>8,.0f} {first_rate / base_rate:>6.2f} "
+                f"{bare_rate:>9,.0f} {bare_rate / base_rate:>6.2f} "
                 f"{steady_rate:>9,.0f} {steady_rate / base_rate:>6.2f} "
                 f"{base_peak:>8.1f}MiB {export_peak:>10.1f}MiB {peak_rss_mib():>7.0f}MiB {os.getloadavg()[0]:>5.1f}",
                 flush=True,
             )
+        kept, bare = write_cost(engine, 300)
+        print(f"Task write (a note added), p50: {kept:.2f} ms keeping its rendition, {bare:.2f} ms without")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from service import clock
 from service.db import table_of
 from service.models import ChangeEvent
 from service.usecases import audit
+from service.usecases import renditions as _renditions  # noqa: F401 (registers the listener keeping Task JSON)
 from service.usecases.errors import VersionMismatch
 
 # Records partners and subscribers see (as Patient, Encounter, CarePlan, Goal, ServiceRequest, Task).

@@ -1,10 +1,13 @@
 """Keep and reuse rendered FHIR JSON (`service.models.renditions`) for the types it is kept for.
 
+Every flush that writes such a row keeps its rendition in the writing transaction
+(`_keep_flushed`), so an export mostly copies text. It still renders what has no current
+rendition (rows of an older `GENERATION`, kept before an upgrade, or written without the ORM):
 `current_json_query` pairs each row with its rendition when that rendition is current (same row
-version, same code generation) and with the row's own columns otherwise; a `Keeper` stores what was
-just rendered of the latter, and `refresh_statistics` tells PostgreSQL's planner how many there now
-are. Storing is an upsert that never replaces a newer version with an older one, so two exports
-rendering the same rows at once, or a change committing meanwhile, leave the newest.
+version, same code generation) and with the row's own columns otherwise; a `Keeper` stores what
+was just rendered of the latter, and `refresh_statistics` tells PostgreSQL's planner how many
+there now are. Storing is an upsert that never replaces a newer version with an older one, so
+two exports rendering the same rows at once, or a change committing meanwhile, leave the newest.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, case, column, literal, null, select, table, text
+import orjson
+from sqlalchemy import Connection, Select, and_, case, column, event, literal, null, select, table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -40,8 +44,13 @@ def current_json_query(resource_type: str) -> Select[Any]:
         Rendition.generation == GENERATION,
     )
     stale = Rendition.json.is_(None)
-    columns = [case((stale, value), else_=null()).label(key) for key, value in model.__mapper__.columns.items()]
+    columns = [case((stale, value), else_=null()).label(value.name) for value in _columns(model)]
     return select(Rendition.json.label(KEPT), *columns).select_from(model).outerjoin(Rendition, current)
+
+
+def _columns(model: type[Any]) -> list[Any]:
+    """The model's columns, each under its attribute name: a result row then reads like the model."""
+    return [value.label(key) for key, value in model.__mapper__.columns.items()]
 
 
 class Keeper:
@@ -70,12 +79,7 @@ class Keeper:
                 for row, line in zip(rows, lines, strict=True):
                     copy.write_row((row.id, row.version, line.decode()))
         else:
-            values = [
-                {"resource_type": self.resource_type, "resource_id": row.id, "version": row.version,
-                 "generation": GENERATION, "json": line.decode()}
-                for row, line in zip(rows, lines, strict=True)
-            ]  # fmt: skip
-            self.session.execute(_newest_wins(sqlite.insert(Rendition)), values)
+            _upsert(self.session.connection(), self.resource_type, rows, lines)
         self.kept += len(rows)
 
     def finish(self) -> int:
@@ -94,6 +98,45 @@ _COLUMNS = ("resource_type", "resource_id", "version", "generation", "json")
 _STAGING = table("rendition_staging", column("resource_id"), column("version"), column("json"))
 _STAGING_DDL = "resource_id varchar(36) NOT NULL, version integer NOT NULL, json text NOT NULL"
 _COPY_STAGED = f"COPY {_STAGING.name} (resource_id, version, json) FROM STDIN"
+
+
+@event.listens_for(Session, "after_flush")
+def _keep_flushed(session: Session, _context: Any) -> None:
+    """Render each Task and Goal a flush wrote and keep it, in the writing transaction: the first
+    export after a load through carebridge's writes then copies text instead of rendering it all.
+    The rows are read back as stored and rendered from that, as an export or a read renders them:
+    the written objects still hold a partner's JSON as sent, and PostgreSQL's jsonb keeps its keys
+    in an order of its own (https://www.postgresql.org/docs/current/datatype-json.html), so their
+    rendering would differ in key order from what the API serves. Each later flush of a row renders
+    it again (a rendition of the same version is replaced)."""
+    from service import fhir_bridge  # it imports use cases: a module-level import would be circular
+
+    written: dict[str, list[str]] = {}
+    for obj in (*session.new, *session.dirty):
+        resource_type = _TYPE_OF.get(type(obj))
+        if resource_type is not None:
+            written.setdefault(resource_type, []).append(obj.id)
+    connection = session.connection()
+    for resource_type, ids in written.items():
+        model = RENDERED[resource_type]
+        rows = connection.execute(select(*_columns(model)).where(model.id.in_(ids))).all()
+        lines = [orjson.dumps(resource) for resource in fhir_bridge.render(session, resource_type, rows)]
+        _upsert(connection, resource_type, rows, lines)
+
+
+_TYPE_OF = {model: resource_type for resource_type, model in RENDERED.items()}
+
+
+def _upsert(connection: Connection, resource_type: str, rows: Sequence[Any], lines: Sequence[bytes]) -> None:
+    """Keep `lines` (rendered from `rows`, in order) as those row versions' renditions, one
+    statement per row (an executemany): for the few rows a write has."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    values = [
+        {"resource_type": resource_type, "resource_id": row.id, "version": row.version, "generation": GENERATION,
+         "json": line.decode()}
+        for row, line in zip(rows, lines, strict=True)
+    ]  # fmt: skip
+    connection.execute(_newest_wins(dialect.insert(Rendition)), values)
 
 
 def _newest_wins(insert: Any) -> Any:

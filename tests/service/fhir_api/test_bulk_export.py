@@ -12,6 +12,7 @@ from urllib.parse import quote
 import orjson
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from fhir_mappings import has_errors, validate
@@ -194,10 +195,12 @@ def test_without_type_every_served_type_is_exported_care_team_included(
 def test_a_partners_tasks_export_byte_for_byte_as_the_api_reads_them_rendered_first_then_kept(
     client: Any, session: Session, case: Case, mint: Callable[..., str]
 ) -> None:
-    """The first export renders each Task from the export's own result row (nothing is kept yet),
-    the second copies what the first kept: both lines are the bytes the read interaction serves,
-    for Tasks imported with a partner's JSON that carebridge keeps and merges into (lossless)."""
+    """The import keeps each Task's JSON as it writes it; with nothing kept (as after an upgrade),
+    the first export renders each Task from its own result row and the second copies what the
+    first kept. Every line is the bytes the read interaction serves, for Tasks imported with a
+    partner's JSON that carebridge keeps and merges into (lossless)."""
     from service.models import Handoff, PartnerLink
+    from service.models.renditions import Rendition
     from service.sync.incoming import Incoming, apply
     from service.usecases import parties
     from service.usecases.partners import add_partner
@@ -243,12 +246,15 @@ def test_a_partners_tasks_export_byte_for_byte_as_the_api_reads_them_rendered_fi
             found |= {orjson.loads(line)["id"]: line for line in answer.get_data().splitlines()}
         return found
 
+    at_write = exported_lines()
+    session.execute(delete(Rendition))
+    session.commit()
     first, second = exported_lines(), exported_lines()
 
     assert set(first) == {link.entity_id for link in links} and session.query(Handoff).count() == 2
     for task_id, line in first.items():
         read = client.get(f"/fhir/R4/Task/{task_id}", headers=auth(token))
-        assert read.status_code == 200 and line == read.get_data() == second[task_id]
+        assert read.status_code == 200 and line == read.get_data() == second[task_id] == at_write[task_id]
     merged = orjson.loads(first[changed])
     assert merged["extension"] == as_sent["extension"] and merged["authoredOn"] == "2026-03-10T04:00:00-05:00"
     assert merged["owner"] == {"reference": f"{ehr_base}/Organization/o-77", "display": "Sunrise Home Care"}
