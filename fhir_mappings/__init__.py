@@ -73,7 +73,7 @@ from .domain import (
     StayData,
 )
 from .goal import from_fhir_goal, to_fhir_goal, to_fhir_goal_json
-from .handoff import from_fhir_task, to_fhir_task, to_fhir_task_json
+from .handoff import from_fhir_task, task_outcome, to_fhir_task, to_fhir_task_json
 from .organization import from_fhir_organization, to_fhir_organization, to_fhir_organization_json
 from .patient import from_fhir_patient, to_fhir_patient, to_fhir_patient_json
 from .practitioner import from_fhir_practitioner, to_fhir_practitioner, to_fhir_practitioner_json
@@ -139,6 +139,7 @@ __all__ = [
     "to_fhir_provenance_json",
     "to_fhir_service_request",
     "to_fhir_service_request_json",
+    "task_outcome",
     "to_fhir_task",
     "to_fhir_task_json",
     "to_operation_outcome",

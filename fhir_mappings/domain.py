@@ -199,6 +199,7 @@ class HandoffData:
     last_modified: dt.datetime | None = None
     notes: tuple[str, ...] = ()
     identifiers: tuple[Identifier, ...] = ()
+    outcome: str | None = None  # what the recipient did, said when it completed (Task.output)
     source: Mapping[str, Any] | None = _source()
 
 

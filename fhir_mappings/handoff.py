@@ -7,17 +7,50 @@ answer is due, `businessStatus` = the finer step ("bed offered"). Other handoffs
 authorisation, follow-up call...) are the same shape without `focus`; `code` says which kind,
 from the carebridge handoff-kind CodeSystem. A partner's Task whose code carebridge does not know
 reads as kind "other".
+
+A recipient that completes a referral says what it did in `output`: the Gravity SDOH
+"resulting activity" (https://hl7.org/fhir/us/sdoh-clinicalcare/STU2/StructureDefinition-SDOHCC-TaskForReferralManagement.html:
+`output.type` = resulting-activity, `output.value[x]` a CodeableConcept or a Procedure), kept as
+its text; a partner's other outputs (a Procedure reference) stay as sent.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from fhir.resources.R4B.task import Task
 
 from . import fields as f
-from .codec import ResourceMap
+from .codec import FirstItem, ResourceMap
 from .codes import HANDOFF_KINDS
+from .datatypes import parse_concept_text, render_text_concept
 from .domain import HandoffData
 from .profiles import HANDOFF_TASK, meta_claiming
+
+# https://hl7.org/fhir/us/sdoh-clinicalcare/STU2/CodeSystem-SDOHCC-CodeSystemTemporaryCodes.html
+SDOHCC_TEMPORARY_CODES = "http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes"
+RESULTING_ACTIVITY = {
+    "coding": [{"system": SDOHCC_TEMPORARY_CODES, "code": "resulting-activity", "display": "Resulting Activity"}]
+}
+
+
+def _parse_outcome(output: Any) -> str | None:
+    """The text of a resulting-activity output whose value is a CodeableConcept."""
+    if not isinstance(output, dict):
+        return None
+    codings = (output.get("type") or {}).get("coding") or ()
+    wanted = (SDOHCC_TEMPORARY_CODES, "resulting-activity")
+    if not any(isinstance(c, dict) and (c.get("system"), c.get("code")) == wanted for c in codings):
+        return None
+    value = output.get("valueCodeableConcept")
+    return parse_concept_text(value) if isinstance(value, dict) else None
+
+
+def _render_outcome(text: str) -> dict[str, Any]:
+    return {"type": RESULTING_ACTIVITY, "valueCodeableConcept": render_text_concept(text)}
+
+
+OUTCOME = FirstItem("outcome", ("output",), _parse_outcome, _render_outcome)
 
 TASK: ResourceMap[HandoffData, Task] = ResourceMap(
     Task,
@@ -41,6 +74,7 @@ TASK: ResourceMap[HandoffData, Task] = ResourceMap(
         f.any_reference("owner_ref", ("owner",)),
         f.notes(),
         f.instant("due_at", ("restriction", "period", "end")),
+        OUTCOME,
     ),
     # Every handoff is an actionable order to its owner (https://hl7.org/fhir/R4/valueset-task-intent.html).
     {"resourceType": "Task", "meta": meta_claiming(HANDOFF_TASK), "intent": "order"},
@@ -49,3 +83,8 @@ TASK: ResourceMap[HandoffData, Task] = ResourceMap(
 to_fhir_task_json = TASK.to_json
 to_fhir_task = TASK.to_model
 from_fhir_task = TASK.from_fhir
+
+
+def task_outcome(resource: Any) -> str | None:
+    """What a Task's recipient says it did (its resulting-activity output), from Task JSON."""
+    return OUTCOME.read(resource) if isinstance(resource, dict) else None

@@ -212,6 +212,7 @@ def handoff_data(row: Handoff) -> fm.HandoffData:
         authored_on=row.authored_on,
         last_modified=row.status_changed_at,
         notes=tuple(note["text"] for note in row.notes),
+        outcome=row.outcome,
         source=row.source,
     )
 

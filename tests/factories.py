@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from service.db import make_engine, make_session_factory
 from service.migrate import upgrade
-from service.models import Handoff, Organization, Patient, Referral, Stay, User
-from service.usecases import handoffs, parties, patients, referrals, stays
+from service.models import Goal, Handoff, Organization, Patient, Referral, Stay, User
+from service.usecases import handoffs, parties, patients, plans, referrals, stays
 
 
 @dataclass
@@ -92,6 +92,28 @@ def hospital_transport(session: Session, case: Case, due_at: datetime) -> Handof
         due_at=due_at,
         description="Wheelchair van",
     )
+
+
+def case_goal(session: Session, case: Case, description: str) -> Goal:
+    """A goal of a new plan for the case's stay."""
+    plan = plans.create_case_plan(
+        session, patient_id=case.patient.id, stay_id=case.stay.id, title="Discharge plan", actor="test"
+    )
+    return plans.add_goal(session, plan.id, description=description, lifecycle_status="active", actor="test")
+
+
+def community_referral(
+    session: Session, case: Case, service: str, recipients: list[Organization], goal: Goal, **fields: Any
+) -> Referral:
+    """A referral of the case's stay to community organisations, serving `goal`."""
+    return referrals.send_referral(
+        session, patient_id=case.patient.id, stay_id=case.stay.id, service=service, goal_id=goal.id,
+        recipient_org_ids=[org.id for org in recipients], requester_org_id=case.hospital.id, actor="planner", **fields,
+    )  # fmt: skip
+
+
+def community_org(session: Session, name: str) -> Organization:
+    return parties.add_organization(session, name=name, kind="community", actor="test")
 
 
 @pytest.fixture

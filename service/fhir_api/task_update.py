@@ -1,7 +1,8 @@
 """Partners updating a Task (a handoff): its status, business status and status reason only.
 
 A receiving facility accepts or declines a referral by PUTting the Task back with a new `status`
-/ `businessStatus` (Gravity SDOH: https://hl7.org/fhir/us/sdoh-clinicalcare/STU2/referral_workflow.html).
+/ `businessStatus` (Gravity SDOH: https://hl7.org/fhir/us/sdoh-clinicalcare/STU2/referral_workflow.html),
+and completes it with what it did as `output` (the resulting activity), which closes the loop.
 The change goes through the same use cases as the REST API, so the Task state machine, the
 party rules (owner vs requester) and the optimistic lock apply unchanged. Any other element that
 differs from the current resource is refused with 422 naming it.
@@ -14,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+import fhir_mappings as fm
 from service.auth import policy
 from service.auth.context import AccessContext
 from service.fhir_api.outcome import FhirError
@@ -23,9 +25,14 @@ from service.usecases import handoffs
 from service.usecases.errors import ConflictError, Invalid, NotFound, UseCaseError, VersionMismatch
 
 # Elements a partner may change, and elements the server maintains (ignored when sent back).
-WRITABLE = frozenset({"status", "businessStatus", "statusReason"})
+WRITABLE = frozenset({"status", "businessStatus", "statusReason", "output"})
 SERVER_MANAGED = frozenset({"meta", "text", "lastModified", "executionPeriod"})
-_ELEMENT_OF_FIELD = {"status": "Task.status", "business_status": "Task.businessStatus", "reason": "Task.statusReason"}
+_ELEMENT_OF_FIELD = {
+    "status": "Task.status",
+    "business_status": "Task.businessStatus",
+    "reason": "Task.statusReason",
+    "outcome": "Task.output",
+}
 
 
 def changed_elements(current: Mapping[str, Any], proposed: Mapping[str, Any]) -> set[str]:
@@ -54,7 +61,7 @@ def update_task(
     if refused:
         raise FhirError(
             422,
-            f"only Task.status, businessStatus and statusReason may be changed; refused: {', '.join(refused)}",
+            f"only Task.status, businessStatus, statusReason and output may be changed; refused: {', '.join(refused)}",
             code="business-rule",
             expression=[f"Task.{name}" for name in refused],
         )
@@ -75,13 +82,15 @@ def update_task(
                 business_status=business_status if "businessStatus" in changed else None,
                 expected_version=expected_version,
                 acting_org_id=ctx.organization_id,
+                outcome=fm.task_outcome(proposed) if "output" in changed else None,
             )
-        if "statusReason" in changed:
+        unpaired = sorted({"statusReason", "output"} & changed)
+        if unpaired:
             raise FhirError(
                 422,
-                "Task.statusReason can only change together with Task.status",
+                f"Task.{unpaired[0]} can only change together with Task.status",
                 code="business-rule",
-                expression=["Task.statusReason"],
+                expression=[f"Task.{element}" for element in unpaired],
             )
         return handoffs.set_business_status(
             session, handoff.id, business_status, actor=actor, expected_version=expected_version

@@ -58,6 +58,8 @@ class Handoff(Base):
     status: Mapped[str] = mapped_column(String(20), default="requested")
     business_status: Mapped[str | None] = mapped_column(String(120))
     status_reason: Mapped[str | None] = mapped_column(Text)
+    # What the recipient did, said when it completed the work (Task.output, Gravity SDOH resulting activity).
+    outcome: Mapped[str | None] = mapped_column(Text)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     execution_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
     execution_end: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+import fhir_mappings as fm
 from service.models import Handoff, Partner, PartnerLink
 from service.sync.bounds import check_columns
 from service.sync.merge import MergeResult, changed_elements, three_way
@@ -53,6 +54,7 @@ def _move_task(session: Session, partner: Partner, handoff_id: str, task: Mappin
             reason=_text(task.get("statusReason")),
             business_status=business_status,
             acting_org_id=partner.organization_id,
+            outcome=fm.task_outcome(task) if status == "completed" else None,
         )
     elif business_status != handoff.business_status:
         handoffs.set_business_status(session, handoff.id, business_status, actor=actor)

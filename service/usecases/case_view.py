@@ -9,10 +9,13 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from fhir_mappings import codes
+from service import clock
 from service.domain.handoff_status import STATUS_WORDS
+from service.domain.referral_loop import Loop, referral_loop
 from service.domain.words import BARRIERS, READINESS
 from service.models import AuditRecord, Barrier, CasePlan, Handoff, HandoffEvent, Organization, Referral, Stay
 from service.models.documents import Document
+from service.usecases import closing
 from service.usecases.unit_of_work import get_or_404
 from service.usecases.users import names_of
 
@@ -44,6 +47,8 @@ class CaseView:
     referable: list[Organization]
     # People's names by username: who opened and resolved barriers, marked readiness, wrote notes.
     names: dict[str, str]
+    # Per referral: where its loop stands (closed with its outcome, no response...).
+    loops: dict[str, Loop]
 
 
 def load_case(session: Session, stay_id: str) -> CaseView:
@@ -77,6 +82,12 @@ def load_case(session: Session, stay_id: str) -> CaseView:
     people = {b.opened_by for b in stay.barriers} | {b.resolved_by or "" for b in stay.barriers}
     people |= {item.met_by or "" for item in stay.readiness_items}
     people |= {str(note.get("author")) for h in handoffs for note in h.notes}
+    recipients = {h.id: _recipient(h, organizations) for h in handoffs}
+    now = clock.now()
+    loops = {
+        r.id: referral_loop(r.status, [closing.recipient(h, recipients[h.id]) for h in r.handoffs], now)
+        for r in referrals
+    }
     return CaseView(
         stay=stay,
         plans=plans,
@@ -85,7 +96,7 @@ def load_case(session: Session, stay_id: str) -> CaseView:
         timeline=_with_names(session, _timeline(session, stay, referrals, handoffs, organizations)),
         organizations=organizations,
         partner_activities={plan.id: _partner_activities(plan) for plan in plans},
-        recipients={h.id: _recipient(h, organizations) for h in handoffs},
+        recipients=recipients,
         referable=list(
             session.scalars(
                 select(Organization)
@@ -94,6 +105,7 @@ def load_case(session: Session, stay_id: str) -> CaseView:
             )
         ),
         names=names_of(session, people - {""}),
+        loops=loops,
     )
 
 
@@ -172,7 +184,7 @@ def _audited(session: Session, stay: Stay, referrals: list[Referral]) -> list[Ti
                 and_(
                     AuditRecord.entity_type == "Referral",
                     AuditRecord.entity_id.in_(referral_ids),
-                    AuditRecord.action == "confirm_placement",
+                    AuditRecord.action.in_(("confirm_placement", "close_loop")),
                 ),
                 and_(
                     AuditRecord.entity_type == "Document",
@@ -202,6 +214,9 @@ def _audited(session: Session, stay: Stay, referrals: list[Referral]) -> list[Ti
             item = READINESS.get(code, code.replace("_", " "))
             state = "done" if after.get("met") else "not done"
             entries.append(TimelineEntry(record.at, record.actor, f"Readiness item {state}: {item}"))
+        elif record.action == "close_loop":
+            service = str(after.get("service") or "").replace("_", " ").capitalize()
+            entries.append(TimelineEntry(record.at, record.actor, f"{service} referral {after.get('status')}"))
         elif record.entity_type == "Document":
             entries.append(TimelineEntry(record.at, record.actor, f"Document attached: {after.get('title')}"))
         elif record.entity_type == "Referral":

@@ -9,12 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import clock
+from service.domain.referral_loop import PLACEMENT_CONFIRMED
 from service.models import Handoff, Patient, Referral, Stay
 from service.models.stays import DISCHARGE_DISPOSITIONS
+from service.usecases import closing
 from service.usecases.changes import apply_changes
 from service.usecases.errors import ConflictError, Invalid
 from service.usecases.handoffs import new_handoff
-from service.usecases.referrals import PLACEMENT_CONFIRMED
 from service.usecases.unit_of_work import get_or_404, unit_of_work
 
 
@@ -147,6 +148,6 @@ def _complete_placement(session: Session, stay: Stay, disposition: str, actor: s
     for referral in session.scalars(query):
         confirmed = [h for h in referral.handoffs if h.business_status == PLACEMENT_CONFIRMED]
         if confirmed:
-            apply_changes(session, referral, {"status": "completed"}, actor=actor)
+            closing.settle(session, referral, "completed", actor=actor)
             placed = confirmed[0].owner_org_id
     return placed

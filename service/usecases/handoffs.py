@@ -14,12 +14,15 @@ from service.domain.handoff_status import (
     OPEN,
     STATUS_WORDS,
     TASK_STATUSES,
+    TERMINAL,
     allowed_next,
     can_transition,
     party_for,
 )
+from service.domain.timing import DECISION_KINDS
 from service.models import Handoff, HandoffEvent, Organization, Patient, ReadinessItem, Stay
 from service.models.handoffs import HANDOFF_KINDS
+from service.usecases import closing
 from service.usecases.changes import apply_changes, create
 from service.usecases.errors import ConflictError, IllegalTransition, Invalid, VersionMismatch
 from service.usecases.unit_of_work import get_or_404, unit_of_work
@@ -27,6 +30,9 @@ from service.usecases.unit_of_work import get_or_404, unit_of_work
 # Saying no or withdrawing must tell the other side why (Task.statusReason; Gravity SDOH referral
 # workflow: https://hl7.org/fhir/us/sdoh-clinicalcare/referral_workflow.html), whichever door it comes through.
 NEEDS_REASON = {"rejected": "Say why the referral is declined.", "cancelled": "Say why it is cancelled."}
+# A recipient that completes a referral says what it did (Task.output, the Gravity SDOH "resulting
+# activity"): that outcome is what closes the loop for the requester (service.usecases.closing).
+NEEDS_OUTCOME = "Say what was done for the patient."
 
 
 def new_handoff(
@@ -102,8 +108,10 @@ def move_handoff(
     reason: str | None = None,
     business_status: str | None = None,
     acting_org_id: str | None = None,
+    outcome: str | None = None,
 ) -> Handoff:
-    """Transition inside the caller's transaction; records the timeline event and the audit entry."""
+    """Transition inside the caller's transaction; records the timeline event and the audit entry,
+    and follows a referral recipient's final move through to the referral and its goal."""
     if target not in TASK_STATUSES:
         raise Invalid("unknown status", fields={"status": [f"must be one of {', '.join(TASK_STATUSES)}"]})
     if not can_transition(handoff.status, target):
@@ -111,12 +119,15 @@ def move_handoff(
     _check_party(handoff, target, acting_org_id)
     if target in NEEDS_REASON and not (reason or "").strip():
         raise Invalid("a reason is needed", fields={"reason": [NEEDS_REASON[target]]})
+    _check_outcome(handoff, target, outcome)
     now = clock.now()
     changes: dict[str, object] = {"status": target, "status_changed_at": now}
     if reason is not None:
         changes["status_reason"] = reason
     if business_status is not None:
         changes["business_status"] = business_status
+    if outcome is not None:
+        changes["outcome"] = outcome.strip()
     if target == "in-progress" and handoff.execution_start is None:
         changes["execution_start"] = now
     if target in ("completed", "failed", "cancelled") and handoff.execution_end is None:
@@ -135,7 +146,16 @@ def move_handoff(
     )
     if target == "completed":
         _meet_linked_readiness(session, handoff, actor)
+    if target in TERMINAL:
+        closing.recipient_moved(session, handoff, actor=actor)
     return handoff
+
+
+def _check_outcome(handoff: Handoff, target: str, outcome: str | None) -> None:
+    if outcome is not None and target != "completed":
+        raise Invalid("an outcome is said on completion", fields={"outcome": ["only with status completed"]})
+    if target == "completed" and handoff.kind in DECISION_KINDS and not (outcome or "").strip():
+        raise Invalid("an outcome is needed", fields={"outcome": [NEEDS_OUTCOME]})
 
 
 def _meet_linked_readiness(session: Session, handoff: Handoff, actor: str) -> None:
@@ -155,6 +175,7 @@ def transition_handoff(
     business_status: str | None = None,
     expected_version: int | None = None,
     acting_org_id: str | None = None,
+    outcome: str | None = None,
 ) -> Handoff:
     with unit_of_work(session):
         handoff = get_or_404(session, Handoff, handoff_id)
@@ -167,6 +188,7 @@ def transition_handoff(
             reason=reason,
             business_status=business_status,
             acting_org_id=acting_org_id,
+            outcome=outcome,
         )
 
 

@@ -9,17 +9,16 @@ from sqlalchemy.orm import Session
 
 from service import clock
 from service.domain.handoff_status import is_open
+from service.domain.referral_loop import PLACEMENT_CONFIRMED
 from service.models import CasePlan, Goal, Handoff, Organization, Patient, Referral, Stay
 from service.models.referrals import PLACEMENT_SERVICES, PRIORITIES, REFERRAL_SERVICES, REFERRAL_STATUSES
+from service.usecases import closing
 from service.usecases.changes import apply_changes, create
 from service.usecases.errors import ConflictError, Invalid
 from service.usecases.handoffs import move_handoff, new_handoff
 from service.usecases.unit_of_work import get_or_404, unit_of_work
 
 DEFAULT_ANSWER_WITHIN = timedelta(hours=24)
-# The accepted recipient's Task.businessStatus once the hospital confirms it (FHIR R4 Task.businessStatus:
-# "the current status of the task from the perspective of the business"), so the facility sees it too.
-PLACEMENT_CONFIRMED = "placement confirmed"
 
 
 def send_referral(
@@ -97,6 +96,7 @@ def send_referral(
                 referral_id=referral.id,
                 description=f"{org.name}: decide on {service.replace('_', ' ')} referral",
             )
+        closing.follow_goal(session, goal_id, actor=actor)
         return referral
 
 
@@ -152,4 +152,6 @@ def update_referral_status(session: Session, referral_id: str, status: str, *, a
         raise Invalid("unknown status", fields={"status": [f"must be one of {', '.join(REFERRAL_STATUSES)}"]})
     with unit_of_work(session):
         referral = get_or_404(session, Referral, referral_id)
-        return apply_changes(session, referral, {"status": status}, actor=actor)
+        apply_changes(session, referral, {"status": status}, actor=actor)
+        closing.follow_goal(session, referral.goal_id, actor=actor)
+        return referral

@@ -23,8 +23,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from service.auth import policy
 from service.auth.context import AccessContext
 from service.domain.handoff_status import OPEN
+from service.domain.referral_loop import OPEN as LOOP_OPEN
+from service.domain.referral_loop import Loop, Recipient, referral_loop
 from service.domain.timing import AWAITING_ANSWER, DECISION_KINDS, avoidable_days
-from service.models import Barrier, CareTeamMember, Handoff, Patient, ReadinessItem, Stay, User
+from service.models import Barrier, CareTeamMember, Handoff, Organization, Patient, ReadinessItem, Referral, Stay, User
+from service.usecases import closing
 from service.usecases.errors import Invalid
 
 
@@ -48,6 +51,8 @@ class WorklistRow:
     readiness_total: int = 0
     open_barriers: list[Barrier] = field(default_factory=list)
     avoidable_days: int = 0
+    # (service, loop) of each referral whose loop is closed, unmet or without a response.
+    loops: list[tuple[str, Loop]] = field(default_factory=list)
     days_to_edd: int | None = None
 
 
@@ -258,4 +263,25 @@ def _enrich(session: Session, stays: list[Stay], *, now: datetime, tz: tzinfo) -
     for stay_id, row in rows.items():
         row.unmet_readiness = unmet[stay_id]
         row.readiness_total = totals[stay_id]
+    _add_loops(session, rows, now)
     return list(rows.values())
+
+
+def _add_loops(session: Session, rows: dict[str, WorklistRow], now: datetime) -> None:
+    """Each stay's referrals whose loop is no longer simply open (closed, unmet, no response): two queries."""
+    referrals = session.execute(
+        select(Referral.id, Referral.stay_id, Referral.service, Referral.status)
+        .where(Referral.stay_id.in_(list(rows)))
+        .order_by(Referral.authored_on)
+    ).all()
+    recipients: dict[str, list[Recipient]] = defaultdict(list)
+    for handoff, name in session.execute(
+        select(Handoff, Organization.name)
+        .join(Organization, Organization.id == Handoff.owner_org_id)
+        .where(Handoff.referral_id.in_([r.id for r in referrals]))
+    ):
+        recipients[str(handoff.referral_id)].append(closing.recipient(handoff, name))
+    for referral_id, stay_id, service, status in referrals:
+        loop = referral_loop(status, recipients[referral_id], now)
+        if loop.state != LOOP_OPEN:
+            rows[str(stay_id)].loops.append((service, loop))

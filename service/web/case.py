@@ -14,7 +14,7 @@ from service.models import CasePlan, Goal, Referral, Stay
 from service.models.plans import GOAL_ACHIEVEMENT, GOAL_LIFECYCLE, PLAN_STATUSES
 from service.models.referrals import PLACEMENT_SERVICES, PRIORITIES, REFERRAL_SERVICES
 from service.models.stays import BARRIER_CATEGORIES, DISCHARGE_DISPOSITIONS
-from service.usecases import access, discharge, documents, plans, referrals, stays
+from service.usecases import access, closing, discharge, documents, plans, referrals, stays
 from service.usecases.case_view import load_case
 from service.usecases.errors import Invalid
 from service.web.blueprint import blueprint
@@ -301,3 +301,18 @@ def confirm_placement(referral_id: str) -> Response:
         actor=_actor(),
     )
     return _to_case(stay.id, "referrals", f"confirm-{referral.id}")
+
+
+
+@blueprint.post("/referrals/<referral_id>/close")
+@requires("Encounter", "u")
+@refused_on("close-{referral_id}", _case_of_referral)
+def close_unanswered(referral_id: str) -> Response:
+    referral: Referral = access.writable(request_session(), principal(), "ServiceRequest", referral_id)
+    if referral.stay_id is None:
+        abort(404)  # the pages close referrals of a stay only
+    stay = _visible_stay(referral.stay_id)
+    closing.close_unanswered(
+        request_session(), referral.id, reason=request.form.get("reason", ""), actor=_actor(), now=clock.now()
+    )
+    return _to_case(stay.id, "referrals", f"close-{referral.id}")

@@ -6,7 +6,9 @@ either side may cancel): https://hl7.org/fhir/us/sdoh-clinicalcare/referral_work
 
 A facility deciding on a referral sees them in an intake coordinator's words: accept with a bed
 offered, decline, ask for information, and later withdraw the offer; the patient's arrival, not
-the facility, completes the referral (the discharge does, see ``usecases.discharge``).
+the facility, completes the referral (the discharge does, see ``usecases.discharge``). A community
+organisation does the work itself (food, rides, help with a bill): once it accepted, it completes
+the referral saying what was done (Task.output), which closes the loop (``usecases.closing``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from werkzeug.wrappers import Response
 from service.app import request_session
 from service.domain.handoff_status import allowed_next, party_for
 from service.models import Handoff
+from service.models.referrals import PLACEMENT_SERVICES
 from service.usecases import access, handoffs
 from service.web.blueprint import blueprint
 from service.web.forms import expected_version, refused_on
@@ -45,10 +48,17 @@ BUSINESS_STATUSES = ("reviewing clinicals", "bed offered", "awaiting auth", "awa
 
 
 # A referral's recipient deciding on it: each move in intake words, with the businessStatus it sets.
-INTAKE_MOVES = {
+INTAKE_MOVES: dict[str, tuple[str, str | None]] = {
     "accepted": ("Accept — bed offered", "bed offered"),
     "rejected": ("Decline", None),
     "cancelled": ("Withdraw the bed offer", None),
+}
+# A community organisation's answer to a referral for a service it provides itself.
+SERVICE_MOVES: dict[str, tuple[str, str | None]] = {
+    "accepted": ("Accept", None),
+    "rejected": ("Decline", None),
+    "completed": ("Done", None),
+    "cancelled": ("Withdraw", None),
 }
 # The hospital's side of the same referral.
 REQUESTER_MOVES = {"cancelled": ("Withdraw the referral", None)}
@@ -59,6 +69,8 @@ class Action(NamedTuple):
     label: str
     needs_reason: bool
     business_status: str | None = None
+    # Completing a referral says what was done (Task.output), which closes the loop for the requester.
+    needs_outcome: bool = False
 
 
 def actions_for(handoff: Handoff, org_id: str | None) -> list[Action]:
@@ -73,11 +85,11 @@ def actions_for(handoff: Handoff, org_id: str | None) -> list[Action]:
     targets = sorted(allowed_next(handoff.status), key=list(LABELS).index)
     allowed = [target for target in targets if party_for(target) in sides]
     if handoff.kind == "referral_decision":
-        words = INTAKE_MOVES if "owner" in sides else REQUESTER_MOVES
+        words = _recipient_moves(handoff) if "owner" in sides else REQUESTER_MOVES
         # Before deciding, the facility declines rather than cancels; once it offered a bed it may withdraw.
         deciding = handoff.status in ("requested", "received")
         return [
-            Action(target, label, target in NEEDS_REASON, business_status)
+            Action(target, label, target in NEEDS_REASON, business_status, target == "completed")
             for target in allowed
             if target in words and not (deciding and target == "cancelled" and "owner" in sides)
             for label, business_status in [words[target]]
@@ -91,6 +103,11 @@ def actions_for(handoff: Handoff, org_id: str | None) -> list[Action]:
             if target not in own or own[target]
         ]
     return [Action(target, LABELS.get(target, target), target in NEEDS_REASON) for target in allowed]
+
+
+def _recipient_moves(handoff: Handoff) -> dict[str, tuple[str, str | None]]:
+    placement = handoff.referral is None or handoff.referral.service in PLACEMENT_SERVICES
+    return INTAKE_MOVES if placement else SERVICE_MOVES
 
 
 def may_ask_for_information(handoff: Handoff, org_id: str | None) -> bool:
@@ -155,6 +172,7 @@ def transition(handoff_id: str) -> Response:
         business_status=request.form.get("business_status") or None,
         expected_version=expected_version(),
         acting_org_id=ctx.organization_id,
+        outcome=request.form.get("outcome") if target == "completed" else None,
     )
     return _back(handoff, transition_form(handoff.id, target))
 

@@ -6,9 +6,9 @@ from flask import render_template, request, url_for
 
 from service import clock
 from service.app import request_session
+from service.domain.referral_loop import PLACEMENT_CONFIRMED
 from service.usecases import access, documents
 from service.usecases.queue_view import load_queue
-from service.usecases.referrals import PLACEMENT_CONFIRMED
 from service.web.blueprint import blueprint
 from service.web.handoff_actions import BUSINESS_STATUSES, actions_for, may_ask_for_information
 from service.web.session import principal, requires

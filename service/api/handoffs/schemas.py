@@ -34,6 +34,7 @@ class HandoffSchema(Schema):
     status = fields.Str(dump_only=True, validate=validate.OneOf(TASK_STATUSES))
     business_status = fields.Str(dump_only=True, allow_none=True)
     status_reason = fields.Str(dump_only=True, allow_none=True)
+    outcome = fields.Str(dump_only=True, allow_none=True)
     due_at = fields.AwareDateTime(allow_none=True, load_default=None)
     execution_start = fields.AwareDateTime(dump_only=True, allow_none=True)
     execution_end = fields.AwareDateTime(dump_only=True, allow_none=True)
@@ -61,6 +62,8 @@ class TransitionSchema(Schema):
     status = fields.Str(required=True, validate=validate.OneOf(TASK_STATUSES))
     reason = fields.Str(load_default=None, validate=validate.Length(max=2000))
     business_status = fields.Str(load_default=None, validate=validate.Length(max=120))
+    # What the recipient did, with status completed (required to complete a referral: Task.output).
+    outcome = fields.Str(load_default=None, validate=validate.Length(min=1, max=2000))
 
 
 class BusinessStatusSchema(Schema):

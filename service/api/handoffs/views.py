@@ -70,6 +70,7 @@ class HandoffTransition(MethodView):
             business_status=data["business_status"],
             expected_version=expected_version(),
             acting_org_id=ctx.organization_id,
+            outcome=data["outcome"],
         )
 
 

@@ -1,8 +1,12 @@
 from marshmallow import Schema, fields, validate
 
+from service import clock
 from service.api.common import record_id
 from service.api.handoffs.schemas import HandoffSchema
+from service.app import request_session
+from service.models import Referral
 from service.models.referrals import PRIORITIES, REFERRAL_SERVICES, REFERRAL_STATUSES
+from service.usecases import closing
 
 
 class ReferralSchema(Schema):
@@ -26,6 +30,11 @@ class ReferralSchema(Schema):
     authored_on = fields.AwareDateTime(dump_only=True)
     version = fields.Int(dump_only=True)
     handoffs = fields.List(fields.Nested(HandoffSchema), dump_only=True)
+    # Where its loop stands: open, no response, closed or unmet (service.domain.referral_loop).
+    loop = fields.Method("_loop", dump_only=True)
+
+    def _loop(self, referral: Referral) -> str:
+        return closing.loop_of(request_session(), referral, clock.now()).state
 
 
 class ConfirmPlacementSchema(Schema):
@@ -35,3 +44,7 @@ class ConfirmPlacementSchema(Schema):
 
 class ReferralStatusSchema(Schema):
     status = fields.Str(required=True, validate=validate.OneOf(REFERRAL_STATUSES))
+
+
+class CloseReferralSchema(Schema):
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))

@@ -5,11 +5,17 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from service import clock
 from service.api.auth import principal
 from service.api.handoffs.schemas import HandoffSchema
-from service.api.referrals.schemas import ConfirmPlacementSchema, ReferralSchema, ReferralStatusSchema
+from service.api.referrals.schemas import (
+    CloseReferralSchema,
+    ConfirmPlacementSchema,
+    ReferralSchema,
+    ReferralStatusSchema,
+)
 from service.app import request_session
-from service.usecases import access, referrals
+from service.usecases import access, closing, referrals
 
 blp = Blueprint("referrals", __name__, description="Referrals to one or more facilities, one handoff each")
 
@@ -72,3 +78,19 @@ class ConfirmPlacement(MethodView):
         return referrals.confirm_placement(
             session, referral_id, data["handoff_id"], actor=ctx.actor, reason=data["reason"]
         )
+
+
+@blp.route("/<referral_id>/close")
+class CloseUnanswered(MethodView):
+    @blp.arguments(CloseReferralSchema)
+    @blp.response(200, ReferralSchema)
+    @blp.alt_response(409, description="The referral is not waiting past its due time for an answer")
+    def post(self, data: dict[str, Any], referral_id: str) -> Any:
+        """Close a referral nobody answered.
+
+        Only when every recipient still to answer is past its due time and none has taken it up ('no response'): the
+        open handoffs are cancelled with the reason given and the ServiceRequest is revoked.
+        """
+        ctx, session = principal(), request_session()
+        access.writable(session, ctx, "ServiceRequest", referral_id)
+        return closing.close_unanswered(session, referral_id, reason=data["reason"], actor=ctx.actor, now=clock.now())

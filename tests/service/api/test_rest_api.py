@@ -8,9 +8,10 @@ from openapi_spec_validator import validate as validate_openapi
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from service import clock
 from service.models import Handoff, Referral
 from service.usecases import plans
-from tests.factories import Case, snf_referral_fields
+from tests.factories import Case, case_goal, snf_referral_fields
 
 
 def _referral(client: Any, case: Case, headers: dict[str, str], **kw: Any) -> Any:
@@ -187,3 +188,33 @@ def test_a_referral_names_the_goal_it_serves(
     )
     assert r.status_code == 201 and r.json["goal_id"] == goal.id
     assert client.get(f"/api/referrals/{r.json['id']}", headers=hospital).json["goal_id"] == goal.id
+
+
+def test_a_recipient_completes_with_an_outcome_and_an_unanswered_referral_is_closed(
+    client: Any, session: Session, case: Case, hospital: dict[str, str], as_org: Any, now: datetime
+) -> None:
+    goal = case_goal(session, case, "Has enough food at home")
+    sent = _referral(client, case, hospital, service="food_assistance", recipient_org_ids=[case.snfs[0].id],
+                     goal_id=goal.id).json  # fmt: skip
+    (task,) = sent["handoffs"]
+    owner = as_org(case.snfs[0].id, "system/Task.rus")
+    accepted = client.post(f"/api/handoffs/{task['id']}/transition", json={"status": "accepted"}, headers=owner)
+    assert accepted.status_code == 200
+    done = client.post(
+        f"/api/handoffs/{task['id']}/transition", json={"status": "completed", "outcome": "Enrolled"}, headers=owner
+    )
+    assert done.status_code == 200 and done.json["outcome"] == "Enrolled"
+    closed = client.get(f"/api/referrals/{sent['id']}", headers=hospital).json
+    assert (closed["status"], closed["loop"]) == ("completed", "closed")
+
+    late = _referral(client, case, hospital, service="transport", recipient_org_ids=[case.snfs[1].id],
+                     answer_due_at=(now + timedelta(hours=1)).isoformat()).json  # fmt: skip
+    assert late["loop"] == "open"
+    clock.set_clock(lambda: now + timedelta(hours=2))  # an hour past the answer's due time (`now` resets it)
+    hospital = as_org(case.hospital.id)  # a token of the new time
+    assert client.get(f"/api/referrals/{late['id']}", headers=hospital).json["loop"] == "no response"
+    r = client.post(f"/api/referrals/{late['id']}/close", json={"reason": "No answer"}, headers=hospital)
+    assert r.status_code == 200 and (r.json["status"], r.json["loop"]) == ("revoked", "unmet")
+    assert r.json["handoffs"][0]["status_reason"] == "No answer"
+    again = client.post(f"/api/referrals/{late['id']}/close", json={"reason": "No answer"}, headers=hospital)
+    assert again.status_code == 409

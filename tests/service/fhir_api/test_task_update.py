@@ -111,3 +111,36 @@ def test_write_needs_scope_and_tenant(client: Any, world: World, mint: Any) -> N
     # The payer sees its member's Task but is no party to it.
     payer = mint(world.a.payer.id, "system/Task.rus")
     assert _put(client, payer, task, etag).status_code == 403
+
+
+RESULTING_ACTIVITY = {
+    "coding": [
+        {
+            "system": "http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes",
+            "code": "resulting-activity",
+            "display": "Resulting Activity",
+        }
+    ]
+}
+
+
+def test_completing_with_an_output_closes_the_loop(client: Any, world: World, snf_token: str, mint: Any) -> None:
+    task, etag = _read(client, snf_token, world.ids_a["Task"])
+    task["status"] = "accepted"
+    assert _put(client, snf_token, task, etag).status_code == 200
+    task, etag = _read(client, snf_token, world.ids_a["Task"])
+    task["status"] = "completed"
+    missing = _put(client, snf_token, task, etag)
+    assert missing.status_code == 422 and missing.get_json()["issue"][0]["expression"] == ["Task.output"]
+
+    outcome = {"type": RESULTING_ACTIVITY, "valueCodeableConcept": {"text": "Admitted for rehab"}}
+    alone = {**task, "status": "accepted", "output": [outcome]}
+    refused = _put(client, snf_token, alone, etag)
+    assert refused.status_code == 422 and refused.get_json()["issue"][0]["expression"] == ["Task.output"]
+
+    done = _put(client, snf_token, {**task, "output": [outcome]}, etag)
+    assert done.status_code == 200, done.get_json()
+    assert done.get_json()["output"] == [outcome]
+    hospital = mint(world.a.hospital.id, "system/ServiceRequest.rs")
+    request = client.get(f"/fhir/R4/ServiceRequest/{world.ids_a['ServiceRequest']}", headers=bearer(hospital))
+    assert request.get_json()["status"] == "completed"
