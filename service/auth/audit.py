@@ -4,7 +4,7 @@ Every FHIR read, vread, search, write, export and notification delivery calls it
 not: who (subject), which client, for which organisation, which patient, what, when, outcome.
 It never stores resource content or search values other than ids, so the audit trail holds no
 clinical data (issue #5, part 4). The row is added to `session`; the caller commits (reads use
-`record_access_now`, which commits on its own session).
+`record_access_now`, which returns once the event is committed).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from typing import Literal
 
 from flask import g, has_request_context
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from service import clock
 from service.auth.context import AccessContext
+from service.auth.group_commit import commit_access_events
 from service.db import new_id
 from service.models.audit_events import AccessEvent
 
@@ -78,24 +78,11 @@ def record_access_now(session: Session, ctx: AccessContext, **fields: object) ->
     record_accesses_now(session, ctx, [fields.pop("patient_id", None)], **fields)  # type: ignore[list-item]
 
 
-def _end_reads(session: Session) -> None:
-    # On SQLite the event goes in a short transaction of its own whose first statement is the INSERT: a
-    # transaction that has read cannot take the write lock while others write (service.db._sqlite_begin),
-    # one that starts by writing waits for it. The caller's transaction is over by now (reads only, or a use
-    # case that committed), so committing it changes nothing. PostgreSQL needs no such step (and no round trip).
-    if session.get_bind().dialect.name == "sqlite":
-        session.commit()
-
-
 def record_accesses_now(
     session: Session, ctx: AccessContext, patient_ids: Sequence[str | None], **fields: object
 ) -> None:
     """One event per patient an access disclosed (a search page may show several, and each patient's
-    accounting of disclosures must find it), committed together.
-
-    One Core INSERT, not ORM objects: the session's unit of work (flush, identity map) cost more than the
-    statement, once per read."""
-    _end_reads(session)
+    accounting of disclosures must find it), committed before this returns, together with those of the
+    requests auditing at the same time (service.auth.group_commit)."""
     rows = [_fields(ctx, patient_id=patient_id, **fields) for patient_id in patient_ids]  # type: ignore[arg-type]
-    session.execute(insert(AccessEvent), rows)
-    session.commit()
+    commit_access_events(session, rows)
