@@ -32,7 +32,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, object_session
 
 from service.auth.context import WEB_CLIENT_ID, AccessContext
@@ -237,11 +237,17 @@ def _visible_rows(resource_type: str, org: str | None, confined: bool, patient_i
 def visible_row(session: Session, ctx: AccessContext, resource_type: str, ident: str) -> Any:
     """The row `ident` of `resource_type` when it exists and `ctx` may read it, else None: one SELECT
     with `visible_rows` (a CareTeam exists only for a patient with care-team members)."""
+    query = _visible_row_query(resource_type, ctx.organization_id, confined_to_patient(ctx), ctx.patient_id)
+    return session.scalars(query, {"ident": ident}).first()
+
+
+# Like the filters: one statement per type and principal, the id a bound parameter. SQLAlchemy works out a
+# statement's cache key once per statement object, and for a new one, through the whole filter, every read.
+@lru_cache(maxsize=4096)
+def _visible_row_query(resource_type: str, org: str | None, confined: bool, patient_id: str | None) -> Select[Any]:
     model, _ = MODELS[resource_type]
-    query = select(model).where(model.id == ident, visible_rows(ctx, resource_type))
-    if resource_type == "CareTeam":
-        query = query.where(CARE_TEAM_EXISTS)
-    return session.scalars(query).first()
+    query = select(model).where(model.id == bindparam("ident"), _visible_rows(resource_type, org, confined, patient_id))
+    return query.where(CARE_TEAM_EXISTS) if resource_type == "CareTeam" else query
 
 
 def visible_organizations(ctx: AccessContext) -> ColumnElement[bool]:
