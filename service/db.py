@@ -93,7 +93,10 @@ def _sqlite_begin(conn: Any) -> None:
     # (https://www.sqlite.org/lang_transaction.html#deferred_immediate_and_exclusive_transactions). So a writer
     # takes the write lock up front, waiting busy_timeout for it; readers stay deferred, and in WAL never wait.
     # A transaction whose first statement writes (the access audit) waits busy_timeout even when deferred.
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITES) else "BEGIN")
+    # Sent on the driver's connection: through SQLAlchemy's statement execution it cost every read as much as
+    # one of its SELECTs.
+    begin = "BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITES) else "BEGIN"
+    conn.connection.driver_connection.execute(begin)
 
 
 def _json_text(value: Any) -> str:
