@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, and_, or_, select, tuple_, update
+from sqlalchemy import Engine, Exists, and_, exists, or_, select, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from service import clock
 from service.auth.context import AccessContext
@@ -116,22 +116,23 @@ def claim(session: Session, partner_id: str, *, limit: int, lease: timedelta) ->
         # Claims for one partner take turns (its row is locked until this one commits), so each
         # sees what the claim before it put in flight and never hands out a record that is in
         # flight: with several senders, two writes of one record are never in flight together.
-        # The turn is a few statements long: read the candidates, check them, mark them in one UPDATE.
-        session.execute(select(Partner.id).where(Partner.id == partner_id).with_for_update())
+        # The turn is two statements long: read the due rows not in flight elsewhere, mark them.
+        # NO KEY UPDATE: the relay's inserts of new rows (a foreign-key check takes KEY SHARE on the
+        # partner) go on meanwhile; only other claims wait.
+        session.execute(select(Partner.id).where(Partner.id == partner_id).with_for_update(key_share=True))
         now = clock.now()
         rows = session.execute(
             select(Delivery.id, Delivery.entity_type, Delivery.entity_id)
-            .where(Delivery.partner_id == partner_id, _due(now))  # type: ignore[arg-type]
+            .where(Delivery.partner_id == partner_id, _due(now), ~_in_flight_elsewhere(now))  # type: ignore[arg-type]
             .order_by(Delivery.id)
-            .limit(limit * 2)
-            .with_for_update(skip_locked=True)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=Delivery)
         ).all()
-        busy = _in_flight_elsewhere(session, partner_id, rows, now)
         chosen: list[int] = []
         taken: set[tuple[str, str]] = set()
         for row_id, entity_type, entity_id in rows:
             key = (entity_type, entity_id)
-            if key in busy or key in taken or len(chosen) >= limit:
+            if key in taken or len(chosen) >= limit:
                 continue
             taken.add(key)
             chosen.append(row_id)
@@ -193,25 +194,18 @@ def keep_leases(session: Session, claimed: Claimed, lease: timedelta) -> Iterato
         heart.join()
 
 
-def _in_flight_elsewhere(
-    session: Session, partner_id: str, rows: Sequence[tuple[int, str, str]], now: datetime
-) -> set[tuple[str, str]]:
-    """Records of ``rows`` another worker is sending right now (live lease on another row)."""
-    keys = {(entity_type, entity_id) for _, entity_type, entity_id in rows}
-    if not keys:
-        return set()
-    live = session.execute(
-        select(Delivery.entity_type, Delivery.entity_id).where(
-            # Both columns, so `ix_partner_deliveries_entity` answers each record with one probe.
-            Delivery.partner_id == partner_id,
-            Delivery.entity_type.in_({kind for kind, _ in keys}),
-            Delivery.entity_id.in_([ident for _, ident in keys]),
-            Delivery.state == "in-flight",
-            Delivery.lease_until >= now,
-            Delivery.id.not_in([row_id for row_id, _, _ in rows]),
-        )
+def _in_flight_elsewhere(now: datetime) -> Exists:
+    """The row's record is being sent right now by another worker (a live lease on another row);
+    `ix_partner_deliveries_entity` answers it with one probe per candidate."""
+    other = aliased(Delivery)
+    return exists().where(
+        other.partner_id == Delivery.partner_id,
+        other.entity_type == Delivery.entity_type,
+        other.entity_id == Delivery.entity_id,
+        other.state == "in-flight",
+        other.lease_until >= now,
+        other.id != Delivery.id,
     )
-    return {(kind, ident) for kind, ident in live} & keys
 
 
 def pending_partners(session: Session) -> list[str]:
