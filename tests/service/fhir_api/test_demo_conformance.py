@@ -51,8 +51,8 @@ def searched(client: Any, token: str) -> list[dict[str, Any]]:
     return resources
 
 
-def exported(client: Any, token: str) -> list[dict[str, Any]]:
-    kick_off = client.get("/fhir/R4/$export", headers=bearer(token) | {"Prefer": "respond-async"})
+def exported(client: Any, token: str, kick_off_path: str = "/fhir/R4/$export") -> list[dict[str, Any]]:
+    kick_off = client.get(kick_off_path, headers=bearer(token) | {"Prefer": "respond-async"})
     assert kick_off.status_code == 202, kick_off.get_json()
     manifest = client.get(kick_off.headers["Content-Location"].removeprefix(BASE), headers=bearer(token)).get_json()
     lines: list[bytes] = []
