@@ -128,6 +128,7 @@ class GoalData:
     target_measure: str | None = None
     target_due_date: dt.date | None = None
     expressed_by_ref: str | None = None
+    concern_ids: tuple[str, ...] = ()  # the health concerns (Condition) the goal addresses
     notes: tuple[str, ...] = ()
     source: Mapping[str, Any] | None = _source()
 
@@ -145,6 +146,7 @@ class ReferralData:
     stay_id: str | None = None
     goal_id: str | None = None  # the goal the referral serves
     reason: str | None = None
+    concern_ids: tuple[str, ...] = ()  # the health concerns (Condition) the referral serves
     requester_ref: str | None = None
     performer_refs: tuple[str, ...] = ()  # the recipient organisations
     wanted_by: dt.date | None = None

@@ -2,7 +2,8 @@
 (https://hl7.org/fhir/us/core/STU6.1/StructureDefinition-us-core-goal.html).
 
 `description` and `target_measure` are free text (CodeableConcept.text); the first `target`
-holds the measure and the due date; `achievementStatus` uses HL7's goal-achievement codes.
+holds the measure and the due date; `achievementStatus` uses HL7's goal-achievement codes;
+`addresses` names the health concerns (Condition) the goal serves.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ GOAL: ResourceMap[GoalData, Goal] = ResourceMap(
         Element("target_measure", ("target", 0, "measure"), parse_concept_text, render_text_concept),
         f.date("target_due_date", ("target", 0, "dueDate"), other_choices=("dueDuration",)),
         f.any_reference("expressed_by_ref", ("expressedBy",)),
+        # The health concern the goal serves (US Core Goal; Gravity SDOH: Goal.addresses a Condition).
+        f.references_to("concern_ids", ("addresses",), "Condition"),
         f.notes(),
     ),
     {"resourceType": "Goal", "meta": meta_claiming(US_CORE_GOAL)},

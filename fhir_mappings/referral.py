@@ -6,9 +6,10 @@
 `occurrenceDateTime` is the date the service is wanted by; the goal the referral serves is the
 `pertainsToGoal` extension, as the Gravity SDOH ServiceRequest profile has it
 (https://hl7.org/fhir/us/sdoh-clinicalcare/STU2/StructureDefinition-SDOHCC-ServiceRequest.html;
-R4's `reasonReference` cannot name a Goal); `supportingInfo` names the clinical documents sent
-with it (DocumentReference, see `document`). A partner's ServiceRequest whose code
-carebridge does not know reads as service "other"; a missing priority reads as "routine".
+R4's `reasonReference` cannot name a Goal); `reasonReference` names the health concerns
+(Condition) it serves, `supportingInfo` the clinical documents sent with it (DocumentReference,
+see `document`). A partner's ServiceRequest whose code carebridge does not know reads as
+service "other"; a missing priority reads as "routine".
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ SERVICE_REQUEST: ResourceMap[ReferralData, ServiceRequest] = ResourceMap(
         f.any_reference("requester_ref", ("requester",)),
         f.any_references("performer_refs", ("performer",)),
         FirstItem("reason", ("reasonCode",), parse_concept_text, render_text_concept),
+        f.references_to("concern_ids", ("reasonReference",), "Condition"),
         f.notes(),
         f.references_to("document_ids", ("supportingInfo",), "DocumentReference"),
     ),

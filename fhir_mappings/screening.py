@@ -341,3 +341,25 @@ def screening_findings(screening: ScreeningData, questionnaire: Mapping[str, Any
             cond_id = f"{screening.id}-c{len(concerns) + 1}"
             concerns.append(_condition(screening, cond_id, _domain_coding(rule.question), rule.finding, evidence))
     return Findings(tuple(observations), tuple(concerns))
+
+
+# https://hl7.org/fhir/R4/codesystem-condition-ver-status.html
+_VERIFICATION_DISPLAY = {"unconfirmed": "Unconfirmed", "confirmed": "Confirmed", "refuted": "Refuted"}
+
+
+def concern_as_decided(condition: Mapping[str, Any], verification_status: str) -> dict[str, Any]:
+    """A suggested Condition once a person has decided on it: only `verificationStatus` changes
+    (confirmed, or refuted for a dismissed suggestion; SDOHCC Condition,
+    https://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition-SDOHCC-Condition.html)."""
+    if verification_status not in _VERIFICATION_DISPLAY:
+        raise MappingError(f"verification status {verification_status!r} is not one of {sorted(_VERIFICATION_DISPLAY)}")
+    decided = copy_json(condition)
+    coding = {"system": CONDITION_VERIFICATION, "code": verification_status}
+    decided["verificationStatus"] = {"coding": [{**coding, "display": _VERIFICATION_DISPLAY[verification_status]}]}
+    return decided
+
+
+def unknown_items(screening: ScreeningData, questionnaire: Mapping[str, Any]) -> tuple[str, ...]:
+    """The linkIds the screening answers that the questionnaire does not ask (top level)."""
+    asked = {item.get("linkId") for item in questionnaire.get("item") or ()}
+    return tuple(item.link_id for item in screening.items if item.link_id not in asked)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,17 +27,26 @@ from sqlalchemy.orm import Session
 
 import fhir_mappings as fm
 from fhir_mappings.datatypes import parse_reference
+from fhir_mappings.domain import ScreeningData
 from fhir_mappings.practitioner import US_NPI
+from fhir_mappings.screening import (
+    concern_as_decided,
+    from_fhir_questionnaire_response,
+    to_fhir_questionnaire_response_json,
+)
 from service.models import (
     AuditRecord,
     CareTeamMember,
     CasePlan,
     Goal,
     Handoff,
+    HealthConcern,
     Organization,
     Patient,
     Practitioner,
+    Questionnaire,
     Referral,
+    Screening,
     Stay,
     User,
 )
@@ -100,7 +110,10 @@ def care_plan_data(row: CasePlan, goal_ids: Sequence[str], activity_refs: Sequen
         period_start=row.period_start,
         period_end=row.period_end,
         author_ref=row.author_ref,
-        addresses=tuple(fm.CodeableConceptData(**coding) for coding in row.addresses),
+        addresses=(
+            *(fm.CodeableConceptData(**coding) for coding in row.addresses),
+            *(f"Condition/{concern}" for concern in row.concern_ids),
+        ),
         goal_ids=tuple(goal_ids),
         care_team_ids=(row.patient_id,),
         activity_refs=tuple(activity_refs),
@@ -122,9 +135,20 @@ def goal_data(row: Goal) -> fm.GoalData:
         target_measure=row.target_measure,
         target_due_date=row.target_due_date,
         expressed_by_ref=row.expressed_by_ref,
+        concern_ids=_concerns(row, "addresses"),
         notes=tuple(row.notes),
         source=row.source,
     )
+
+
+def _concerns(row: Goal | Referral, element: str) -> tuple[str, ...]:
+    """The concern a goal or referral serves; for one imported from a partner without one, the
+    Conditions the partner's resource names, so they are sent back as they came."""
+    if row.concern_id is not None:
+        return (row.concern_id,)
+    sent = (row.source or {}).get(element)
+    refs = [parse_reference(item) for item in sent] if isinstance(sent, list) else []
+    return tuple(ref.split("/", 1)[1] for ref in refs if ref is not None and ref.startswith("Condition/"))
 
 
 def _as_sent(row: Referral | Handoff, element: str, ref: str) -> str | None:
@@ -161,6 +185,7 @@ def referral_data(
         stay_id=row.stay_id,
         goal_id=row.goal_id,
         reason=row.reason,
+        concern_ids=_concerns(row, "reasonReference"),
         requester_ref=_as_sent(row, "requester", row.requester_ref),
         performer_refs=_performers(row, recipient_org_ids),
         wanted_by=row.wanted_by,
@@ -215,6 +240,24 @@ def handoff_data(row: Handoff) -> fm.HandoffData:
         outcome=row.outcome,
         source=row.source,
     )
+
+
+def screening_data(row: Screening) -> ScreeningData:
+    """A screening as recorded, named and filed by carebridge: its id, patient, status and time
+    are carebridge's, everything else is the response as it came (a partner's as sent)."""
+    recorded = from_fhir_questionnaire_response(row.resource)
+    return replace(
+        recorded, id=row.id, patient_id=row.patient_id, status=row.status, authored=row.authored, source=row.resource
+    )
+
+
+def questionnaire_json(row: Questionnaire) -> Json:
+    """An instrument as loaded (`usecases.questionnaires`), under carebridge's id."""
+    return {**row.resource, "id": row.id}
+
+
+def concern_json(row: HealthConcern) -> Json:
+    return concern_as_decided(row.resource, row.verification_status)
 
 
 def care_team_data(patient_id: str, members: Sequence[tuple[str | None, str, str]]) -> fm.CareTeamData:
@@ -337,6 +380,12 @@ def render(session: Session, resource_type: str, rows: Sequence[Any]) -> list[Js
     elif resource_type == "CareTeam":
         members = _care_team_members(session, ids)
         data = [fm.to_fhir_care_team_json(care_team_data(r.id, members.get(r.id, []))) for r in rows]
+    elif resource_type == "QuestionnaireResponse":
+        data = [to_fhir_questionnaire_response_json(screening_data(r)) for r in rows]
+    elif resource_type == "Observation":
+        data = [dict(r.resource) for r in rows]  # derived once, when the screening was recorded
+    elif resource_type == "Condition":
+        data = [concern_json(r) for r in rows]
     else:
         raise ValueError(f"carebridge does not render {resource_type}")
     versions = audit_versions(session, AUDIT_VERSIONED[resource_type], ids) if resource_type in AUDIT_VERSIONED else {}

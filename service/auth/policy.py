@@ -19,6 +19,8 @@ subscriptions, messaging and the partner push. Nothing else filters records by h
      the documents (DocumentReference) sent with those referrals, and the patients they concern:
      not the rest of the patient's hospital record, nor the documents of other referrals;
    - hospital: the patients of its stays and their records;
+   - screenings: a payer or hospital sees its patients' screenings, Observations and concerns;
+     a facility only the concern (Condition) a referral addressed to it serves;
    - `organization_id` None: a carebridge-operated client (auditor, internal jobs), no tenant limit.
    The org-kind rules are unions of relations, so an organisation only ever matches rows it is a
    party to, whatever its kind.
@@ -43,10 +45,13 @@ from service.models import (
     CasePlan,
     Goal,
     Handoff,
+    HealthConcern,
     Organization,
     Patient,
     Practitioner,
     Referral,
+    Screening,
+    ScreeningObservation,
     Stay,
     User,
 )
@@ -64,6 +69,9 @@ MODELS: dict[str, tuple[type[Any], InstrumentedAttribute[str]]] = {
     "DocumentReference": (Document, Document.patient_id),
     # One CareTeam per patient (its id is the patient's id): see service.fhir_bridge.
     "CareTeam": (Patient, Patient.id),
+    "QuestionnaireResponse": (Screening, Screening.patient_id),
+    "Observation": (ScreeningObservation, ScreeningObservation.patient_id),
+    "Condition": (HealthConcern, HealthConcern.patient_id),
 }
 # Only patients with at least one care-team member have a CareTeam.
 CARE_TEAM_EXISTS = exists().where(CareTeamMember.patient_id == Patient.id)
@@ -75,23 +83,27 @@ _CASE_TYPES = ("Patient", "Encounter", "CarePlan", "Goal", "ServiceRequest", "Ta
 # A document's content (FHIR Binary) is read with its DocumentReference: whoever reads documents
 # reads their content (SMART scopes name Binary apart, https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html).
 _DOCUMENTS_READ = "user/DocumentReference.rs user/Binary.r"
+# Screening: the hospital records screenings and decides on the concerns they suggest; the
+# Observations are derived, never written by hand.
+_SCREENING = "user/QuestionnaireResponse.crs user/Observation.rs user/Condition.rus user/Questionnaire.rs"
 ROLE_SCOPES: dict[str, str] = {
     # Hospital staff run the whole case of their hospital's patients: stays, plans, goals,
     # referrals and handoffs, created and changed (no record is ever deleted, but `d` costs nothing
     # to grant and keeps the scope the plain "full access" one).
     "discharge_planner": " ".join(f"user/{t}.cruds" for t in _CASE_TYPES)
-    + " user/Binary.r user/CareTeam.rs user/Organization.rs",
+    + f" user/Binary.r {_SCREENING} user/CareTeam.rs user/Organization.rs",
     "case_manager": " ".join(f"user/{t}.cruds" for t in _CASE_TYPES)
-    + " user/Binary.r user/CareTeam.rs user/Organization.rs",
+    + f" user/Binary.r {_SCREENING} user/CareTeam.rs user/Organization.rs",
     # A facility's intake works the referrals addressed to it: it reads the patient, the referral
-    # and the documents sent with it, and answers (accepts, declines, updates) the handoff; nothing
-    # else of the case.
-    "intake_coordinator": f"user/Patient.rs user/ServiceRequest.rs {_DOCUMENTS_READ} user/Task.rus "
+    # (with the concern it serves) and the documents sent with it, and answers (accepts, declines,
+    # updates) the handoff; nothing else of the case.
+    "intake_coordinator": f"user/Patient.rs user/ServiceRequest.rs user/Condition.rs {_DOCUMENTS_READ} user/Task.rus "
     "user/Organization.rs",
-    # A payer's care manager follows its members' cases (read only) and answers the handoffs
-    # addressed to the payer (authorisations).
+    # A payer's care manager follows its members' cases (read only), answers the handoffs
+    # addressed to the payer (authorisations) and may record its own screenings of a member.
     "payer_care_manager": "user/Patient.rs user/Encounter.rs user/CarePlan.rs user/Goal.rs user/ServiceRequest.rs "
-    f"{_DOCUMENTS_READ} user/CareTeam.rs user/Task.rus user/Organization.rs",
+    f"{_DOCUMENTS_READ} user/CareTeam.rs user/Task.rus user/Organization.rs user/QuestionnaireResponse.crs "
+    "user/Observation.rs user/Condition.rs user/Questionnaire.rs",
     # An auditor reads the access trail, not the records themselves.
     "auditor": "user/AuditEvent.rs user/Organization.rs",
     # An administrator manages accounts and the organisation directory, not patients.
@@ -109,6 +121,8 @@ REST_TYPES: dict[str, tuple[str, ...]] = {
     "documents": ("DocumentReference",),
     "handoffs": ("Task",),
     "organizations": ("Organization",),
+    "screenings": ("QuestionnaireResponse",),
+    "concerns": ("Condition",),
 }
 
 
@@ -171,6 +185,7 @@ def confined_to_patient(ctx: AccessContext) -> bool:
 _MEMBER = aliased(Patient, name="tenancy_member")
 _STAY = aliased(Stay, name="tenancy_stay")
 _HANDOFF = aliased(Handoff, name="tenancy_handoff")
+_REFERRAL = aliased(Referral, name="tenancy_referral")
 
 
 def _patients_of_org(org_id: str, column: Any) -> ColumnElement[bool]:
@@ -229,6 +244,11 @@ def _visible_rows(resource_type: str, org: str | None, confined: bool, patient_i
         elif resource_type == "DocumentReference":
             # Those who may read the referral may read what was sent with it, and no one else.
             clauses.append(or_(whole_record, _party_to_handoff(org, _HANDOFF.referral_id == Document.referral_id)))
+        elif resource_type == "Condition":
+            # A facility sees the concern a referral addressed to it serves (its reasonReference),
+            # not the patient's other concerns nor the screening behind it.
+            served = and_(_REFERRAL.concern_id == HealthConcern.id, _HANDOFF.referral_id == _REFERRAL.id)
+            clauses.append(or_(whole_record, _party_to_handoff(org, served)))
         else:
             clauses.append(whole_record)
     return and_(*clauses)
@@ -362,6 +382,19 @@ def can_write(ctx: AccessContext, resource_type: str, row: Any) -> bool:
         raise ValueError("can_write needs a row loaded from a session")
     model, _ = MODELS[resource_type]
     return session.scalar(select(model.id).where(model.id == row.id, writable_rows(ctx, resource_type))) is not None
+
+
+def can_screen(ctx: AccessContext, patient: Patient) -> bool:
+    """Whether `ctx` may record a screening of this patient: an organisation that holds the
+    patient's whole record (the hospital running the case, or the patient's payer, whose own
+    screening flows into the case's suggestions), within a `patient/` token's patient."""
+    session = object_session(patient)
+    if session is None:
+        raise ValueError("can_screen needs a row loaded from a session")
+    clauses: list[ColumnElement[bool]] = [visible_patients(ctx)]
+    if ctx.organization_id is not None:
+        clauses.append(_full_record_patients(ctx.organization_id, Patient.id))
+    return session.scalar(select(Patient.id).where(Patient.id == patient.id, *clauses)) is not None
 
 
 def unclaimed(patient: Patient) -> bool:

@@ -19,6 +19,11 @@ from typing import Any
 
 from flask import Flask
 
+from fhir_mappings.profiles import (
+    SDC_QUESTIONNAIRE_RESPONSE,
+    US_CORE_CONDITION_HEALTH_CONCERN,
+    US_CORE_OBSERVATION_SCREENING,
+)
 from service.auth.client_assertion import ASSERTION_ALGS
 from service.fhir_api import PREFIX, endpoint_for
 from service.fhir_api.resources import AUDIT_EVENT, KINDS, ResourceKind
@@ -69,10 +74,20 @@ US_CORE_SHALL: dict[str, tuple[tuple[str, ...], ...]] = {
         ("patient", "type"),
         ("patient", "category", "date"),
     ),
+    "Observation": (("patient", "category"), ("patient", "code"), ("patient", "category", "date")),
+    "Condition": (("patient",),),
+    "QuestionnaireResponse": (("_id",), ("patient",)),
     "Organization": (("name",), ("address",)),
     "Practitioner": (("name",), ("identifier",)),
 }
 US_CORE_REVINCLUDE = "Provenance:target"
+# The profiles a type's resources claim, where the type serves only those (the screening chain:
+# https://hl7.org/fhir/us/core/STU6.1/screening-and-assessments.html).
+SUPPORTED_PROFILES = {
+    "QuestionnaireResponse": SDC_QUESTIONNAIRE_RESPONSE,
+    "Observation": US_CORE_OBSERVATION_SCREENING,
+    "Condition": US_CORE_CONDITION_HEALTH_CONCERN,
+}
 _COMMON = {"_id": "token", "_lastUpdated": "date"}
 
 # Additions from other modules: each gets the REST block (a dict) to extend.
@@ -155,6 +170,8 @@ def _resource(name: str, served: Served) -> Json:
         resource["readHistory"] = "vread" in interactions
         resource["updateCreate"] = False
         resource["conditionalRead"] = "full-support"
+    if name in SUPPORTED_PROFILES:
+        resource["supportedProfile"] = [SUPPORTED_PROFILES[name]]
     if kind is not None and "search-type" in interactions:
         resource["searchParam"] = _search_params(kind)
         if kind.includes:
@@ -246,11 +263,11 @@ def _checked_scopes() -> list[str]:
     (`guard.authorize`): read/search of each served type and the audit trail, Task updates,
     Encounter updates (`$process-message`), Subscription create/read/delete, Group read (bulk),
     Organization and Practitioner read/search, Provenance read, Binary read (a document's
-    content). scopes_supported lists them so a
+    content), QuestionnaireResponse create and Questionnaire read/search. scopes_supported lists them so a
     client can ask for what it needs (https://hl7.org/fhir/smart-app-launch/conformance.html#metadata)."""
     checked = {name: "rs" for name in KINDS} | {"AuditEvent": "rs", "Task": "rus", "Encounter": "rus"}
     checked |= {"Subscription": "crd", "Group": "r", "Organization": "rs", "Practitioner": "rs", "Provenance": "r"}
-    checked |= {"Binary": "r"}
+    checked |= {"Binary": "r", "QuestionnaireResponse": "crs", "Questionnaire": "rs"}
     return [f"{name}.{interactions}" for name, interactions in sorted(checked.items())]
 
 

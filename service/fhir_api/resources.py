@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Text, and_, cast, exists, false, or_, true
 
 from fhir_mappings import business_identifier
 from fhir_mappings.codes import (
+    CONDITION_CATEGORY,
     LOINC,
     REFERRAL_SERVICES,
     SNOMED,
@@ -23,9 +24,29 @@ from fhir_mappings.codes import (
     V3_ACT_CODE,
     CodeMap,
 )
+from fhir_mappings.screening import (
+    CONDITION_CLINICAL,
+    CONDITION_VERIFICATION,
+    OBSERVATION_CATEGORY,
+    SDOH_DOMAINS,
+    SDOHCC_CODES,
+    UNSPECIFIED_DOMAIN,
+    US_CORE_CATEGORY,
+)
 from service.auth.policy import MODELS
 from service.fhir_api.params import Codes, date_clause, reference_id, string_clause, token_clause
-from service.models import CasePlan, Goal, Handoff, Patient, PatientIdentifier, Referral, Stay
+from service.models import (
+    CasePlan,
+    Goal,
+    Handoff,
+    HealthConcern,
+    Patient,
+    PatientIdentifier,
+    Referral,
+    Screening,
+    ScreeningObservation,
+    Stay,
+)
 from service.models.audit_events import AccessEvent
 from service.models.documents import Document
 
@@ -163,6 +184,24 @@ def _code_map(codes: CodeMap) -> Codes:
         for system, theirs, _ in triples:
             aliases[(system, theirs)] = (*aliases.get((system, theirs), ()), ours)
     return Codes(codes.system.url, aliases)
+
+
+def _categories(system: str) -> Codes:
+    """The categories a screening's Observations and Conditions carry (one of `system`'s, US Core's
+    sdoh and the SDOH domain, fhir_mappings.screening), stored as bare codes."""
+    domains = {(SDOHCC_CODES, domain): (domain,) for domain, _ in (*SDOH_DOMAINS.values(), UNSPECIFIED_DOMAIN)}
+    return Codes(system, {(US_CORE_CATEGORY, "sdoh"): ("sdoh",), **domains})
+
+
+def _questionnaire(value: str, _base: str, _modifier: str) -> ColumnElement[bool]:
+    # The instrument's canonical (https://hl7.org/fhir/R4/search.html#reference, canonical
+    # targets): `url` matches every version answered, `url|version` that version.
+    url = value.removeprefix(_base.rstrip("/") + "/")
+    return (
+        Screening.questionnaire == url
+        if "|" in url
+        else or_(Screening.questionnaire == url, Screening.questionnaire.startswith(url + "|", autoescape=True))
+    )
 
 
 KINDS: dict[str, ResourceKind] = {
@@ -304,6 +343,72 @@ KINDS: dict[str, ResourceKind] = {
             ),
         },
         includes=("CareTeam:patient",),
+    ),
+    # Screening (Gravity SDOH): SDC QuestionnaireResponse, US Core Observation Screening
+    # Assessment and US Core Condition Problems and Health Concerns, with the searches US Core
+    # 6.1 asks of them (https://hl7.org/fhir/us/core/STU6.1/CapabilityStatement-us-core-server.html).
+    "QuestionnaireResponse": ResourceKind(
+        "QuestionnaireResponse",
+        Screening,
+        Screening.patient_id,
+        Screening.updated_at,
+        {
+            **_patient_params(Screening.patient_id),
+            "status": _status(
+                "status", Screening.status, "QuestionnaireResponse status", "questionnaire-answers-status"
+            ),
+            "authored": _date("authored", Screening.authored, "When the answers were gathered"),
+            "questionnaire": SearchParam(
+                "questionnaire", "reference", _questionnaire, "The instrument answered (its canonical url)"
+            ),
+        },
+    ),
+    "Observation": ResourceKind(
+        "Observation",
+        ScreeningObservation,
+        ScreeningObservation.patient_id,
+        ScreeningObservation.updated_at,
+        {
+            **_patient_params(ScreeningObservation.patient_id),
+            "category": _json_list_token(
+                "category",
+                ScreeningObservation.categories,
+                "survey, sdoh or the SDOH domain",
+                _categories(OBSERVATION_CATEGORY),
+            ),
+            "code": _token("code", ScreeningObservation.code, "The LOINC question or score", Codes(LOINC)),
+            "date": _date("date", ScreeningObservation.effective, "When the answer was given"),
+            # Observations carebridge derives are final (fhir_mappings.screening).
+            "status": _constant_token(
+                "status", "Observation status (final)", "http://hl7.org/fhir/observation-status", "final"
+            ),
+        },
+    ),
+    "Condition": ResourceKind(
+        "Condition",
+        HealthConcern,
+        HealthConcern.patient_id,
+        HealthConcern.updated_at,
+        {
+            **_patient_params(HealthConcern.patient_id),
+            "category": _json_list_token(
+                "category",
+                HealthConcern.categories,
+                "health-concern, sdoh or the SDOH domain",
+                _categories(CONDITION_CATEGORY),
+            ),
+            "clinical-status": _token(
+                "clinical-status", HealthConcern.clinical_status, "Clinical status", Codes(CONDITION_CLINICAL)
+            ),
+            "verification-status": _token(
+                "verification-status",
+                HealthConcern.verification_status,
+                "unconfirmed (a suggestion), confirmed or refuted",
+                Codes(CONDITION_VERIFICATION),
+            ),
+            "code": _token("code", HealthConcern.code, "The SNOMED CT finding", Codes(SNOMED)),
+            "recorded-date": _date("recorded-date", HealthConcern.recorded, "When the concern was suggested"),
+        },
     ),
 }
 

@@ -90,7 +90,7 @@ def _visible_row(ctx: AccessContext, kind: ResourceKind, ident: str, interaction
     return row
 
 
-def _resource_response(resource: dict[str, Any], status: int = 200) -> Response:
+def resource_response(resource: dict[str, Any], status: int = 200) -> Response:
     meta = resource["meta"]
     headers = {
         "ETag": f'W/"{meta["versionId"]}"',
@@ -116,7 +116,7 @@ def read(resource_type: str, ident: str) -> Response:
     row = _visible_row(ctx, kind, ident, "read")
     [resource] = render(request_session(), resource_type, [row])
     _audit(ctx, "R", "read", resource_type, resource_id=ident, patient_id=_patient_of(kind, row))
-    response = _resource_response(resource)
+    response = resource_response(resource)
     if _not_modified(resource["meta"]):
         # https://hl7.org/fhir/R4/http.html#cread: 304 with the validators, without the body.
         return Response(status=304, headers={k: response.headers[k] for k in ("ETag", "Last-Modified")})
@@ -152,7 +152,7 @@ def vread(resource_type: str, ident: str, vid: str) -> Response:
         _audit(ctx, "R", "vread", resource_type, resource_id=ident, outcome=OUTCOME_MINOR, description="no version")
         raise FhirError(404, f"{resource_type}/{ident} has no version '{vid}'")
     _audit(ctx, "R", "vread", resource_type, resource_id=f"{ident}/_history/{vid}", patient_id=_patient_of(kind, row))
-    return _resource_response(resource)
+    return resource_response(resource)
 
 
 def lenient() -> bool:
@@ -313,7 +313,7 @@ def update(ident: str) -> Response:
         raise refused
     [resource] = render(session, "Task", [updated])
     _audit(ctx, "U", "update", "Task", resource_id=ident, patient_id=updated.patient_id)
-    return _resource_response(resource)
+    return resource_response(resource)
 
 
 @bp.get("/AuditEvent")

@@ -10,6 +10,7 @@ from service.models.partners import Delivery, Partner, PartnerLink, PatientMatch
 from service.models.patients import Patient, PatientIdentifier
 from service.models.plans import CasePlan, Goal
 from service.models.referrals import Referral
+from service.models.screenings import HealthConcern, Questionnaire, Screening, ScreeningObservation
 from service.models.stays import Barrier, ReadinessItem, Stay
 
 __all__ = [
@@ -21,12 +22,16 @@ __all__ = [
     "Goal",
     "Handoff",
     "HandoffEvent",
+    "HealthConcern",
     "Organization",
     "Patient",
     "PatientIdentifier",
+    "Questionnaire",
     "Practitioner",
     "ReadinessItem",
     "Referral",
+    "Screening",
+    "ScreeningObservation",
     "Stay",
     "User",
 ]

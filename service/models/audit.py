@@ -20,7 +20,8 @@ class AuditRecord(Base):
     actor: Mapped[str] = mapped_column(String(120))
     action: Mapped[str] = mapped_column(String(40))
     entity_type: Mapped[str] = mapped_column(String(40))
-    entity_id: Mapped[str] = mapped_column(IdType)
+    # a derived Observation's or Condition's id is longer than a UUID (migration 6b2f8e4a1c93).
+    entity_id: Mapped[str] = mapped_column(String(64))
     patient_id: Mapped[str | None] = mapped_column(IdType, index=True)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONType)

@@ -25,7 +25,8 @@ class ChangeEvent(Base):
     )
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     entity_type: Mapped[str] = mapped_column(String(40))
-    entity_id: Mapped[str] = mapped_column(IdType, index=True)
+    # a derived Observation's or Condition's id is longer than a UUID (migration 6b2f8e4a1c93).
+    entity_id: Mapped[str] = mapped_column(String(64), index=True)
     version: Mapped[int | None] = mapped_column(Integer)
     patient_id: Mapped[str | None] = mapped_column(IdType)
     action: Mapped[str] = mapped_column(String(40))

@@ -60,6 +60,9 @@ class CasePlan(Base):
     author_ref: Mapped[str | None] = mapped_column(String(120))
     # Conditions addressed, as codings: [{"system", "code", "display"}].
     addresses: Mapped[list[dict[str, str]]] = mapped_column(JSONType, default=list)
+    # Confirmed health concerns addressed (service.models.screenings.HealthConcern ids), sent as
+    # Condition references after the coded ones.
+    concern_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)
     notes: Mapped[list[str]] = mapped_column(JSONType, default=list)
     # The partner's resource as received, so nothing carebridge does not model is lost on export.
     source: Mapped[dict[str, object] | None] = mapped_column(JSONType)
@@ -89,6 +92,8 @@ class Goal(Base):
     target_measure: Mapped[str | None] = mapped_column(String(200))
     target_due_date: Mapped[date | None] = mapped_column(Date)
     expressed_by_ref: Mapped[str | None] = mapped_column(String(120))
+    # The health concern the goal serves (Goal.addresses).
+    concern_id: Mapped[str | None] = mapped_column(ForeignKey("health_concerns.id"), index=True)
     notes: Mapped[list[str]] = mapped_column(JSONType, default=list)
     source: Mapped[dict[str, object] | None] = mapped_column(JSONType)
     origin_partner_id: Mapped[str | None] = mapped_column(ForeignKey("partners.id", ondelete="SET NULL"))

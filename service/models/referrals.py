@@ -50,6 +50,8 @@ class Referral(Base):
     case_plan_id: Mapped[str | None] = mapped_column(ForeignKey("case_plans.id"), index=True)
     service: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str | None] = mapped_column(Text)
+    # The health concern the referral serves (ServiceRequest.reasonReference).
+    concern_id: Mapped[str | None] = mapped_column(ForeignKey("health_concerns.id"), index=True)
     priority: Mapped[str] = mapped_column(String(10), default="routine")
     status: Mapped[str] = mapped_column(String(20), default="active")
     intent: Mapped[str] = mapped_column(String(20), default="order")

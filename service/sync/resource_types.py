@@ -14,6 +14,9 @@ RESOURCE_TYPE = {
     "Referral": "ServiceRequest",
     "Handoff": "Task",
     "Document": "DocumentReference",
+    "Screening": "QuestionnaireResponse",
+    "ScreeningObservation": "Observation",
+    "HealthConcern": "Condition",
 }
 ENTITY_TYPE = {resource: entity for entity, resource in RESOURCE_TYPE.items()}
 

@@ -100,6 +100,17 @@ def creatable_for(session: Session, ctx: AccessContext, resource_type: str, pati
     return patient  # type: ignore[no-any-return]
 
 
+def screenable(session: Session, ctx: AccessContext, patient_id: str) -> Patient:
+    """A screening of the patient may be recorded: by the hospital running the case, or by the
+    patient's payer (its own screening flows into the case's suggestions): policy.can_screen."""
+    require(ctx, "QuestionnaireResponse", "c")
+    patient = _visible(session, ctx, "Patient", patient_id, "C")
+    note_access(ctx, "C", "create", "QuestionnaireResponse", patient_ids=(patient_id,))
+    if not policy.can_screen(ctx, patient):
+        raise Forbidden(f"patient {patient_id}'s screenings are recorded by their hospital or payer")
+    return patient  # type: ignore[no-any-return]
+
+
 def admittable(session: Session, ctx: AccessContext, patient_id: str, hospital_id: str) -> Patient:
     """A hospital admits, for itself, a patient whose case it runs, or one no hospital holds yet
     (just registered: nobody else's record is joined). Never another hospital's patient."""

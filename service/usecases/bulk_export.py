@@ -38,7 +38,19 @@ from service.usecases.unit_of_work import unit_of_work
 
 # Patient-compartment types carebridge exports, in manifest order: every type the FHIR API serves
 # about patients (https://hl7.org/fhir/uv/bulkdata/export.html#query-parameters, _type absent).
-EXPORT_TYPES = ("Patient", "Encounter", "CarePlan", "Goal", "ServiceRequest", "Task", "CareTeam", "DocumentReference")
+EXPORT_TYPES = (
+    "Patient",
+    "Encounter",
+    "CarePlan",
+    "Goal",
+    "ServiceRequest",
+    "Task",
+    "CareTeam",
+    "DocumentReference",
+    "QuestionnaireResponse",
+    "Observation",
+    "Condition",
+)
 FILE_LINES = 100_000
 # An export that kept this many new renditions refreshes the planner's statistics of their table.
 RENDITIONS_WORTH_ANALYZING = 10_000

@@ -16,8 +16,11 @@ from service.usecases import audit
 from service.usecases import renditions as _renditions  # noqa: F401 (registers the listener keeping Task JSON)
 from service.usecases.errors import VersionMismatch
 
-# Records partners and subscribers see (as Patient, Encounter, CarePlan, Goal, ServiceRequest, Task).
-PUBLISHED = frozenset({"Patient", "Stay", "CasePlan", "Goal", "Referral", "Handoff"})
+# Records partners and subscribers see (as Patient, Encounter, CarePlan, Goal, ServiceRequest, Task,
+# QuestionnaireResponse, Observation, Condition).
+PUBLISHED = frozenset(
+    {"Patient", "Stay", "CasePlan", "Goal", "Referral", "Handoff", "Screening", "ScreeningObservation", "HealthConcern"}
+)
 # The relay trigger's mark in `Session.info` (service.tasks.relay): this commit wrote ChangeEvents.
 # The trigger sets it for ORM-flushed ones; `create_all`, which inserts them without the ORM, too.
 EVENTS_WRITTEN = "carebridge.relay_pending"

@@ -12,6 +12,7 @@ from service.models import CasePlan, Goal, Patient, Stay
 from service.models.plans import GOAL_ACHIEVEMENT, GOAL_LIFECYCLE, PLAN_INTENTS, PLAN_STATUSES
 from service.usecases.changes import apply_changes, create
 from service.usecases.errors import Invalid
+from service.usecases.screenings import confirmed_concern_ids, served_concern
 from service.usecases.unit_of_work import get_or_404, unit_of_work
 
 PLAN_FIELDS = {
@@ -33,6 +34,7 @@ GOAL_FIELDS = {
     "target_measure",
     "target_due_date",
     "expressed_by_ref",
+    "concern_id",
     "notes",
 }
 _CODES: dict[str, tuple[str, ...]] = {
@@ -63,7 +65,16 @@ def create_case_plan(
         get_or_404(session, Patient, patient_id)
         if stay_id:
             get_or_404(session, Stay, stay_id)
-        plan = CasePlan(patient_id=patient_id, stay_id=stay_id, title=title, categories=["assess-plan"], **fields)
+        # The stay's confirmed concerns are what a new plan addresses (usecases.screenings).
+        concerns = confirmed_concern_ids(session, patient_id, stay_id)
+        plan = CasePlan(
+            patient_id=patient_id,
+            stay_id=stay_id,
+            title=title,
+            categories=["assess-plan"],
+            concern_ids=concerns,
+            **fields,
+        )
         return create(session, plan, actor=actor)
 
 
@@ -80,6 +91,7 @@ def add_goal(session: Session, plan_id: str, *, description: str, actor: str, **
     _validate(fields, GOAL_FIELDS)
     with unit_of_work(session):
         plan = get_or_404(session, CasePlan, plan_id)
+        served_concern(session, fields.get("concern_id"), plan.patient_id)
         goal = Goal(patient_id=plan.patient_id, case_plan_id=plan.id, description=description, **fields)
         return create(session, goal, actor=actor)
 
@@ -90,6 +102,8 @@ def update_goal(
     _validate(changes, GOAL_FIELDS)
     with unit_of_work(session):
         goal = get_or_404(session, Goal, goal_id)
+        if changes.get("concern_id") is not None:
+            served_concern(session, changes["concern_id"], goal.patient_id)
         return apply_changes(session, goal, changes, actor=actor, expected_version=expected_version)
 
 

@@ -16,6 +16,7 @@ from service.usecases import closing
 from service.usecases.changes import apply_changes, create
 from service.usecases.errors import ConflictError, Invalid
 from service.usecases.handoffs import move_handoff, new_handoff
+from service.usecases.screenings import served_concern
 from service.usecases.unit_of_work import get_or_404, unit_of_work
 
 DEFAULT_ANSWER_WITHIN = timedelta(hours=24)
@@ -33,12 +34,14 @@ def send_referral(
     case_plan_id: str | None = None,
     goal_id: str | None = None,
     reason: str | None = None,
+    concern_id: str | None = None,
     priority: str = "routine",
     wanted_by: date | None = None,
     answer_due_at: datetime | None = None,
     requester_ref: str | None = None,
 ) -> Referral:
-    """One ServiceRequest, one Task per recipient, all in one transaction."""
+    """One ServiceRequest, one Task per recipient, all in one transaction; `concern_id` the
+    confirmed health concern it serves (ServiceRequest.reasonReference)."""
     errors: dict[str, list[str]] = {}
     if service not in REFERRAL_SERVICES:
         errors["service"] = [f"must be one of {', '.join(REFERRAL_SERVICES)}"]
@@ -61,6 +64,7 @@ def send_referral(
             get_or_404(session, CasePlan, case_plan_id)
         if goal_id:
             _check_goal(session, goal_id, patient_id)
+        served_concern(session, concern_id, patient_id)
         recipients = [get_or_404(session, Organization, org_id) for org_id in recipient_org_ids]
         now = clock.now()
         referral = create(
@@ -72,6 +76,7 @@ def send_referral(
                 goal_id=goal_id,
                 service=service,
                 reason=reason,
+                concern_id=concern_id,
                 priority=priority,
                 status="active",
                 intent="order",

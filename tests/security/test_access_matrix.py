@@ -15,6 +15,12 @@ Rules the expectations come from:
   SNF the referrals and Tasks addressed to it and their patient, a payer its members' records;
 - `patient/` scopes hold a token to its launch patient, whatever else it carries;
 - a missing scope is 403; a record the principal may not see is 404, like one that does not exist.
+
+Screening (issue #15; patient A was screened, one concern confirmed and served by A's referral):
+- hospital staff and clients, payers and patient tokens read the screening (QuestionnaireResponse),
+  its Observations and concerns (Condition) of the patients whose whole record they hold;
+- a facility reads only the concern the referral addressed to it serves; an intake coordinator
+  has no screening scope but Condition's.
 """
 
 from __future__ import annotations
@@ -98,6 +104,26 @@ MATRIX: dict[str, Expect] = {
     "patient token": Expect(EVERYTHING, UNSEEN, (200, 404), 403, (200, 404)),
     "mixed-scope token": Expect(MIXED_OWN, MIXED_OTHER, (403, 403), 403, (403, 403)),
 }
+SCREENING_TYPES = ("QuestionnaireResponse", "Observation", "Condition")
+SCREENING_REST = {"QuestionnaireResponse": "/api/screenings/{}", "Condition": "/api/concerns/{}"}
+ALL_SCREENING = dict.fromkeys(SCREENING_TYPES, 200)
+NO_SCREENING = dict.fromkeys(SCREENING_TYPES, 403)
+UNSEEN_SCREENING = dict.fromkeys(SCREENING_TYPES, 404)
+CONCERN_ONLY = {"QuestionnaireResponse": 403, "Observation": 403, "Condition": 200}
+# Principal -> (patient A's, patient B's) screening records, by hand.
+SCREENING_MATRIX: dict[str, tuple[dict[str, int], dict[str, int]]] = {
+    "discharge_planner": (ALL_SCREENING, UNSEEN_SCREENING),
+    "case_manager": (ALL_SCREENING, UNSEEN_SCREENING),
+    "intake_coordinator": (CONCERN_ONLY, {**CONCERN_ONLY, "Condition": 404}),
+    "payer_care_manager": (ALL_SCREENING, UNSEEN_SCREENING),
+    "auditor": (NO_SCREENING, NO_SCREENING),
+    "administrator": (NO_SCREENING, NO_SCREENING),
+    "hospital client": (ALL_SCREENING, UNSEEN_SCREENING),
+    "snf client": ({**UNSEEN_SCREENING, "Condition": 200}, UNSEEN_SCREENING),
+    "payer client": (ALL_SCREENING, UNSEEN_SCREENING),
+    "patient token": (ALL_SCREENING, UNSEEN_SCREENING),
+    "mixed-scope token": (NO_SCREENING, NO_SCREENING),
+}
 PEOPLE_ORG = {
     "discharge_planner": "hospital",
     "case_manager": "hospital",
@@ -152,6 +178,18 @@ def test_reads_on_the_rest_and_fhir_apis(
         assert (door, own, other) == (door, expect.own, expect.other)
     care_team = tuple(_status(client, session, f"/fhir/R4/CareTeam/{w.patient.id}", token) for w in (world.a, world.b))
     assert care_team == expect.care_team
+
+
+@pytest.mark.parametrize("name", sorted(SCREENING_MATRIX))
+def test_screening_reads_on_the_rest_and_fhir_apis(
+    name: str, client: Any, session: Session, world: World, token_for: Callable[[str], str]
+) -> None:
+    token, (own, other) = token_for(name), SCREENING_MATRIX[name]
+    for ids, expected in ((world.ids_a, own), (world.ids_b, other)):
+        fhir = {t: _status(client, session, f"/fhir/R4/{t}/{ids[t]}", token) for t in SCREENING_TYPES}
+        assert fhir == expected, ("FHIR", fhir)
+        rest = {t: _status(client, session, url.format(ids[t]), token) for t, url in SCREENING_REST.items()}
+        assert rest == {t: expected[t] for t in SCREENING_REST}, ("REST", rest)
 
 
 @pytest.mark.parametrize("name", sorted(MATRIX))

@@ -1,6 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from service.api.common import Coding, record_id
+from service.api.screenings.schemas import concern_field
 from service.models.plans import GOAL_ACHIEVEMENT, GOAL_LIFECYCLE, PLAN_INTENTS, PLAN_STATUSES
 
 
@@ -15,6 +16,9 @@ class GoalSchema(Schema):
     target_measure = fields.Str(allow_none=True, load_default=None, validate=validate.Length(max=200))
     target_due_date = fields.Date(allow_none=True, load_default=None)
     expressed_by_ref = fields.Str(allow_none=True, load_default=None, validate=validate.Length(max=120))
+    concern_id = concern_field(
+        allow_none=True, load_default=None, metadata={"description": "A confirmed concern it serves"}
+    )
     notes = fields.List(fields.Str(validate=validate.Length(max=4000)), load_default=list)
     version = fields.Int(dump_only=True)
 
@@ -27,6 +31,7 @@ class GoalUpdateSchema(Schema):
     target_measure = fields.Str(allow_none=True, validate=validate.Length(max=200))
     target_due_date = fields.Date(allow_none=True)
     expressed_by_ref = fields.Str(allow_none=True, validate=validate.Length(max=120))
+    concern_id = concern_field(allow_none=True)
     notes = fields.List(fields.Str(validate=validate.Length(max=4000)))
 
 
@@ -43,6 +48,9 @@ class CasePlanSchema(Schema):
     period_end = fields.Date(allow_none=True, load_default=None)
     author_ref = fields.Str(allow_none=True, load_default=None, validate=validate.Length(max=120))
     addresses = fields.List(fields.Nested(Coding), load_default=list)
+    concern_ids = fields.List(
+        fields.Str(), dump_only=True, metadata={"description": "Confirmed health concerns the plan addresses"}
+    )
     notes = fields.List(fields.Str(validate=validate.Length(max=4000)), load_default=list)
     version = fields.Int(dump_only=True)
     goals = fields.List(fields.Nested(GoalSchema), dump_only=True)

@@ -3,6 +3,7 @@ from marshmallow import Schema, fields, validate
 from service import clock
 from service.api.common import record_id
 from service.api.handoffs.schemas import HandoffSchema
+from service.api.screenings.schemas import concern_field
 from service.app import request_session
 from service.models import Referral
 from service.models.referrals import PRIORITIES, REFERRAL_SERVICES, REFERRAL_STATUSES
@@ -18,6 +19,9 @@ class ReferralSchema(Schema):
     goal_id = record_id(allow_none=True, load_default=None)
     service = fields.Str(required=True, validate=validate.OneOf(REFERRAL_SERVICES))
     reason = fields.Str(allow_none=True, load_default=None, validate=validate.Length(max=2000))
+    concern_id = concern_field(
+        allow_none=True, load_default=None, metadata={"description": "A confirmed concern it serves"}
+    )
     priority = fields.Str(load_default="routine", validate=validate.OneOf(PRIORITIES))
     status = fields.Str(dump_only=True)
     requester_org_id = record_id(required=True, load_only=True)

@@ -20,7 +20,7 @@ from service.auth.tokens import issue_access_token
 from service.config import Settings
 from service.models import CareTeamMember
 from service.models.clients import PartnerClient
-from service.usecases import documents, plans, referrals
+from service.usecases import documents, plans, questionnaires, referrals, screenings
 from tests.factories import Case
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -58,7 +58,24 @@ class World:
     ids_b: dict[str, str]
 
 
+# A screening that finds food insecurity (Hunger Vital Sign question 1 "often true") and a lack of
+# transportation (93030-5 "yes"), answered 2026-03-10 08:30Z.
+SCREENING = {
+    "resourceType": "QuestionnaireResponse",
+    "questionnaire": "https://carebridge.dev/fhir/Questionnaire/ahc-hrsn-core",
+    "status": "completed",
+    "authored": "2026-03-10T08:30:00Z",
+    "item": [
+        {"linkId": "88122-7", "answer": [{"valueCoding": {"system": "http://loinc.org", "code": "LA28397-0"}}]},
+        {"linkId": "93030-5", "answer": [{"valueCoding": {"system": "http://loinc.org", "code": "LA33-6"}}]},
+    ],
+}
+
+
 def populate(session: Session, case: Case) -> dict[str, str]:
+    questionnaires.load_shipped(session)
+    screening = screenings.record_screening(session, SCREENING, patient_id=case.patient.id, actor="test")
+    food = screenings.decide_concern(session, f"{screening.id}-c1", "confirmed", actor="test")
     plan = plans.create_case_plan(session, patient_id=case.patient.id, title="Discharge plan", actor="test")
     goal = plans.add_goal(session, plan.id, description="Home with support", actor="test")
     referral = referrals.send_referral(
@@ -69,6 +86,7 @@ def populate(session: Session, case: Case) -> dict[str, str]:
         service="snf_placement",
         recipient_org_ids=[case.snfs[0].id, case.snfs[1].id],
         requester_org_id=case.hospital.id,
+        concern_id=food.id,
         actor="test",
     )
     session.add(CareTeamMember(patient_id=case.patient.id, user_id=case.planner.id, role="discharge_planner"))
@@ -87,6 +105,9 @@ def populate(session: Session, case: Case) -> dict[str, str]:
         "Task": task.id,
         "CareTeam": case.patient.id,
         "DocumentReference": document.id,
+        "QuestionnaireResponse": screening.id,
+        "Observation": f"{screening.id}-o1",
+        "Condition": food.id,
     }
 
 

@@ -156,8 +156,9 @@ VISIBLE_TO = {
     "payer": set(TYPES),
     "hospital": set(TYPES),
     # A receiving facility: the Task addressed to it, the referral it answers, the documents sent
-    # with that referral, and the patient.
-    "snf": {"Task", "ServiceRequest", "DocumentReference", "Patient", "CareTeam"},
+    # with that referral, the concern it serves, and the patient; not the screening nor its
+    # Observations.
+    "snf": {"Task", "ServiceRequest", "DocumentReference", "Condition", "Patient", "CareTeam"},
 }
 
 

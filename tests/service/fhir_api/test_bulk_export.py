@@ -148,7 +148,7 @@ def test_files_need_the_same_client_and_delete_cancels(
     [
         ("/fhir/R4/$export", {}, 400),  # no Prefer: respond-async
         ("/fhir/R4/$export?_outputFormat=text/csv", ASYNC, 400),
-        ("/fhir/R4/$export?_type=Observation", ASYNC, 400),
+        ("/fhir/R4/$export?_type=MedicationRequest", ASYNC, 400),  # a type carebridge does not keep
         ("/fhir/R4/$export?_since=yesterday", ASYNC, 400),
         ("/fhir/R4/Group/not-a-payer/$export", ASYNC, 404),
     ],

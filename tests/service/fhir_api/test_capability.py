@@ -84,6 +84,39 @@ EXAMPLES: dict[tuple[str, str], tuple[str, str]] = {
     ("DocumentReference", "type"): ("http://loinc.org|34117-2", "DocumentReference"),
     ("DocumentReference", "date"): ("ge2026-01-01", "DocumentReference"),
     ("DocumentReference", "related"): ("ServiceRequest/{ServiceRequest}", "DocumentReference"),
+    # The world's screening (tests/service/fhir_api/support.SCREENING): food insecurity and
+    # transportation, answered 2026-03-10 08:30Z; its first Observation is 88122-7 and the
+    # concern (Condition) is the confirmed food insecurity, 733423003.
+    ("QuestionnaireResponse", "_id"): ("{QuestionnaireResponse}", "QuestionnaireResponse"),
+    ("QuestionnaireResponse", "_lastUpdated"): ("ge2026-01-01", "QuestionnaireResponse"),
+    ("QuestionnaireResponse", "patient"): ("{Patient}", "QuestionnaireResponse"),
+    ("QuestionnaireResponse", "subject"): ("Patient/{Patient}", "QuestionnaireResponse"),
+    ("QuestionnaireResponse", "status"): ("completed", "QuestionnaireResponse"),
+    ("QuestionnaireResponse", "authored"): ("2026-03-10", "QuestionnaireResponse"),
+    ("QuestionnaireResponse", "questionnaire"): (
+        "https://carebridge.dev/fhir/Questionnaire/ahc-hrsn-core",
+        "QuestionnaireResponse",
+    ),
+    ("Observation", "_id"): ("{Observation}", "Observation"),
+    ("Observation", "_lastUpdated"): ("ge2026-01-01", "Observation"),
+    ("Observation", "patient"): ("{Patient}", "Observation"),
+    ("Observation", "subject"): ("{Patient}", "Observation"),
+    ("Observation", "category"): ("http://hl7.org/fhir/us/core/CodeSystem/us-core-category|sdoh", "Observation"),
+    ("Observation", "code"): ("http://loinc.org|88122-7", "Observation"),
+    ("Observation", "date"): ("ge2026-03-10T08:00:00Z", "Observation"),
+    ("Observation", "status"): ("final", "Observation"),
+    ("Condition", "_id"): ("{Condition}", "Condition"),
+    ("Condition", "_lastUpdated"): ("ge2026-01-01", "Condition"),
+    ("Condition", "patient"): ("{Patient}", "Condition"),
+    ("Condition", "subject"): ("{Patient}", "Condition"),
+    ("Condition", "category"): (
+        "http://terminology.hl7.org/CodeSystem/condition-category|health-concern",
+        "Condition",
+    ),
+    ("Condition", "clinical-status"): ("active", "Condition"),
+    ("Condition", "verification-status"): ("confirmed", "Condition"),
+    ("Condition", "code"): ("http://snomed.info/sct|733423003", "Condition"),
+    ("Condition", "recorded-date"): ("2026-03-10", "Condition"),
 }
 # AuditEvent is searched by auditors; tests/service/fhir_api/test_audit.py covers its parameters.
 # Organization, Practitioner and StructureDefinition: tests/service/fhir_api/test_directory.py does.
