@@ -25,16 +25,19 @@ def db() -> None:
 
 @db.command("upgrade")
 def db_upgrade() -> None:
-    """Apply every migration (SQLite file by default, or DATABASE_URL) and create the first
-    token-signing key, so /.well-known/jwks.json has a key to register with partners."""
+    """Apply every migration (SQLite file by default, or DATABASE_URL), create the first
+    token-signing key, so /.well-known/jwks.json has a key to register with partners, and load
+    the screening instruments carebridge ships."""
     from service.cli_clients import open_session
     from service.keystore import ensure_key
     from service.migrate import upgrade
+    from service.usecases.questionnaires import load_shipped
 
     settings = Settings.from_env()
     upgrade(settings.database_url)
     with open_session() as session:
         ensure_key(session)
+        load_shipped(session)  # the screening instruments carebridge ships, current
     click.echo(f"database is up to date ({_redact(settings.database_url)})")
 
 
@@ -99,12 +102,14 @@ def _redact(url: str) -> str:
 # Feature groups are added after the core commands, which they may import from here.
 from service.cli_clients import add_to as add_client_commands  # noqa: E402
 from service.cli_fhir import fhir  # noqa: E402
+from service.cli_questionnaires import questionnaires  # noqa: E402
 from service.cli_sync import add_to as add_sync_commands  # noqa: E402
 from service.cli_users import users  # noqa: E402
 from service.web.cli import web  # noqa: E402
 
 main.add_command(fhir)
 main.add_command(users)  # people: accounts, roles, passwords
+main.add_command(questionnaires)  # screening instruments
 add_client_commands(main)  # FHIR API: clients, keys
 add_sync_commands(main)
 main.add_command(web)  # web app: register-ehr

@@ -14,12 +14,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import generate_password_hash
 
+from fhir_mappings.screening import instrument
 from service import clock
 from service.config import Settings
 from service.db import make_engine
 from service.migrate import upgrade
 from service.models import CareTeamMember, Goal, Organization, ReadinessItem, User
-from service.usecases import discharge, documents, handoffs, parties, patients, plans, referrals, stays
+from service.usecases import (
+    discharge,
+    documents,
+    handoffs,
+    parties,
+    patients,
+    plans,
+    questionnaires,
+    referrals,
+    screenings,
+    stays,
+)
 
 DEMO_NPI = {"system": "http://hl7.org/fhir/sid/us-npi", "value": "1999999984"}
 DEMO_PASSWORD = "demo"
@@ -119,6 +131,7 @@ def populate(session: Session, *, stays: int, seed: int) -> tuple[Orgs, dict[str
     """The demo organisations, people and inpatients, written through the use cases in `session`."""
     orgs = _organizations(session)
     users = _users(session, orgs)
+    questionnaires.load_shipped(session)
     _inpatients(session, orgs, users, count=stays, rng=random.Random(seed))
     return orgs, users
 
@@ -237,6 +250,8 @@ def _inpatients(session: Session, orgs: Orgs, users: dict[str, User], *, count: 
             start=admitted.date(),
             due=stay.expected_discharge_date,
         )
+        if i % 4 == 0:
+            _screen(session, patient.id, plan.id, confirm=i % 8 == 0, authored=admitted + timedelta(hours=6))
         _stage(session, orgs, stay.id, patient.id, plan.id, stage=i % 6, now=now, rng=rng)
         if i % 8 == 7:
             discharge.record_discharge(
@@ -250,13 +265,41 @@ def _inpatients(session: Session, orgs: Orgs, users: dict[str, User], *, count: 
 
 def _patients_goal(
     session: Session, plan_id: str, patient_id: str, description: str, *, start: date,
-    achievement: str = "in-progress", due: date | None = None,
+    achievement: str = "in-progress", due: date | None = None, concern_id: str | None = None,
 ) -> Goal:
-    """An active goal of the plan, the patient's own (US Core Goal.expressedBy)."""
+    """An active goal of the plan, the patient's own (US Core Goal.expressedBy), serving
+    `concern_id` if given (Goal.addresses)."""
     return plans.add_goal(
         session, plan_id, description=description, lifecycle_status="active", achievement_status=achievement,
-        start_date=start, target_due_date=due, expressed_by_ref=f"Patient/{patient_id}", actor="sam.casemanager",
+        start_date=start, target_due_date=due, expressed_by_ref=f"Patient/{patient_id}", concern_id=concern_id,
+        actor="sam.casemanager",
     )  # fmt: skip
+
+
+# An AHC HRSN screening that finds food insecurity (worried food would run out: often true) and a
+# lack of transportation (yes); utilities and housing fine.
+_HRSN_ANSWERS = (("71802-3", "LA31993-1"), ("88122-7", "LA28397-0"), ("93030-5", "LA33-6"), ("96779-4", "LA32-8"))
+
+
+def _screen(session: Session, patient_id: str, plan_id: str, *, confirm: bool, authored: datetime) -> None:
+    """A planner's screening on admission; on every other such patient the food insecurity it
+    suggests is confirmed and served by a goal (the rest wait on the case page for a decision)."""
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": instrument("ahc-hrsn-core")["url"],
+        "status": "completed",
+        "authored": authored.isoformat(),
+        "item": [
+            {"linkId": link, "answer": [{"valueCoding": {"system": "http://loinc.org", "code": code}}]}
+            for link, code in _HRSN_ANSWERS
+        ],
+    }
+    screening = screenings.record_screening(session, response, patient_id=patient_id, actor="dana.planner")
+    if confirm:
+        food = next(c for c in screening.concerns if c.code == "733423003")
+        screenings.decide_concern(session, food.id, "confirmed", actor="dana.planner")
+        goal = "Enough food at home after discharge"
+        _patients_goal(session, plan_id, patient_id, goal, start=authored.date(), concern_id=food.id)
 
 
 def _bed(i: int, rng: random.Random) -> str:

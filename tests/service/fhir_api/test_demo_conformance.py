@@ -20,7 +20,19 @@ from tests.peers import peers_dir, require, start_lock
 from tests.service.fhir_api.fixtures import export_app, export_dir  # noqa: F401
 from tests.service.fhir_api.support import bearer
 
-TYPES = ("Patient", "Encounter", "CarePlan", "Goal", "ServiceRequest", "Task", "CareTeam", "DocumentReference")
+TYPES = (
+    "Patient",
+    "Encounter",
+    "CarePlan",
+    "Goal",
+    "ServiceRequest",
+    "Task",
+    "CareTeam",
+    "DocumentReference",
+    "QuestionnaireResponse",
+    "Observation",
+    "Condition",
+)
 SNOMED = "http://snomed.info/sct"
 VALIDATOR = Path(__file__).with_name("medplum_validate.mjs")
 BASE = "http://127.0.0.1:5000"
