@@ -29,6 +29,7 @@ from service.domain.timing import AWAITING_ANSWER, DECISION_KINDS, avoidable_day
 from service.models import Barrier, CareTeamMember, Handoff, Organization, Patient, ReadinessItem, Referral, Stay, User
 from service.usecases import closing
 from service.usecases.errors import Invalid
+from service.usecases.screenings import worklist_marks
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class WorklistRow:
     # (service, loop) of each referral whose loop is closed, unmet or without a response.
     loops: list[tuple[str, Loop]] = field(default_factory=list)
     days_to_edd: int | None = None
+    # Screening (usecases.screenings.worklist_marks): screened this stay; concerns still to address.
+    screened: bool = False
+    concerns_to_address: int = 0
 
 
 @dataclass(frozen=True)
@@ -260,9 +264,11 @@ def _enrich(session: Session, stays: list[Stay], *, now: datetime, tz: tzinfo) -
     )
     for barrier in barriers:
         rows[barrier.stay_id].open_barriers.append(barrier)
+    screened, to_address = worklist_marks(session, ids)
     for stay_id, row in rows.items():
         row.unmet_readiness = unmet[stay_id]
         row.readiness_total = totals[stay_id]
+        row.screened, row.concerns_to_address = stay_id in screened, to_address.get(stay_id, 0)
     _add_loops(session, rows, now)
     return list(rows.values())
 

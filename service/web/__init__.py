@@ -12,6 +12,7 @@ from service.web import (  # noqa: F401
     launch,
     matches,
     queue,
+    screening,
     session,
     worklist,
 )

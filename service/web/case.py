@@ -14,7 +14,17 @@ from service.models import CasePlan, Goal, Referral, Stay
 from service.models.plans import GOAL_ACHIEVEMENT, GOAL_LIFECYCLE, PLAN_STATUSES
 from service.models.referrals import PLACEMENT_SERVICES, PRIORITIES, REFERRAL_SERVICES
 from service.models.stays import BARRIER_CATEGORIES, DISCHARGE_DISPOSITIONS
-from service.usecases import access, closing, discharge, documents, plans, referrals, stays
+from service.usecases import (
+    access,
+    closing,
+    discharge,
+    documents,
+    plans,
+    questionnaires,
+    referrals,
+    screenings,
+    stays,
+)
 from service.usecases.case_view import load_case
 from service.usecases.errors import Invalid
 from service.web.blueprint import blueprint
@@ -64,9 +74,16 @@ def case(stay_id: str) -> str:
     db = request_session()
     stay = access.case_workspace(db, principal(), stay_id)
     view = load_case(db, stay.id)
+    screened, concerns = screenings.of_stay(db, view.stay)
+    instruments = questionnaires.search(db, status="active")
     return render_template(
         "case.html",
         view=view,
+        screenings=screened,
+        concerns=concerns,
+        instruments=instruments,
+        instrument_titles={i.url: i.title or i.name for i in instruments},
+        chosen_concern=request.args.get("concern"),
         stay=view.stay,
         patient=view.stay.patient,
         recipients=view.referable,
@@ -228,6 +245,7 @@ def add_goal(plan_id: str) -> Response:
         achievement_status="in-progress",
         start_date=clock.now().date(),
         target_due_date=optional_date(request.form, "target_due_date"),
+        concern_id=request.form.get("concern_id") or None,
         actor=_actor(),
     )
     return _to_case(str(plan.stay_id), "plan", f"goal-new-{plan.id}")
@@ -273,6 +291,7 @@ def send_referral(stay_id: str) -> Response:
         recipient_org_ids=request.form.getlist("recipient"),
         requester_org_id=str(principal().organization_id),
         reason=request.form.get("reason", "").strip() or None,
+        concern_id=request.form.get("concern_id") or None,
         priority=request.form.get("priority", "routine"),
         answer_due_at=answer_due_at,
         actor=_actor(),

@@ -42,6 +42,10 @@ class WorklistRowSchema(Schema):
     readiness_total = fields.Int()
     open_barriers = fields.List(fields.Nested(BarrierSchema))
     avoidable_days = fields.Int()
+    screened = fields.Bool(metadata={"description": "The stay has a screening"})
+    concerns_to_address = fields.Int(
+        metadata={"description": "Suggested concerns not decided, and confirmed ones no goal or referral serves"}
+    )
 
 
 class WorklistPageSchema(Schema):
