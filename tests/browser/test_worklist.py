@@ -63,7 +63,7 @@ def test_at_768_px_every_value_is_reachable_and_announced(browser: Any, live_app
     first_row = page.locator("table.worklist tbody tr").first
     patient = first_row.locator("th")
     left = patient.bounding_box()["x"]
-    for header in ("Due today", "Barriers", "Avoidable days"):
+    for header in ("Due today", "Barriers", "Referral loops", "Avoidable days"):
         cell = page.get_by_role("columnheader", name=header)
         cell.scroll_into_view_if_needed()
         assert cell.is_visible()
@@ -71,7 +71,7 @@ def test_at_768_px_every_value_is_reachable_and_announced(browser: Any, live_app
         assert box["x"] >= 0 and box["x"] + box["width"] <= 768
     assert abs(patient.bounding_box()["x"] - left) < 5  # sticky: a few pixels, not a column's width
     # The table keeps its semantics: each value is announced with its column and its patient.
-    assert page.get_by_role("columnheader").count() == 11
+    assert page.get_by_role("columnheader").count() == 12
     assert first_row.get_by_role("rowheader").count() == 1
     screenshot(page, "tablet-768")
 
