@@ -69,7 +69,10 @@ class Documents(MethodView):
 class DocumentById(MethodView):
     @blp.response(200, DocumentSchema)
     def get(self, document_id: str) -> Any:
-        """Read a document's details."""
+        """Read a document's details.
+
+        Its type, title, content type, size and referral, who attached it and when; the file is at `/content`.
+        """
         return documents.readable(request_session(), principal(), document_id)
 
 
