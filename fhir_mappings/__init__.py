@@ -17,6 +17,8 @@ Each resource family has a module with three functions, for example `handoff`:
 | PatientData        | Patient        | `patient`      | US Core Patient                    |
 | OrganizationData   | Organization   | `organization` | US Core Organization               |
 | PractitionerData   | Practitioner   | `practitioner` | US Core Practitioner               |
+| PractitionerRoleData | PractitionerRole | `practitioner_role` | US Core PractitionerRole     |
+| LocationData       | Location       | `location`     | US Core Location                   |
 | ProvenanceData     | Provenance     | `provenance`   | US Core Provenance                 |
 | DocumentData       | DocumentReference | `document`  | US Core DocumentReference          |
 | ScreeningData      | QuestionnaireResponse | `screening` | SDC QuestionnaireResponse   |
@@ -57,6 +59,7 @@ from .document import (
     to_fhir_document_reference_json,
 )
 from .domain import (
+    AddressData,
     CarePlanData,
     CareTeamData,
     CareTeamMember,
@@ -65,18 +68,26 @@ from .domain import (
     GoalData,
     HandoffData,
     Identifier,
+    LocationData,
     OrganizationData,
     PatientData,
     PractitionerData,
+    PractitionerRoleData,
     ProvenanceData,
     ReferralData,
     StayData,
 )
 from .goal import from_fhir_goal, to_fhir_goal, to_fhir_goal_json
 from .handoff import from_fhir_task, task_outcome, to_fhir_task, to_fhir_task_json
+from .location import from_fhir_location, location_id, to_fhir_location, to_fhir_location_json
 from .organization import from_fhir_organization, to_fhir_organization, to_fhir_organization_json
 from .patient import from_fhir_patient, to_fhir_patient, to_fhir_patient_json
 from .practitioner import from_fhir_practitioner, to_fhir_practitioner, to_fhir_practitioner_json
+from .practitioner_role import (
+    from_fhir_practitioner_role,
+    to_fhir_practitioner_role,
+    to_fhir_practitioner_role_json,
+)
 from .provenance import from_fhir_provenance, provenance_for, to_fhir_provenance, to_fhir_provenance_json
 from .referral import from_fhir_service_request, to_fhir_service_request, to_fhir_service_request_json
 from .roundtrip import roundtrip_json
@@ -84,6 +95,7 @@ from .stay import from_fhir_encounter, to_fhir_encounter, to_fhir_encounter_json
 from .validation import Issue, has_errors, to_operation_outcome, to_operation_outcome_json, validate
 
 __all__ = [
+    "AddressData",
     "CarePlanData",
     "CareTeamData",
     "CareTeamMember",
@@ -93,9 +105,11 @@ __all__ = [
     "HandoffData",
     "Identifier",
     "Issue",
+    "LocationData",
     "MappingError",
     "OrganizationData",
     "PractitionerData",
+    "PractitionerRoleData",
     "PatientData",
     "ProvenanceData",
     "ReferralData",
@@ -108,13 +122,16 @@ __all__ = [
     "from_fhir_document_reference",
     "from_fhir_encounter",
     "from_fhir_goal",
+    "from_fhir_location",
     "from_fhir_organization",
     "from_fhir_practitioner",
+    "from_fhir_practitioner_role",
     "from_fhir_patient",
     "from_fhir_provenance",
     "from_fhir_service_request",
     "from_fhir_task",
     "has_errors",
+    "location_id",
     "provenance_for",
     "resources_in",
     "roundtrip_json",
@@ -129,10 +146,14 @@ __all__ = [
     "to_fhir_encounter_json",
     "to_fhir_goal",
     "to_fhir_goal_json",
+    "to_fhir_location",
+    "to_fhir_location_json",
     "to_fhir_organization",
     "to_fhir_organization_json",
     "to_fhir_practitioner",
     "to_fhir_practitioner_json",
+    "to_fhir_practitioner_role",
+    "to_fhir_practitioner_role_json",
     "to_fhir_patient",
     "to_fhir_patient_json",
     "to_fhir_provenance",

@@ -286,6 +286,26 @@ CARE_TEAM_ROLE = _carebridge(
         "payer_care_manager": "Payer care manager",
     },
 )
+# What a person does at their organisation in carebridge (service.models.parties.USER_ROLES):
+# PractitionerRole.code.
+USER_ROLE = _carebridge(
+    "user-role",
+    {
+        "discharge_planner": "Discharge planner",
+        "case_manager": "Case manager",
+        "intake_coordinator": "Intake coordinator",
+        "payer_care_manager": "Payer care manager",
+        "auditor": "Privacy auditor",
+        "administrator": "Administrator",
+    },
+)
+# NUCC Health Care Provider Taxonomy, the code system of US Core's PractitionerRole.specialty
+# (https://hl7.org/fhir/us/core/STU6.1/StructureDefinition-us-core-practitionerrole.html).
+NUCC = CodeSystem("http://nucc.org/provider-taxonomy", {"171M00000X": "Case Manager/Care Coordinator"})
+# The specialty of each role that coordinates care; auditors and administrators have none.
+ROLE_SPECIALTIES = {
+    role: "171M00000X" for role in ("discharge_planner", "case_manager", "intake_coordinator", "payer_care_manager")
+}
 ORGANIZATION_KIND = _carebridge(
     "organization-kind",
     {

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .codes import CAREBRIDGE_IDENTIFIER
-from .domain import CodeableConceptData, Identifier
+from .domain import AddressData, CodeableConceptData, Identifier
 
 # https://hl7.org/fhir/R4/datatypes.html#date: a full date is YYYY-MM-DD; partial dates
 # (YYYY, YYYY-MM) have no `datetime.date` equivalent and read as None.
@@ -97,6 +97,34 @@ def parse_identifier(raw: Any) -> Identifier | None:
 
 def render_identifier(identifier: Identifier) -> dict[str, str]:
     return {"system": identifier.system, "value": identifier.value}
+
+
+def parse_address(raw: Any) -> AddressData | None:
+    """Address -> its first line, city, state and postal code; None when it has none of them."""
+    if not isinstance(raw, Mapping):
+        return None
+    lines = raw.get("line")
+    line = parse_str(lines[0]) if isinstance(lines, list) and lines else None
+    parts = (parse_str(raw.get(key)) for key in ("city", "state", "postalCode"))
+    address = AddressData(line, *parts)
+    return None if address == AddressData() else address
+
+
+def render_address(address: AddressData) -> dict[str, Any]:
+    rendered: dict[str, Any] = {"line": [address.line]} if address.line else {}
+    for key, value in (("city", address.city), ("state", address.state), ("postalCode", address.postal_code)):
+        if value:
+            rendered[key] = value
+    return rendered
+
+
+def parse_phone(raw: Any) -> str | None:
+    """A ContactPoint that is a phone number -> the number (email and others stay in `source`)."""
+    return parse_str(raw.get("value")) if isinstance(raw, Mapping) and raw.get("system") == "phone" else None
+
+
+def render_phone(number: str) -> dict[str, str]:
+    return {"system": "phone", "value": number, "use": "work"}
 
 
 def parse_note(raw: Any) -> str | None:

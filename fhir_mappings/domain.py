@@ -33,6 +33,16 @@ class Identifier:
 
 
 @dataclass(frozen=True)
+class AddressData:
+    """A postal address (FHIR Address: the US Core must-support parts line, city, state, postalCode)."""
+
+    line: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+
+
+@dataclass(frozen=True)
 class CodeableConceptData:
     """One coding (any of system/code/display may be missing) plus free text."""
 
@@ -75,6 +85,35 @@ class OrganizationData:
     # None for a partner organisation whose type carebridge cannot tell.
     kind: str | None = None
     identifiers: tuple[Identifier, ...] = ()
+    address: AddressData | None = None
+    phone: str | None = None
+    source: Mapping[str, Any] | None = _source()
+
+
+@dataclass(frozen=True, kw_only=True)
+class PractitionerRoleData:
+    """A person's role at their organisation (a carebridge user)."""
+
+    id: str | None
+    practitioner_id: str | None = None
+    organization_id: str | None = None
+    role_code: str | None = None  # carebridge's user-role code
+    specialty: str | None = None  # a NUCC provider taxonomy code
+    phone: str | None = None
+    source: Mapping[str, Any] | None = _source()
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocationData:
+    """A ward (physical type "wa") or a bed in it ("bd") at a hospital."""
+
+    id: str | None
+    name: str | None
+    physical_type: str | None = None
+    managing_org_id: str | None = None
+    part_of_id: str | None = None
+    address: AddressData | None = None
+    phone: str | None = None
     source: Mapping[str, Any] | None = _source()
 
 

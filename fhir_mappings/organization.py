@@ -3,7 +3,8 @@
 
 `kind` is the `type` entry holding carebridge's organization-kind code (with HL7's
 organization-type code next to it); a partner's organisation reads a kind only from a type that
-names exactly one (HL7 "pay" -> payer, "cg" -> community).
+names exactly one (HL7 "pay" -> payer, "cg" -> community). `address` and `phone` are the first
+address and the first phone number (both must support).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from fhir.resources.R4B.organization import Organization
 from . import fields as f
 from .codec import FirstItem, ResourceMap
 from .codes import ORGANIZATION_KINDS
+from .datatypes import parse_address, parse_phone, render_address, render_phone
 from .domain import OrganizationData
 from .profiles import US_CORE_ORGANIZATION, meta_claiming
 
@@ -32,6 +34,8 @@ ORGANIZATION: ResourceMap[OrganizationData, Organization] = ResourceMap(
         f.identifiers(),
         FirstItem("kind", ("type",), _kind, ORGANIZATION_KINDS.concept),
         f.text("name", ("name",)),
+        FirstItem("address", ("address",), parse_address, render_address),
+        FirstItem("phone", ("telecom",), parse_phone, render_phone),
     ),
     # US Core asks for `active` (must support); an organisation carebridge creates is in use.
     {"resourceType": "Organization", "meta": meta_claiming(US_CORE_ORGANIZATION), "active": True},

@@ -19,7 +19,7 @@ from service import clock
 from service.config import Settings
 from service.db import make_engine
 from service.migrate import upgrade
-from service.models import CareTeamMember, Goal, Organization, ReadinessItem, User
+from service.models import CareTeamMember, Goal, Organization, Practitioner, ReadinessItem, User
 from service.usecases import (
     discharge,
     documents,
@@ -145,17 +145,27 @@ def _organizations(session: Session) -> Orgs:
     def org(name: str, kind: str, **kw: object) -> Organization:
         return parties.add_organization(session, name=name, kind=kind, actor="demo", **kw)  # type: ignore[arg-type]
 
+    def at(line: str, postal_code: str, phone: str) -> dict[str, str]:
+        # Fictional addresses in one town; 555-01xx numbers are reserved for fiction.
+        return {"address_line": line, "address_city": "Riverside", "address_state": "OH",
+                "address_postal_code": postal_code, "phone": f"+1-937-555-{phone}"}  # fmt: skip
+
+    snfs = (
+        ("Maple Grove Skilled Nursing", "12 Maple Grove Lane", "0102"),
+        ("Harbor View Rehab & Care", "300 Harbor Road", "0103"),
+        ("Oakwood Nursing Center", "45 Oakwood Avenue", "0104"),
+    )
     return Orgs(
-        hospital=org("Riverside General Hospital", "hospital", identifiers=[DEMO_NPI]),
-        snfs=[
-            org(n, "snf") for n in ("Maple Grove Skilled Nursing", "Harbor View Rehab & Care", "Oakwood Nursing Center")
-        ],
-        home_health=org("Sunrise Home Health", "home_health"),
-        payer=org("Acme Health Plan", "payer"),
-        pcp=org("Main Street Primary Care", "primary_care"),
-        food_bank=org("Riverside Community Food Bank", "community"),
-        rides=org("County Ride Connect", "community"),
-        utility_help=org("Keep the Lights On Utility Assistance", "community"),
+        hospital=org(
+            "Riverside General Hospital", "hospital", identifiers=[DEMO_NPI], **at("1 Hospital Drive", "45400", "0101")
+        ),
+        snfs=[org(name, "snf", **at(line, "45401", phone)) for name, line, phone in snfs],
+        home_health=org("Sunrise Home Health", "home_health", **at("8 Sunrise Court", "45402", "0105")),
+        payer=org("Acme Health Plan", "payer", **at("200 Commerce Street", "45403", "0106")),
+        pcp=org("Main Street Primary Care", "primary_care", **at("77 Main Street", "45400", "0107")),
+        food_bank=org("Riverside Community Food Bank", "community", **at("15 Market Street", "45400", "0108")),
+        rides=org("County Ride Connect", "community", **at("2 Depot Square", "45402", "0109")),
+        utility_help=org("Keep the Lights On Utility Assistance", "community", **at("90 Power Lane", "45403", "0110")),
     )
 
 
@@ -186,6 +196,10 @@ def _users(session: Session, orgs: Orgs) -> dict[str, User]:
         )
         for name, display, org, role in specs
     }
+    # The hospital's two clinicians are Practitioners too: their PractitionerRole on a care team
+    # names them (the shared intake and payer accounts are roles without a named person).
+    for username, name in (("dana.planner", "Dana Reyes"), ("sam.casemanager", "Sam Okoro")):
+        users[username].practitioner = Practitioner(name=name, organization_id=orgs.hospital.id)
     session.add_all(users.values())
     session.commit()
     return users

@@ -52,7 +52,7 @@ from service.models import (
 )
 from service.models.audit_events import AccessEvent
 from service.models.documents import Document
-from service.usecases.directory import Change
+from service.usecases.directory import Change, Place
 
 Json = dict[str, Any]
 
@@ -260,15 +260,16 @@ def concern_json(row: HealthConcern) -> Json:
     return concern_as_decided(row.resource, row.verification_status)
 
 
-def care_team_data(patient_id: str, members: Sequence[tuple[str | None, str, str]]) -> fm.CareTeamData:
-    """members: (practitioner id, organisation id, role) of each care-team member."""
+def care_team_data(patient_id: str, members: Sequence[tuple[str, str]]) -> fm.CareTeamData:
+    """members: (user id, care-team role) of each member. A member is a person acting for their
+    organisation: their PractitionerRole (`practitioner_role_json`), which names both the
+    Practitioner and the Organization, as US Core CareTeam.participant.member allows
+    (https://hl7.org/fhir/us/core/STU6.1/StructureDefinition-us-core-careteam.html). No
+    `onBehalfOf`: R4 ctm-1 allows it only where the member is a Practitioner."""
     return fm.CareTeamData(
         id=patient_id,
         patient_id=patient_id,
-        members=tuple(
-            fm.CareTeamMember(f"Practitioner/{practitioner}" if practitioner else f"Organization/{org}", role)
-            for practitioner, org, role in members
-        ),
+        members=tuple(fm.CareTeamMember(f"PractitionerRole/{user_id}", role) for user_id, role in members),
     )
 
 
@@ -276,8 +277,15 @@ def organization_json(row: Organization) -> Json:
     """An organisation as a US Core Organization."""
     kind = row.kind if row.kind in fm.codes.ORGANIZATION_KIND.concepts else None
     identifiers = tuple(fm.Identifier(system=i.get("system", ""), value=i.get("value", "")) for i in row.identifiers)
-    data = fm.OrganizationData(id=row.id, name=row.name, kind=kind, identifiers=identifiers)
+    data = fm.OrganizationData(
+        id=row.id, name=row.name, kind=kind, identifiers=identifiers, address=address_of(row), phone=row.phone
+    )
     return fm.to_fhir_organization_json(data)
+
+
+def address_of(row: Organization) -> fm.AddressData | None:
+    parts = (row.address_line, row.address_city, row.address_state, row.address_postal_code)
+    return fm.AddressData(*parts) if any(parts) else None
 
 
 def practitioner_json(row: Practitioner) -> Json:
@@ -292,6 +300,34 @@ def practitioner_json(row: Practitioner) -> Json:
         given=tuple(given),
     )
     return fm.to_fhir_practitioner_json(data)
+
+
+def practitioner_role_json(user: User) -> Json:
+    """A person's role at their organisation (their user account) as a US Core PractitionerRole,
+    reached through the organisation's phone."""
+    data = fm.PractitionerRoleData(
+        id=user.id,
+        practitioner_id=user.practitioner_id,
+        organization_id=user.organization_id,
+        role_code=user.role if user.role in fm.codes.USER_ROLE.concepts else None,
+        specialty=fm.codes.ROLE_SPECIALTIES.get(user.role),
+        phone=user.organization.phone,
+    )
+    return fm.to_fhir_practitioner_role_json(data)
+
+
+def location_json(place: Place) -> Json:
+    """A ward or bed as a US Core Location, with its hospital's address and phone."""
+    data = fm.LocationData(
+        id=place.id,
+        name=place.name,
+        physical_type="wa" if place.bed is None else "bd",
+        managing_org_id=place.hospital.id,
+        part_of_id=place.ward_id,
+        address=address_of(place.hospital),
+        phone=place.hospital.phone,
+    )
+    return fm.to_fhir_location_json(data)
 
 
 def provenance_json(change: Change) -> Json:
@@ -395,16 +431,15 @@ def render(session: Session, resource_type: str, rows: Sequence[Any]) -> list[Js
     ]
 
 
-def _care_team_members(session: Session, patient_ids: Sequence[str]) -> dict[str, list[tuple[str | None, str, str]]]:
+def _care_team_members(session: Session, patient_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
     query = (
-        select(CareTeamMember.patient_id, User.practitioner_id, User.organization_id, CareTeamMember.role)
-        .join(User, User.id == CareTeamMember.user_id)
+        select(CareTeamMember.patient_id, CareTeamMember.user_id, CareTeamMember.role)
         .where(CareTeamMember.patient_id.in_(patient_ids))
-        .order_by(CareTeamMember.patient_id, CareTeamMember.role, User.id)
+        .order_by(CareTeamMember.patient_id, CareTeamMember.role, CareTeamMember.user_id)
     )
-    out: dict[str, list[tuple[str | None, str, str]]] = defaultdict(list)
-    for patient_id, practitioner_id, org_id, role in session.execute(query):
-        out[patient_id].append((practitioner_id, org_id, role))
+    out: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for patient_id, user_id, role in session.execute(query):
+        out[patient_id].append((user_id, role))
     return out
 
 

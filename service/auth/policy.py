@@ -312,6 +312,27 @@ def visible_practitioners(ctx: AccessContext) -> ColumnElement[bool]:
     )
 
 
+def visible_practitioner_roles(ctx: AccessContext) -> ColumnElement[bool]:
+    """Filter on User (FHIR PractitionerRole: a person's role at their organisation): the members
+    of the care team of a patient `ctx` may read (so CareTeam.participant.member resolves) and the
+    people of its own organisation; every one for a carebridge-operated client."""
+    if ctx.organization_id is None and not confined_to_patient(ctx):
+        return true()
+    patients = select(Patient.id).where(visible_rows(ctx, "CareTeam"))
+    members = select(CareTeamMember.user_id).where(CareTeamMember.patient_id.in_(patients))
+    return or_(User.organization_id == ctx.organization_id, User.id.in_(members))
+
+
+def visible_places(ctx: AccessContext) -> ColumnElement[bool]:
+    """Filter on Stay for the places (FHIR Location: a hospital's wards and beds) `ctx` may see:
+    those of the stays it may read (so Encounter.location resolves), and every place of its own
+    hospital. A place is known only from the stays there, so it is seen through them."""
+    if ctx.organization_id is None and not confined_to_patient(ctx):
+        return true()
+    own = Stay.hospital_id == ctx.organization_id if not confined_to_patient(ctx) else false()
+    return or_(own, visible_rows(ctx, "Encounter"))
+
+
 def can_see(ctx: AccessContext, resource_type: str, row: Any) -> bool:
     """Whether `ctx` may read this loaded row (same rules as `visible_rows`, asked of the database)."""
     session = object_session(row)

@@ -53,7 +53,7 @@ OPERATIONS: dict[tuple[str, str | None, str], str] = {
 }
 # US Core 6.1 server: the SHALL search parameter combinations per type
 # (https://hl7.org/fhir/us/core/STU6.1/CapabilityStatement-us-core-server.html), and the
-# `_revinclude=Provenance:target` every US Core type SHALL support.
+# `_revinclude=Provenance:target` every US Core patient data type SHALL support.
 US_CORE_SHALL: dict[str, tuple[tuple[str, ...], ...]] = {
     "Patient": (("_id",), ("identifier",), ("name",), ("birthdate", "name"), ("gender", "name")),
     "Encounter": (("_id",), ("identifier",), ("patient",), ("date", "patient")),
@@ -79,6 +79,8 @@ US_CORE_SHALL: dict[str, tuple[tuple[str, ...], ...]] = {
     "QuestionnaireResponse": (("_id",), ("patient",)),
     "Organization": (("name",), ("address",)),
     "Practitioner": (("name",), ("identifier",)),
+    "PractitionerRole": (("specialty",), ("practitioner",)),
+    "Location": (("name",), ("address",)),
 }
 US_CORE_REVINCLUDE = "Provenance:target"
 # The profiles a type's resources claim, where the type serves only those (the screening chain:
@@ -199,7 +201,8 @@ def _meets_us_core(resources: Iterable[Json]) -> bool:
         names = {p["name"] for p in resource.get("searchParam", ())}
         if any(not set(combination) <= names for combination in shall):
             return False
-        if US_CORE_REVINCLUDE not in resource.get("searchRevInclude", ()):
+        # The patient data types, not the directory ones (Organization, Practitioner, ...).
+        if resource["type"] in KINDS and US_CORE_REVINCLUDE not in resource.get("searchRevInclude", ()):
             return False
     return True
 
@@ -262,12 +265,14 @@ def _checked_scopes() -> list[str]:
     """`<Type>.<interactions>` (SMART v2) for every type and interaction a FHIR handler checks
     (`guard.authorize`): read/search of each served type and the audit trail, Task updates,
     Encounter updates (`$process-message`), Subscription create/read/delete, Group read (bulk),
-    Organization and Practitioner read/search, Provenance read, Binary read (a document's
-    content), QuestionnaireResponse create and Questionnaire read/search. scopes_supported lists them so a
-    client can ask for what it needs (https://hl7.org/fhir/smart-app-launch/conformance.html#metadata)."""
+    Organization, Practitioner, PractitionerRole and Location read/search, Provenance read, Binary
+    read (a document's content), QuestionnaireResponse create and Questionnaire read/search.
+    scopes_supported lists them so a client can ask for what it needs
+    (https://hl7.org/fhir/smart-app-launch/conformance.html#metadata)."""
     checked = {name: "rs" for name in KINDS} | {"AuditEvent": "rs", "Task": "rus", "Encounter": "rus"}
     checked |= {"Subscription": "crd", "Group": "r", "Organization": "rs", "Practitioner": "rs", "Provenance": "r"}
     checked |= {"Binary": "r", "QuestionnaireResponse": "crs", "Questionnaire": "rs"}
+    checked |= {"PractitionerRole": "rs", "Location": "rs"}
     return [f"{name}.{interactions}" for name, interactions in sorted(checked.items())]
 
 

@@ -84,6 +84,18 @@ def string_clause(param: str, modifier: str, value: str, columns: tuple[Any, ...
     return or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))
 
 
+def string_matches(modifier: str, value: str, texts: tuple[str | None, ...]) -> bool:
+    """`string_clause`'s rule for values carebridge derives rather than stores (a Location's name):
+    case-insensitive "starts with" any of `texts`, `:exact` equal, `:contains` anywhere."""
+    present = [text for text in texts if text]
+    if modifier == "exact":
+        return value in present
+    wanted = value.lower()
+    if modifier == "contains":
+        return any(wanted in text.lower() for text in present)
+    return any(text.lower().startswith(wanted) for text in present)
+
+
 @dataclass(frozen=True)
 class Interval:
     """A date or dateTime search value as the half-open interval its precision denotes

@@ -342,7 +342,7 @@ KINDS: dict[str, ResourceKind] = {
                 "status", "CareTeam status (active)", "http://hl7.org/fhir/care-team-status", "active"
             ),
         },
-        includes=("CareTeam:patient",),
+        includes=("CareTeam:patient", "CareTeam:participant:PractitionerRole"),
     ),
     # Screening (Gravity SDOH): SDC QuestionnaireResponse, US Core Observation Screening
     # Assessment and US Core Condition Problems and Health Concerns, with the searches US Core
@@ -411,6 +411,10 @@ KINDS: dict[str, ResourceKind] = {
         },
     ),
 }
+
+# The members of a care team are people's roles (PractitionerRole, from the users on the team:
+# service.usecases.directory.care_team_roles), as US Core's CareTeam _include expects.
+CARE_TEAM_MEMBERS = "CareTeam:participant:PractitionerRole"
 
 # US Core 6.1: every type SHALL support `_revinclude=Provenance:target`, answered from the audit
 # trail (service.usecases.directory.changes_of); a CareTeam, derived from its members, has none.

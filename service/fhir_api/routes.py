@@ -40,7 +40,15 @@ from service.fhir_api.search import (
     subset,
 )
 from service.fhir_api.task_update import update_task
-from service.fhir_bridge import audit_event_json, history_bundle, provenance_json, render, searchset, version_of
+from service.fhir_bridge import (
+    audit_event_json,
+    history_bundle,
+    practitioner_role_json,
+    provenance_json,
+    render,
+    searchset,
+    version_of,
+)
 from service.limits import ascii_int, etag_version
 from service.models.audit_events import AccessEvent
 
@@ -285,6 +293,8 @@ def _render_included(session: Any, resource_type: str, rows: list[Any]) -> list[
     # Provenances are the changes of the matches (usecases.directory.Change), not rows of a model.
     if resource_type == "Provenance":
         return [provenance_json(change) for change in rows]
+    if resource_type == "PractitionerRole":  # care-team members' roles: users, not case records
+        return [practitioner_role_json(user) for user in rows]
     return render(session, resource_type, rows)
 
 

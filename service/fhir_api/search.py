@@ -30,7 +30,7 @@ from service.auth.context import AccessContext
 from service.auth.policy import CARE_TEAM_EXISTS, visible_rows
 from service.fhir_api.outcome import FhirError
 from service.fhir_api.params import date_clause, split_or
-from service.fhir_api.resources import INCLUDES, KINDS, PROVENANCE_TARGET, ResourceKind
+from service.fhir_api.resources import CARE_TEAM_MEMBERS, INCLUDES, KINDS, PROVENANCE_TARGET, ResourceKind
 from service.limits import ascii_int
 from service.usecases import directory
 
@@ -195,6 +195,11 @@ def execute(session: Session, ctx: AccessContext, request: SearchRequest, visibl
         total = len(matches)
     included: dict[str, list[Any]] = {}
     for value in request.includes:
+        if value == CARE_TEAM_MEMBERS:
+            if policy.allows(ctx, "PractitionerRole", "r") and matches:
+                ids = [row.id for row in matches]
+                included["PractitionerRole"] = list(directory.care_team_roles(session, ctx, ids))
+            continue
         _add(included, _related(session, ctx, value, matches, reverse=False))
     for value in request.revincludes:
         if value == PROVENANCE_TARGET:

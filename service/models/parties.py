@@ -45,6 +45,13 @@ class Organization(Base):
     kind: Mapped[str] = mapped_column(String(32), index=True)
     # [{"system": ..., "value": ...}] e.g. NPI, the partner's own id.
     identifiers: Mapped[list[dict[str, str]]] = mapped_column(JSONType, default=list)
+    # Where it is and how to call it (US Core Organization must support address and telecom; a
+    # hospital's address is also its wards' and beds' Location address).
+    address_line: Mapped[str | None] = mapped_column(String(200))
+    address_city: Mapped[str | None] = mapped_column(String(100))
+    address_state: Mapped[str | None] = mapped_column(String(40))
+    address_postal_code: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -1,7 +1,11 @@
-"""The organisations and practitioners a principal deals with (FHIR Organization and
-Practitioner): read by id and searched by name or identifier, within
-`service.auth.policy.visible_organizations` / `visible_practitioners`; and who wrote each
-change of a record (FHIR Provenance, from the audit trail), for a principal that may read the record.
+"""The organisations, practitioners, people's roles and places a principal deals with (FHIR
+Organization, Practitioner, PractitionerRole and Location): read by id and searched, within
+`service.auth.policy.visible_organizations` / `visible_practitioners` / `visible_practitioner_roles`
+/ `visible_places`; and who wrote each change of a record (FHIR Provenance, from the audit
+trail), for a principal that may read the record.
+
+A place is not stored: carebridge knows a hospital's wards and beds from its stays (each names
+its unit and bed), so `places` derives them from the stays the principal may see.
 
 The directory is small (the organisations of one carebridge deployment and their staff), so an
 identifier search filters the visible rows' identifier lists here rather than in SQL.
@@ -16,18 +20,28 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from fhir_mappings import location_id
 from fhir_mappings.practitioner import US_NPI
 from service.auth.context import AccessContext
-from service.auth.policy import MODELS, visible_organizations, visible_practitioners, visible_rows
-from service.models import AuditRecord, Organization, Practitioner, User
+from service.auth.policy import (
+    MODELS,
+    visible_organizations,
+    visible_places,
+    visible_practitioner_roles,
+    visible_practitioners,
+    visible_rows,
+)
+from service.models import AuditRecord, CareTeamMember, Organization, Practitioner, Stay, User
 from service.models.clients import PartnerClient
 from service.models.partners import Partner
 from service.sync.resource_types import RESOURCE_TYPE
 from service.usecases.errors import NotFound
 
-DIRECTORY: dict[str, tuple[type[Any], Callable[[AccessContext], ColumnElement[bool]]]] = {
-    "Organization": (Organization, visible_organizations),
-    "Practitioner": (Practitioner, visible_practitioners),
+DIRECTORY: dict[str, tuple[type[Any], Callable[[AccessContext], ColumnElement[bool]], Any]] = {
+    "Organization": (Organization, visible_organizations, Organization.name),
+    "Practitioner": (Practitioner, visible_practitioners, Practitioner.name),
+    # A person's role at their organisation is their user account (fhir_mappings.practitioner_role).
+    "PractitionerRole": (User, visible_practitioner_roles, User.display_name),
 }
 
 
@@ -39,7 +53,7 @@ def identifiers_of(row: Organization | Practitioner) -> list[tuple[str, str]]:
 
 
 def read(session: Session, ctx: AccessContext, resource_type: str, ident: str) -> Any:
-    model, visible = DIRECTORY[resource_type]
+    model, visible, _ = DIRECTORY[resource_type]
     row = session.scalar(select(model).where(model.id == ident, visible(ctx)))
     if row is None:
         raise NotFound(resource_type, ident)
@@ -51,25 +65,76 @@ def search(
     ctx: AccessContext,
     resource_type: str,
     *,
-    name: ColumnElement[bool] | None,
-    identifier: str | None,
+    filters: Sequence[ColumnElement[bool]],
+    identifier: str | None = None,
 ) -> Sequence[Any]:
-    """The visible rows matching `name` (a filter on the name column) and `identifier`
-    (`system|value`, `|value` or `value`: https://hl7.org/fhir/R4/search.html#token), by name."""
-    model, visible = DIRECTORY[resource_type]
-    query = select(model).where(visible(ctx))
-    if name is not None:
-        query = query.where(name)
-    rows = session.scalars(query.order_by(model.name, model.id)).all()
+    """The visible rows matching `filters` (on the type's model) and `identifier` (`system|value`,
+    `|value` or `value`: https://hl7.org/fhir/R4/search.html#token), by name."""
+    model, visible, name = DIRECTORY[resource_type]
+    query = select(model).where(visible(ctx), *filters)
+    rows = session.scalars(query.order_by(name, model.id)).all()
     if identifier is None:
         return rows
     system, bar, value = identifier.rpartition("|")
-    return [
-        row
-        for row in rows
-        if any(v == value and (not bar or s == system) for s, v in identifiers_of(row))
-    ]
+    return [row for row in rows if any(v == value and (not bar or s == system) for s, v in identifiers_of(row))]
 
+
+@dataclass(frozen=True)
+class Place:
+    """A ward of a hospital (`bed` None) or a bed in one: a FHIR Location."""
+
+    id: str
+    hospital: Organization
+    unit: str
+    bed: str | None
+
+    @property
+    def name(self) -> str:
+        return self.unit if self.bed is None else f"{self.unit}, bed {self.bed}"
+
+    @property
+    def ward_id(self) -> str | None:
+        """The Location of the ward a bed is in (None for a ward)."""
+        return None if self.bed is None else location_id(self.hospital.id, self.unit)
+
+
+def places(session: Session, ctx: AccessContext) -> list[Place]:
+    """The wards and beds of the stays `ctx` may see (and of its own hospital), by hospital, unit and bed."""
+    query = select(Stay.hospital_id, Stay.unit, Stay.bed).where(visible_places(ctx), Stay.unit.is_not(None))
+    rows = session.execute(query.distinct()).all()
+    ids = {hospital_id for hospital_id, _, _ in rows}
+    hospitals = {org.id: org for org in session.scalars(select(Organization).where(Organization.id.in_(ids)))}
+    found: dict[str, Place] = {}
+    for hospital_id, unit, bed in rows:
+        if unit is None:
+            continue  # (the query asks for units; this tells the type checker)
+        for where in (None, bed) if bed else (None,):
+            place = Place(location_id(hospital_id, unit, where), hospitals[hospital_id], unit, where)
+            found[place.id] = place
+    return sorted(found.values(), key=lambda p: (p.hospital.name, p.unit, p.bed or "", p.id))
+
+
+def place(session: Session, ctx: AccessContext, ident: str) -> Place:
+    """The ward or bed `ident` names, when `ctx` may see it (404 otherwise)."""
+    found = next((p for p in places(session, ctx) if p.id == ident), None)
+    if found is None:
+        raise NotFound("Location", ident)
+    return found
+
+
+def practitioners_of(session: Session, ctx: AccessContext, roles: Sequence[User]) -> Sequence[Practitioner]:
+    """The Practitioners of `roles` that `ctx` may see (`_include=PractitionerRole:practitioner`)."""
+    ids = {role.practitioner_id for role in roles} - {None}
+    query = select(Practitioner).where(Practitioner.id.in_(ids), visible_practitioners(ctx))
+    return session.scalars(query.order_by(Practitioner.name, Practitioner.id)).all() if ids else []
+
+
+def care_team_roles(session: Session, ctx: AccessContext, patient_ids: Sequence[str]) -> Sequence[User]:
+    """The people's roles on the care teams of `patient_ids` (already visible to `ctx`) that `ctx`
+    may see (`_include=CareTeam:participant:PractitionerRole`)."""
+    members = select(CareTeamMember.user_id).where(CareTeamMember.patient_id.in_(patient_ids))
+    query = select(User).where(User.id.in_(members), visible_practitioner_roles(ctx))
+    return session.scalars(query.order_by(User.display_name, User.id)).all() if patient_ids else []
 
 
 @dataclass(frozen=True)

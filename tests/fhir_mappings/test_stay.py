@@ -39,6 +39,19 @@ def test_inpatient_encounter() -> None:
     assert validate(encounter, profile="us-core") == []
 
 
+def test_ward_and_bed_refer_to_locations_of_their_hospital() -> None:
+    ward, bed = (loc["location"]["reference"] for loc in to_fhir_encounter_json(STAY)["location"])
+    assert ward.startswith("Location/") and bed.startswith("Location/") and ward != bed
+    # The same place is the same Location for every stay; the same names at another hospital are not.
+    again = to_fhir_encounter_json(dataclasses.replace(STAY, id="stay-2", patient_id="mr-b"))
+    assert [loc["location"]["reference"] for loc in again["location"]] == [ward, bed]
+    elsewhere = to_fhir_encounter_json(dataclasses.replace(STAY, hospital_org_id="other-hospital"))
+    assert {loc["location"]["reference"] for loc in elsewhere["location"]} & {ward, bed} == set()
+    # A bed is named within its unit: bed 12B of 5 East is another bed.
+    other_unit = to_fhir_encounter_json(dataclasses.replace(STAY, unit="5 East"))
+    assert other_unit["location"][1]["location"]["reference"] != bed
+
+
 @pytest.mark.parametrize(
     ("ours", "theirs"),
     [
@@ -87,6 +100,9 @@ def test_partner_ambulatory_encounter_keeps_its_class() -> None:
     exported = to_fhir_encounter_json(dataclasses.replace(from_fhir_encounter(source), unit="Cardiology"))
 
     assert exported["class"]["code"] == "AMB"
+    (ward,) = exported["location"]
+    assert ward["location"]["reference"].startswith("Location/")  # the ward carebridge serves
+    ward["location"].pop("reference")
     assert exported["location"] == [
         {
             "location": {"display": "Cardiology"},

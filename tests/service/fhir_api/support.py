@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -143,3 +144,22 @@ def unsigned(token: str) -> str:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "Accept": FHIR_JSON}
+
+
+# A relative reference (https://hl7.org/fhir/R4/references.html#literal) to a directory type.
+DIRECTORY_REFERENCE = re.compile(
+    r'"reference":"((?:Organization|Practitioner|PractitionerRole|Location)/[A-Za-z0-9.-]{1,64})"'
+)
+
+
+def referenced_directory(client: Any, token: str, texts: list[str]) -> dict[str, Any]:
+    """Every Organization, Practitioner, PractitionerRole and Location the JSON `texts` refer to,
+    read with `token`, and those the read ones refer to in turn: reference -> the answer."""
+    todo = {ref for text in texts for ref in DIRECTORY_REFERENCE.findall(text)}
+    answers: dict[str, Any] = {}
+    while todo:
+        reference = todo.pop()
+        answers[reference] = answer = client.get(f"/fhir/R4/{reference}", headers=bearer(token))
+        if answer.status_code == 200:
+            todo |= set(DIRECTORY_REFERENCE.findall(answer.get_data(as_text=True))) - set(answers)
+    return answers

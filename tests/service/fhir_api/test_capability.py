@@ -119,8 +119,17 @@ EXAMPLES: dict[tuple[str, str], tuple[str, str]] = {
     ("Condition", "recorded-date"): ("2026-03-10", "Condition"),
 }
 # AuditEvent is searched by auditors; tests/service/fhir_api/test_audit.py covers its parameters.
-# Organization, Practitioner and StructureDefinition: tests/service/fhir_api/test_directory.py does.
-NOT_HERE = {"AuditEvent", "Organization", "Practitioner", "StructureDefinition"}
+# Organization, Practitioner, PractitionerRole, Location and StructureDefinition:
+# tests/service/fhir_api/test_directory.py does.
+NOT_HERE = {
+    "AuditEvent",
+    "Organization",
+    "Practitioner",
+    "PractitionerRole",
+    "Location",
+    "StructureDefinition",
+    "Basic",
+}
 
 
 @pytest.fixture
@@ -245,6 +254,23 @@ def test_us_core_is_claimed_only_when_its_shall_searches_are_served(statement: d
     served = _by_type(statement)
     for resource_type in ("Patient", "Encounter", "CarePlan", "CareTeam", "Goal", "ServiceRequest"):
         assert "Provenance:target" in served[resource_type]["searchRevInclude"]
-    # US Core 6.1 Organization SHALL search by address, which carebridge does not serve.
-    assert "address" not in {p["name"] for p in served["Organization"].get("searchParam", [])}
+    # US Core 6.1's SHALL searches of the directory types
+    # (https://hl7.org/fhir/us/core/STU6.1/CapabilityStatement-us-core-server.html).
+    shall = {
+        "Organization": {"name", "address"},
+        "Practitioner": {"name", "identifier"},
+        "PractitionerRole": {"specialty", "practitioner"},
+        "Location": {"name", "address"},
+    }
+    for resource_type, names in shall.items():
+        assert names <= {p["name"] for p in served[resource_type]["searchParam"]}, resource_type
+    assert "http://hl7.org/fhir/us/core/CapabilityStatement/us-core-server" in statement["instantiates"]
+
+
+def test_us_core_is_not_claimed_when_a_shall_search_goes(monkeypatch: Any, client: Any) -> None:
+    from service.fhir_api import directory_params
+
+    without = {k: v for k, v in directory_params.PARAMS["Organization"].items() if k != "address"}
+    monkeypatch.setitem(directory_params.PARAMS, "Organization", without)
+    statement = client.get("/fhir/R4/metadata").get_json()
     assert "http://hl7.org/fhir/us/core/CapabilityStatement/us-core-server" not in statement["instantiates"]

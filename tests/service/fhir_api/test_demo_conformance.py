@@ -1,7 +1,8 @@
 """Every resource the demo data yields, through the FHIR API's searches and through a system
 `$export`, passes Medplum's `validateResource` (the official R4 definitions, as ../shared/peers
-loads them) with no error, and carebridge's own US Core rules; and carries the US Core
-must-support elements issue #13 asked for."""
+loads them) with no error, and carebridge's own US Core rules, and so do the Organizations,
+Practitioners, PractitionerRoles and Locations they refer to; and
+carries the US Core must-support elements issue #13 asked for."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from fhir_mappings import has_errors, validate
 from service.demo import Orgs, populate
 from tests.peers import peers_dir, require, start_lock
 from tests.service.fhir_api.fixtures import export_app, export_dir  # noqa: F401
-from tests.service.fhir_api.support import bearer
+from tests.service.fhir_api.support import bearer, referenced_directory
 
 TYPES = (
     "Patient",
@@ -110,8 +111,12 @@ def test_demo_resources_from_search_and_export_are_valid_r4_and_us_core(client: 
         if document["resourceType"] == "DocumentReference"
     ]
     assert binaries and {b["resourceType"] for b in binaries} == {"Binary"}
-    assert medplum_errors(from_search + from_export + [found[0]["resource"]] + binaries) == []
-    for resource in from_search:
+    # The organisations, people's roles, practitioners and wards they refer to.
+    answers = referenced_directory(client, token, [orjson.dumps(r).decode() for r in from_search])
+    directory = [answer.get_json() for answer in answers.values()]
+    assert {r["resourceType"] for r in directory} == {"Organization", "Practitioner", "PractitionerRole", "Location"}
+    assert medplum_errors(from_search + from_export + [found[0]["resource"]] + binaries + directory) == []
+    for resource in from_search + directory:
         issues = validate(resource, profile="us-core")
         assert not has_errors(issues), (resource["resourceType"], [str(i) for i in issues])
 
