@@ -265,14 +265,14 @@ def _checked_scopes() -> list[str]:
     """`<Type>.<interactions>` (SMART v2) for every type and interaction a FHIR handler checks
     (`guard.authorize`): read/search of each served type and the audit trail, Task updates,
     Encounter updates (`$process-message`), Subscription create/read/delete, Group read (bulk),
-    Organization, Practitioner, PractitionerRole and Location read/search, Provenance read, Binary
-    read (a document's content), QuestionnaireResponse create and Questionnaire read/search.
-    scopes_supported lists them so a client can ask for what it needs
+    Organization, Practitioner, PractitionerRole, Location and Basic (topics) read/search,
+    Provenance read, Binary read (a document's content), QuestionnaireResponse create and
+    Questionnaire read/search. scopes_supported lists them so a client can ask for what it needs
     (https://hl7.org/fhir/smart-app-launch/conformance.html#metadata)."""
     checked = {name: "rs" for name in KINDS} | {"AuditEvent": "rs", "Task": "rus", "Encounter": "rus"}
     checked |= {"Subscription": "crd", "Group": "r", "Organization": "rs", "Practitioner": "rs", "Provenance": "r"}
     checked |= {"Binary": "r", "QuestionnaireResponse": "crs", "Questionnaire": "rs"}
-    checked |= {"PractitionerRole": "rs", "Location": "rs"}
+    checked |= {"PractitionerRole": "rs", "Location": "rs", "Basic": "rs"}
     return [f"{name}.{interactions}" for name, interactions in sorted(checked.items())]
 
 

@@ -1,10 +1,13 @@
 """`/fhir/R4/Subscription`: create, read, delete, `$status` and `$events` of rest-hook subscriptions
-(https://hl7.org/fhir/uv/subscriptions-backport/STU1.1/), each scoped to the caller's organisation.
+(https://hl7.org/fhir/uv/subscriptions-backport/STU1.1/), each scoped to the caller's organisation;
+and topic discovery: the topics as R4 `Basic` resources (`/Basic?code=SubscriptionTopic`, read),
+besides their canonicals in the CapabilityStatement.
 """
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
@@ -13,14 +16,22 @@ from service.app import request_session, runtime
 from service.auth import policy
 from service.auth.audit import record_access, record_access_now
 from service.fhir_api import install_error_handlers
+from service.fhir_api.capability import register_capability
+from service.fhir_api.directory import unpaged_searchset
 from service.fhir_api.guard import authorize
 from service.fhir_api.incoming import resource_body
 from service.fhir_api.outcome import FhirError, fhir_response
+from service.fhir_api.params import Codes, split_or
+from service.fhir_api.routes import lenient
 from service.fhir_api.subscriptions_fhir import (
+    TOPIC_CODE,
+    TOPICS,
     notification_bundle,
     parse_subscription,
     status_bundle,
     subscription_json,
+    topic_basic,
+    topic_id,
 )
 from service.fhir_api.subscriptions_http import fhir_base, use_case_errors
 from service.limits import ascii_int
@@ -107,3 +118,49 @@ def _event_number(value: str | None, name: str) -> int | None:
     if number is None:
         raise FhirError(400, f"{name} must be a non-negative integer, got '{value}'")
     return number
+
+
+# The topics as Basic, by id; carebridge serves no other Basic.
+TOPIC_BASICS = {topic_id(topic): topic_basic(topic) for topic in TOPICS.values()}
+_CODES = Codes(TOPIC_CODE["system"])
+
+
+@bp.get("/Basic/<ident>")
+def read_topic(ident: str) -> Response:
+    ctx = authorize("Basic", "r")
+    if ident not in TOPIC_BASICS:
+        raise FhirError(404, f"Basic/{ident} is not known")
+    record_access_now(request_session(), ctx, action="R", interaction="read", resource_type="Basic", resource_id=ident)
+    return fhir_response(TOPIC_BASICS[ident])
+
+
+@bp.get("/Basic")
+def search_topics() -> Response:
+    """By `code` (token; `SubscriptionTopic` finds every topic) and `_id`."""
+    ctx = authorize("Basic", "s")
+    found = list(TOPIC_BASICS.values())
+    for key, value in request.args.items(multi=True):
+        if key == "code":
+            codes = {code for v in split_or(value) for code in _CODES.stored("code", v)}
+            found = [basic for basic in found if TOPIC_CODE["code"] in codes]
+        elif key == "_id":
+            found = [basic for basic in found if basic["id"] in split_or(value)]
+        elif key not in ("_format", "_count") and not lenient():
+            raise FhirError(400, f"unknown search parameter {key!r} for Basic", code="not-supported")
+    record_access_now(
+        request_session(), ctx, action="E", interaction="search-type", resource_type="Basic",
+        query="&".join(dict.fromkeys(k for k in request.args if k != "_format")) or None,
+    )  # fmt: skip
+    return unpaged_searchset("Basic", found)
+
+
+def _describe(rest: dict[str, Any]) -> None:
+    for resource in rest["resource"]:
+        if resource["type"] == "Basic":
+            resource["searchParam"] = [
+                {"name": "code", "type": "token", "documentation": "SubscriptionTopic: the subscription topics"}
+            ]
+            resource["documentation"] = "Subscription topics, as the Subscriptions backport represents them in R4"
+
+
+register_capability(_describe)

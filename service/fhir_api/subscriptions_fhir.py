@@ -49,6 +49,54 @@ TOPICS: dict[str, Topic] = {
 }
 TOPIC_FOR_ENTITY = {t.entity_type: t for t in TOPICS.values()}
 
+# https://hl7.org/fhir/uv/subscriptions-backport/STU1.1/Basic-r4-encounter-complete.html: in R4, a
+# SubscriptionTopic is a Basic whose code is fhir-types#SubscriptionTopic, its elements carried by
+# the cross-version extensions of R5 (url, title, status...) and R4B (resourceTrigger, canFilterBy).
+TOPIC_CODE = {"system": "http://hl7.org/fhir/fhir-types", "code": "SubscriptionTopic"}
+_R5 = "http://hl7.org/fhir/5.0/StructureDefinition/extension-SubscriptionTopic."
+_R4B = "http://hl7.org/fhir/4.3/StructureDefinition/extension-SubscriptionTopic."
+
+
+def topic_id(topic: Topic) -> str:
+    """The id of the topic's Basic: the last segment of its canonical URL."""
+    return topic.url.rsplit("/", 1)[-1]
+
+
+def topic_basic(topic: Topic) -> dict[str, Any]:
+    """`topic` as the backport's R4 Basic representation of a SubscriptionTopic."""
+    trigger = [
+        {"url": "description", "valueMarkdown": f"A {topic.resource_type} is created or changed."},
+        {"url": "resource", "valueUri": f"http://hl7.org/fhir/StructureDefinition/{topic.resource_type}"},
+        {"url": "supportedInteraction", "valueCode": "create"},
+        {"url": "supportedInteraction", "valueCode": "update"},
+    ]
+    filters = [
+        {
+            "url": f"{_R4B}canFilterBy",
+            "extension": [
+                {"url": "description", "valueMarkdown": f"The {topic.resource_type}'s {name}."},
+                {"url": "resource", "valueUri": topic.resource_type},
+                {"url": "filterParameter", "valueString": name},
+            ],
+        }
+        for name in topic.filters
+    ]
+    return {
+        "resourceType": "Basic",
+        "id": topic_id(topic),
+        "extension": [
+            {"url": f"{_R5}url", "valueUri": topic.url},
+            {"url": f"{_R5}title", "valueString": topic.title},
+            {"url": f"{_R5}description", "valueMarkdown": f"{topic.title}: notifications carry its id only."},
+            {"url": f"{_R4B}resourceTrigger", "extension": trigger},
+            *filters,
+            {"url": f"{_R4B}notificationShape", "extension": [{"url": "resource", "valueUri": topic.resource_type}]},
+        ],
+        # status is a modifier: a topic in use (R5 SubscriptionTopic.status).
+        "modifierExtension": [{"url": f"{_R5}status", "valueCode": "active"}],
+        "code": {"coding": [dict(TOPIC_CODE)]},
+    }
+
 
 @dataclass(frozen=True)
 class SubscriptionSpec:

@@ -120,7 +120,7 @@ EXAMPLES: dict[tuple[str, str], tuple[str, str]] = {
 }
 # AuditEvent is searched by auditors; tests/service/fhir_api/test_audit.py covers its parameters.
 # Organization, Practitioner, PractitionerRole, Location and StructureDefinition:
-# tests/service/fhir_api/test_directory.py does.
+# tests/service/fhir_api/test_directory.py does; Basic (the topics): test_subscriptions_api.py.
 NOT_HERE = {
     "AuditEvent",
     "Organization",

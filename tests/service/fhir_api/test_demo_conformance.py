@@ -1,7 +1,7 @@
 """Every resource the demo data yields, through the FHIR API's searches and through a system
 `$export`, passes Medplum's `validateResource` (the official R4 definitions, as ../shared/peers
 loads them) with no error, and carebridge's own US Core rules, and so do the Organizations,
-Practitioners, PractitionerRoles and Locations they refer to; and
+Practitioners, PractitionerRoles and Locations they refer to and the subscription topics; and
 carries the US Core must-support elements issue #13 asked for."""
 
 from __future__ import annotations
@@ -111,11 +111,13 @@ def test_demo_resources_from_search_and_export_are_valid_r4_and_us_core(client: 
         if document["resourceType"] == "DocumentReference"
     ]
     assert binaries and {b["resourceType"] for b in binaries} == {"Binary"}
-    # The organisations, people's roles, practitioners and wards they refer to.
+    # The organisations, people's roles, practitioners and wards they refer to, and the topics.
     answers = referenced_directory(client, token, [orjson.dumps(r).decode() for r in from_search])
     directory = [answer.get_json() for answer in answers.values()]
     assert {r["resourceType"] for r in directory} == {"Organization", "Practitioner", "PractitionerRole", "Location"}
-    assert medplum_errors(from_search + from_export + [found[0]["resource"]] + binaries + directory) == []
+    topics = client.get("/fhir/R4/Basic", query_string={"code": "SubscriptionTopic"}, headers=bearer(token))
+    basics = [e["resource"] for e in topics.get_json()["entry"]]
+    assert medplum_errors(from_search + from_export + [found[0]["resource"]] + binaries + directory + basics) == []
     for resource in from_search + directory:
         issues = validate(resource, profile="us-core")
         assert not has_errors(issues), (resource["resourceType"], [str(i) for i in issues])

@@ -164,3 +164,52 @@ def test_events_returns_past_events_by_number(client: Any, payer_token: str, cas
     assert [e["fullUrl"].rsplit("/", 1)[1] for e in bounded["entry"][1:]] == ["task-1"]
     bad = client.get(path, query_string={"eventsSinceNumber": "two"}, headers=auth(payer_token))
     assert bad.status_code == 400
+
+
+# Topic discovery in R4 (https://hl7.org/fhir/uv/subscriptions-backport/STU1.1/Basic-r4-encounter-complete.html):
+# each topic is a Basic coded fhir-types#SubscriptionTopic with the R5 url extension.
+TOPIC_URL = "http://hl7.org/fhir/5.0/StructureDefinition/extension-SubscriptionTopic.url"
+
+
+def _topic_urls(bundle: dict[str, Any]) -> list[str]:
+    return sorted(
+        ext["valueUri"]
+        for e in bundle.get("entry", [])
+        for ext in e["resource"]["extension"]
+        if ext["url"] == TOPIC_URL
+    )
+
+
+def test_topics_are_basic_resources(
+    client: Any, case: Case, make_partner: Callable[..., Any], get_token: Callable[..., str]
+) -> None:
+    token = get_token(make_partner(case.payer.id, "system/Basic.rs"), "system/Basic.rs")
+    both = ["https://carebridge.dev/fhir/SubscriptionTopic/careplan-changed", f"{TOPIC_BASE}/task-changed"]
+    for code in ("SubscriptionTopic", "http://hl7.org/fhir/fhir-types|SubscriptionTopic"):
+        bundle = client.get("/fhir/R4/Basic", query_string={"code": code}, headers=auth(token)).get_json()
+        assert bundle["type"] == "searchset" and _topic_urls(bundle) == both
+    other = client.get("/fhir/R4/Basic", query_string={"code": "urn:other|SubscriptionTopic"}, headers=auth(token))
+    assert other.get_json()["total"] == 0
+
+    topic = client.get("/fhir/R4/Basic/task-changed", headers=auth(token)).get_json()
+    assert topic["code"] == {"coding": [{"system": "http://hl7.org/fhir/fhir-types", "code": "SubscriptionTopic"}]}
+    filters = [
+        [x["valueString"] for x in ext["extension"] if x["url"] == "filterParameter"]
+        for ext in topic["extension"]
+        if ext["url"].endswith("SubscriptionTopic.canFilterBy")
+    ]
+    assert filters == [["owner"], ["patient"], ["status"]]  # what Subscription criteria may filter on
+    assert topic["modifierExtension"] == [
+        {"url": "http://hl7.org/fhir/5.0/StructureDefinition/extension-SubscriptionTopic.status", "valueCode": "active"}
+    ]
+
+    assert client.get("/fhir/R4/Basic/nothing", headers=auth(token)).status_code == 404
+    refused = client.get("/fhir/R4/Basic", query_string={"author": "x"}, headers=auth(token))
+    assert refused.status_code == 400 and refused.get_json()["resourceType"] == "OperationOutcome"
+    no_scope = get_token(make_partner(case.payer.id, "system/Task.rs"), "system/Task.rs")
+    assert client.get("/fhir/R4/Basic", headers=auth(no_scope)).status_code == 403
+
+    rest = client.get("/fhir/R4/metadata").get_json()["rest"][0]
+    (basic,) = [r for r in rest["resource"] if r["type"] == "Basic"]
+    assert [i["code"] for i in basic["interaction"]] == ["read", "search-type"]
+    assert [p["name"] for p in basic["searchParam"]] == ["code"]
