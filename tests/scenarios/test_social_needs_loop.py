@@ -1,11 +1,9 @@
-"""Issue #15's scenario, the referral and goal half: two social needs, a goal and a community
-referral for each; the food bank completes through carebridge's FHIR API with what it did
-(Task.output), the transport service declines; the goals and ServiceRequests follow; the payer's
-bulk export holds them and every resource passes Medplum's validator (the peers' Node packages).
-
-Not yet here: the screening that finds the two needs and the confirmed health concerns
-(QuestionnaireResponse, Observations, Conditions), whose storage has not landed yet.
-"""
+"""Issue #15's scenario: a screening finds food insecurity and a transportation need; both
+concerns are confirmed; a goal and a community referral serve each; the food bank completes
+through carebridge's FHIR API with what it did (Task.output), the transport service declines; the
+goals and ServiceRequests follow; the payer's bulk export holds the QuestionnaireResponse,
+Observations, Conditions, Goals, ServiceRequests and Tasks, and every resource passes Medplum's
+validator (the peers' Node packages)."""
 
 from __future__ import annotations
 
@@ -13,16 +11,22 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.models import Goal, Referral
-from service.usecases import plans
+from service.models import Goal, HealthConcern, Referral
+from service.usecases import plans, questionnaires, screenings
 from tests.factories import Case, community_org, community_referral
 from tests.service.fhir_api.fixtures import export_app, export_dir, make_partner, mint, rsa_key, settings  # noqa: F401, F811
-from tests.service.fhir_api.support import bearer
+from tests.service.fhir_api.support import SCREENING, bearer
 from tests.service.fhir_api.test_demo_conformance import exported, medplum_errors
 
-PAYER_TYPES = ("Patient", "Encounter", "CarePlan", "Goal", "ServiceRequest", "Task")
+PAYER_TYPES = (
+    "Patient", "Encounter", "CarePlan", "Goal", "ServiceRequest", "Task", "QuestionnaireResponse", "Observation",
+    "Condition",
+)  # fmt: skip
+# SNOMED CT findings the Gravity SDOH IG suggests for those answers.
+FOOD_INSECURITY, NO_TRANSPORT = "733423003", "713458007"
 RESULTING_ACTIVITY = {
     "coding": [
         {
@@ -49,15 +53,28 @@ def test_two_needs_two_referrals_one_met_one_declined(
     client: Any, session: Session, case: Case, mint: Callable[..., str]  # noqa: F811
 ) -> None:
     pantry, rides = community_org(session, "Riverside Food Bank"), community_org(session, "County Ride Connect")
+    questionnaires.load_shipped(session)
+    screening = screenings.record_screening(session, SCREENING, patient_id=case.patient.id, actor="planner")
+    found = session.scalars(select(HealthConcern).where(HealthConcern.screening_id == screening.id))
+    suggested = {concern.code: concern for concern in found}
+    assert sorted(suggested) == [NO_TRANSPORT, FOOD_INSECURITY]
+    for concern in suggested.values():
+        screenings.decide_concern(session, concern.id, "confirmed", actor="planner")
     plan = plans.create_case_plan(
         session, patient_id=case.patient.id, stay_id=case.stay.id, title="Discharge plan", actor="planner"
     )
+    food_need, transport_need = suggested[FOOD_INSECURITY].id, suggested[NO_TRANSPORT].id
+    start = case.stay.admitted_at.date()
     food = plans.add_goal(session, plan.id, description="Has enough food at home", lifecycle_status="active",
-                          start_date=case.stay.admitted_at.date(), actor="planner")  # fmt: skip
+                          start_date=start, concern_id=food_need, actor="planner")  # fmt: skip
     transport = plans.add_goal(session, plan.id, description="Gets to follow-up visits", lifecycle_status="active",
-                               start_date=case.stay.admitted_at.date(), actor="planner")  # fmt: skip
-    to_pantry = community_referral(session, case, "food_assistance", [pantry], food, case_plan_id=plan.id)
-    to_rides = community_referral(session, case, "transport", [rides], transport, case_plan_id=plan.id)
+                               start_date=start, concern_id=transport_need, actor="planner")  # fmt: skip
+    to_pantry = community_referral(
+        session, case, "food_assistance", [pantry], food, case_plan_id=plan.id, concern_id=food_need
+    )
+    to_rides = community_referral(
+        session, case, "transport", [rides], transport, case_plan_id=plan.id, concern_id=transport_need
+    )
     assert {g.achievement_status for g in (food, transport)} == {"in-progress"}
 
     # The food bank accepts, then completes saying what it did; the transport service declines.
@@ -89,5 +106,8 @@ def test_two_needs_two_referrals_one_met_one_declined(
     assert by_id["Goal", transport.id]["achievementStatus"]["coding"][0]["code"] == "not-achieved"
     assert by_id["Task", pantry_task.id]["output"] == [outcome]
     assert by_id["Task", rides_task.id]["statusReason"]["text"] == "Outside our service area"
-    assert {"Goal", "ServiceRequest", "Task"} <= {r["resourceType"] for r in resources}
+    exported_types = {r["resourceType"] for r in resources}
+    assert {"QuestionnaireResponse", "Observation", "Condition", "Goal", "ServiceRequest", "Task"} <= exported_types
+    conditions = {r["id"] for r in resources if r["resourceType"] == "Condition"}
+    assert {food_need, transport_need} <= conditions
     assert medplum_errors(resources) == []
