@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 def register_fhir_api(app: Flask) -> None:
     """Mount the FHIR API and carebridge's authorization server on `app`."""
     from service.auth.endpoints import auth_bp
-    from service.fhir_api import binary, directory, routes, screenings  # noqa: F401  (register the handlers on bp)
+    from service.fhir_api import binary, directory, docref, routes, screenings  # noqa: F401  (register the handlers on bp)
 
     install_error_handlers(bp)
     app.register_blueprint(bp)

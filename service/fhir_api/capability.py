@@ -50,6 +50,7 @@ OPERATIONS: dict[tuple[str, str | None, str], str] = {
     ("system", None, "process-message"): "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message",
     ("instance", "Subscription", "status"): f"{_BACKPORT}/backport-subscription-status",
     ("instance", "Subscription", "events"): f"{_BACKPORT}/backport-subscription-events",
+    ("type", "DocumentReference", "docref"): "http://hl7.org/fhir/us/core/OperationDefinition/docref",
 }
 # US Core 6.1 server: the SHALL search parameter combinations per type
 # (https://hl7.org/fhir/us/core/STU6.1/CapabilityStatement-us-core-server.html), and the

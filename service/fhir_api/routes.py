@@ -268,10 +268,19 @@ def _search_args() -> MultiDict[str, str]:
 @bp.get(f"/<{TYPES}>")
 @bp.post(f"/<{TYPES}>/_search")
 def search(resource_type: str) -> Response:
-    kind = KINDS[resource_type]
     ctx = authorize(resource_type, "s")
+    return searchset_response(ctx, resource_type, _search_args(), "search-type", lenient=lenient())
+
+
+def searchset_response(
+    ctx: AccessContext, resource_type: str, args: MultiDict[str, str], interaction: str, *, lenient: bool
+) -> Response:
+    """The searchset of `args` on `resource_type`, as far as the policy lets the caller see, audited
+    as one access per patient touched (`interaction`: search-type, or operation for a `$` that is
+    a search underneath, like DocumentReference/$docref)."""
+    kind = KINDS[resource_type]
     session = request_session()
-    query = parse(kind, _search_args(), base_url=_base(), lenient=lenient())
+    query = parse(kind, args, base_url=_base(), lenient=lenient)
     result = execute(session, ctx, query, visible_rows(ctx, resource_type))
     matches = render(session, resource_type, result.matches)
     if query.elements is not None:
@@ -283,7 +292,7 @@ def search(resource_type: str) -> Response:
     names = "&".join(dict.fromkeys(name for name, _ in query.applied))  # names only: no data in the audit
     touched: list[str | None] = [*sorted(p for p in patients if p)]
     record_accesses_now(
-        session, ctx, touched or [None], action="E", interaction="search-type", resource_type=resource_type,
+        session, ctx, touched or [None], action="E", interaction=interaction, resource_type=resource_type,
         query=names or None,
     )  # fmt: skip
     return fhir_response(_bundle(kind, query, result, matches, included))

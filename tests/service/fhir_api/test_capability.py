@@ -222,6 +222,10 @@ def test_operations_at_each_level(statement: dict[str, Any]) -> None:
         {"name": "events", "definition": f"{backport}/backport-subscription-events"},
         {"name": "status", "definition": f"{backport}/backport-subscription-status"},
     ]
+    # US Core Fetch DocumentReference (https://hl7.org/fhir/us/core/STU6.1/OperationDefinition-docref.html).
+    assert served["DocumentReference"]["operation"] == [
+        {"name": "docref", "definition": "http://hl7.org/fhir/us/core/OperationDefinition/docref"}
+    ]
     assert "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data" in statement["instantiates"]
 
 
