@@ -120,7 +120,8 @@ EXAMPLES: dict[tuple[str, str], tuple[str, str]] = {
 }
 # AuditEvent is searched by auditors; tests/service/fhir_api/test_audit.py covers its parameters.
 # Organization, Practitioner, PractitionerRole, Location and StructureDefinition:
-# tests/service/fhir_api/test_directory.py does; Basic (the topics): test_subscriptions_api.py.
+# tests/service/fhir_api/test_directory.py does; Basic (the topics): test_subscriptions_api.py;
+# Questionnaire (the same instruments for every tenant): test_screenings.py.
 NOT_HERE = {
     "AuditEvent",
     "Organization",
@@ -129,6 +130,7 @@ NOT_HERE = {
     "Location",
     "StructureDefinition",
     "Basic",
+    "Questionnaire",
 }
 
 

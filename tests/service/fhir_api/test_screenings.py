@@ -91,4 +91,6 @@ def test_questionnaires_are_read_and_searched(client: Any, world: World, mint: A
         ]
         == 0
     )
+    by_name = client.get("/fhir/R4/Questionnaire", query_string={"name": "AHCHRSNCore"}, headers=bearer(token))
+    assert [e["resource"]["url"] for e in by_name.get_json()["entry"]] == [SCREENING["questionnaire"]]
     assert client.get("/fhir/R4/Questionnaire", query_string={"title": "x"}, headers=bearer(token)).status_code == 400
