@@ -102,6 +102,7 @@ def _redact(url: str) -> str:
 # Feature groups are added after the core commands, which they may import from here.
 from service.cli_clients import add_to as add_client_commands  # noqa: E402
 from service.cli_fhir import fhir  # noqa: E402
+from service.cli_followups import followups  # noqa: E402
 from service.cli_questionnaires import questionnaires  # noqa: E402
 from service.cli_sync import add_to as add_sync_commands  # noqa: E402
 from service.cli_users import users  # noqa: E402
@@ -110,6 +111,7 @@ from service.web.cli import web  # noqa: E402
 main.add_command(fhir)
 main.add_command(users)  # people: accounts, roles, passwords
 main.add_command(questionnaires)  # screening instruments
+main.add_command(followups)  # follow-ups by discharge disposition
 add_client_commands(main)  # FHIR API: clients, keys
 add_sync_commands(main)
 main.add_command(web)  # web app: register-ehr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -12,48 +11,11 @@ from service import clock
 from service.domain.referral_loop import PLACEMENT_CONFIRMED
 from service.models import Handoff, Patient, Referral, Stay
 from service.models.stays import DISCHARGE_DISPOSITIONS
-from service.usecases import closing
+from service.usecases import closing, follow_ups
 from service.usecases.changes import apply_changes
 from service.usecases.errors import ConflictError, Invalid
 from service.usecases.handoffs import new_handoff
 from service.usecases.unit_of_work import get_or_404, unit_of_work
-
-
-@dataclass(frozen=True)
-class FollowUp:
-    kind: str
-    due_after: timedelta
-    # Who owns the step: the discharging hospital's case management, the patient's primary care, or
-    # the facility or agency whose placement the hospital confirmed (the hospital when there is none).
-    owner: str
-    description: str
-
-
-CALL_48H = FollowUp("followup_call_48h", timedelta(hours=48), "hospital", "Post-discharge phone call within 48 hours")
-PCP_7D = FollowUp("pcp_visit_7d", timedelta(days=7), "primary_care", "Primary-care follow-up visit within 7 days")
-HOME_HEALTH_START = FollowUp(
-    "home_health_start", timedelta(hours=48), "placed", "Home-health start of care within 48 hours of discharge"
-)
-FACILITY_ADMISSION = FollowUp(
-    "facility_admission", timedelta(hours=24), "placed", "Admit the patient and confirm arrival within 24 hours"
-)
-POST_DISCHARGE_CHECK = FollowUp(
-    "post_discharge_check", timedelta(hours=72), "hospital", "Case manager checks in with the facility within 72 hours"
-)
-
-# Transitional-care follow-up by disposition (CMS TCM: contact within 2 business days, visit within 7-14 days).
-# A patient going to a facility is cared for by it: the facility admits them and the hospital's case
-# manager checks in, instead of the phone call and the primary-care visit meant for patients at home.
-FOLLOW_UPS: dict[str, tuple[FollowUp, ...]] = {
-    "home": (CALL_48H, PCP_7D),
-    "home_health": (CALL_48H, PCP_7D, HOME_HEALTH_START),
-    "snf": (FACILITY_ADMISSION, POST_DISCHARGE_CHECK),
-    "inpatient_rehab": (FACILITY_ADMISSION, POST_DISCHARGE_CHECK),
-    "hospice": (CALL_48H,),
-    "other": (CALL_48H, PCP_7D),
-    "expired": (),
-}
-
 
 # The placement referral a discharge disposition fulfils: discharged there, the referral is done.
 PLACED_BY = {
@@ -116,7 +78,7 @@ def record_discharge(
         patient = get_or_404(session, Patient, stay.patient_id)
         owners = {"hospital": stay.hospital_id, "primary_care": patient.primary_care_id, "placed": placed}
         created = []
-        for follow_up in FOLLOW_UPS[disposition]:
+        for follow_up in follow_ups.rules()[disposition]:
             owner = owners[follow_up.owner] or stay.hospital_id
             created.append(
                 new_handoff(
