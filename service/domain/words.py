@@ -4,6 +4,8 @@ display of its code system in ``fhir_mappings.codes``."""
 
 from __future__ import annotations
 
+from datetime import date
+
 READINESS = {
     "medication_reconciliation": "Medication reconciliation",
     "dme_ordered": "Equipment (DME) ordered",
@@ -23,3 +25,11 @@ BARRIERS = {
     "housing": "Housing",
     "other": "Other",
 }
+
+
+def day_words(value: date, this_year: int, *, with_year: bool = False) -> str:
+    """A planning date as people read it ("Tue 10 Mar", "Tue 01 Jun 2027" outside this year);
+    ``with_year`` for dates far from today, such as a birth date."""
+    if with_year:
+        return value.strftime("%d %b %Y")
+    return value.strftime("%a %d %b" if value.year == this_year else "%a %d %b %Y")

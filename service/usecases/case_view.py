@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -12,7 +12,7 @@ from fhir_mappings import codes
 from service import clock
 from service.domain.handoff_status import STATUS_WORDS
 from service.domain.referral_loop import Loop, referral_loop
-from service.domain.words import BARRIERS, READINESS
+from service.domain.words import BARRIERS, READINESS, day_words
 from service.models import AuditRecord, Barrier, CasePlan, Handoff, HandoffEvent, Organization, Referral, Stay
 from service.models.documents import Document
 from service.usecases import closing
@@ -167,6 +167,15 @@ PLANNING_FIELDS = {
 }
 
 
+def _planning_value(name: str, value: object) -> str:
+    """A unit or bed as kept; a date (audited as ISO 8601) the way the pages show dates."""
+    if not value:
+        return "—"
+    if name.endswith("_date"):
+        return day_words(date.fromisoformat(str(value)), clock.now().year)
+    return str(value)
+
+
 def _audited(session: Session, stay: Stay, referrals: list[Referral]) -> list[TimelineEntry]:
     """The changes the audit trail keeps who made: planning dates, readiness, confirmation, discharge,
     documents attached to the referrals."""
@@ -203,7 +212,7 @@ def _audited(session: Session, stay: Stay, referrals: list[Referral]) -> list[Ti
             entries.append(TimelineEntry(stay.discharged_at or record.at, record.actor, f"Discharged: {disposition}"))
         elif record.entity_type == "Stay":
             changed = [
-                f"{label}: {before.get(name) or '—'} → {after.get(name) or '—'}"
+                f"{label}: {_planning_value(name, before.get(name))} → {_planning_value(name, after.get(name))}"
                 for name, label in PLANNING_FIELDS.items()
                 if before.get(name) != after.get(name)
             ]

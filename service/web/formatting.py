@@ -10,7 +10,7 @@ from markupsafe import Markup, escape
 from fhir_mappings import codes
 from service import clock
 from service.domain.handoff_status import STATUS_WORDS
-from service.domain.words import BARRIERS, READINESS
+from service.domain.words import BARRIERS, READINESS, day_words
 
 
 def user_zone(name: str | None) -> ZoneInfo:
@@ -38,10 +38,7 @@ def day(value: date | None, *, with_year: bool = False) -> Markup:
     from today, such as a birth date."""
     if value is None:
         return Markup("—")
-    if with_year:
-        text = value.strftime("%d %b %Y")
-    else:
-        text = value.strftime("%a %d %b" if value.year == clock.now().year else "%a %d %b %Y")
+    text = day_words(value, clock.now().year, with_year=with_year)
     return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), escape(text))
 
 

@@ -32,7 +32,7 @@ def test_the_timeline_credits_people_by_name_for_every_change(session: Session, 
 
     timeline = {entry.what: entry.actor for entry in load_case(session, case.stay.id).timeline}
     snf = "skilled nursing facility placement referral"
-    assert timeline["Expected discharge date: 2026-03-13 → 2026-03-16"] == "Pat Planner"
+    assert timeline["Expected discharge date: Fri 13 Mar → Mon 16 Mar"] == "Pat Planner"
     assert timeline["Readiness item done: Transport arranged"] == "Pat Planner"
     assert timeline[f"Sent to Oak SNF 2 ({snf}): requested"] == "Pat Planner"
     assert timeline[f"Oak SNF 1 ({snf}): Requested → Accepted"] == "oak.intake"  # not a user here
