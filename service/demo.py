@@ -210,6 +210,9 @@ def _inpatients(session: Session, orgs: Orgs, users: dict[str, User], *, count: 
     today = now.astimezone(ZONE).date()
     planner, case_manager = users["dana.planner"], users["sam.casemanager"]
     for i in range(count):
+        # One patient in five is uninsured: no payer, so no member id either (a member id names a payer's member).
+        insured = i % 5 != 4
+        member_id = {"kind": "member_id", "system": "https://acmehealth.example/member-id", "value": f"ACM{5500 + i}"}
         patient = patients.register_patient(
             session,
             family_name=FAMILY[i % len(FAMILY)] + ("" if i < len(FAMILY) else f"-{i}"),
@@ -218,9 +221,9 @@ def _inpatients(session: Session, orgs: Orgs, users: dict[str, User], *, count: 
             gender=rng.choice(("female", "male")),
             identifiers=[
                 {"kind": "mrn", "system": "urn:oid:2.16.840.1.113883.19.5.1", "value": f"RGH{100200 + i}"},
-                {"kind": "member_id", "system": "https://acmehealth.example/member-id", "value": f"ACM{5500 + i}"},
+                *([member_id] if insured else []),
             ],
-            payer_id=orgs.payer.id if i % 5 else None,
+            payer_id=orgs.payer.id if insured else None,
             primary_care_id=orgs.pcp.id,
             actor="demo",
         )

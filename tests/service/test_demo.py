@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from service import clock
 from service.demo import populate
-from service.models import Handoff, Stay
+from service.models import Handoff, Patient, Stay
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -28,3 +28,13 @@ def test_distinct_beds_and_due_times_within_the_local_day(session: Session) -> N
         due = van.due_at if van.due_at.tzinfo else van.due_at.replace(tzinfo=UTC)
         assert due > loaded_at
         assert due.astimezone(NEW_YORK).date() == date(2026, 3, 10)
+
+
+def test_a_member_id_comes_with_its_payer(session: Session) -> None:
+    populate(session, stays=10, seed=7)
+    patients = {p.family_name: p for p in session.scalars(select(Patient))}
+    assert patients["Anders"].payer_id is not None  # the first card of the queue shows his payer
+    for patient in patients.values():
+        has_member_id = any(i.kind == "member_id" for i in patient.identifiers)
+        assert has_member_id == (patient.payer_id is not None), patient.family_name
+    assert sum(p.payer_id is None for p in patients.values()) == 2  # one in five uninsured
