@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
 from service.db import WRITES, make_engine, make_session_factory
+from service.usecases import follow_ups
 
 
 class Runtime:
@@ -25,6 +26,8 @@ class Runtime:
 
 def create_app(settings: Settings | None = None, *, session_factory: sessionmaker[Any] | None = None) -> Flask:
     settings = settings or Settings.from_env()
+    # An operator's follow-up file is checked at start, not at the first discharge (which would fail).
+    follow_ups.rules()
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
+from service.app import create_app
+from service.config import Settings
 from service.usecases import discharge, follow_ups
 from tests.factories import Case
 
@@ -85,3 +87,11 @@ def test_a_malformed_file_is_refused_naming_the_entry(change: dict[str, object],
         follow_ups.parse({**OPERATOR, **change})
     assert str(refused.value).startswith(message)
     assert "\n" not in str(refused.value)
+
+
+def test_the_app_refuses_to_start_with_a_malformed_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**OPERATOR, "dispositions": {"home": []}}))
+    monkeypatch.setenv("CAREBRIDGE_FOLLOW_UPS", str(bad))
+    with pytest.raises(follow_ups.FollowUpConfigError, match="^dispositions: home_health"):
+        create_app(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}"))
