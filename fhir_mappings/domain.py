@@ -185,6 +185,7 @@ class ReferralData:
     stay_id: str | None = None
     goal_id: str | None = None  # the goal the referral serves
     reason: str | None = None
+    diagnoses: tuple[CodeableConceptData, ...] = ()  # the diagnoses behind it (coded, or text alone)
     concern_ids: tuple[str, ...] = ()  # the health concerns (Condition) the referral serves
     requester_ref: str | None = None
     performer_refs: tuple[str, ...] = ()  # the recipient organisations

@@ -35,6 +35,12 @@ from service.usecases import (
 
 DEMO_NPI = {"system": "http://hl7.org/fhir/sid/us-npi", "value": "1999999984"}
 DEMO_PASSWORD = "demo"
+# ICD-10-CM, the US diagnosis code system (https://terminology.hl7.org/CodeSystem-icd10CM.html).
+HIP_FRACTURE = {
+    "system": "http://hl7.org/fhir/sid/icd-10-cm",
+    "code": "S72.001A",
+    "display": "Fracture of unspecified part of neck of right femur, initial encounter",
+}
 # What the SNFs get with each placement referral (invented text, no real patient's).
 DEMO_DOCUMENTS = (
     ("34117-2", "Admission H&P", "History and physical\nFall at home with right hip fracture; ORIF on day 1.\n"),
@@ -358,6 +364,7 @@ def _stage(
                 recipient_org_ids=[s.id for s in orgs.snfs],
                 requester_org_id=hospital,
                 reason="Post-acute rehabilitation after hip fracture",
+                diagnoses=[HIP_FRACTURE],
                 wanted_by=(sent + timedelta(days=2)).date(),  # ServiceRequest.occurrenceDateTime
                 actor="dana.planner",
             )

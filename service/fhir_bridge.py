@@ -64,6 +64,22 @@ def _concept(text: str | None) -> fm.CodeableConceptData | None:
     return fm.CodeableConceptData(text=text) if text else None
 
 
+def diagnosis_concept(stored: Mapping[str, str]) -> fm.CodeableConceptData:
+    """A referral's stored diagnosis: coded (with a partner's own text, if it sent one), or free text
+    kept as its display (CodeableConcept.text)."""
+    if stored.get("code"):
+        return fm.CodeableConceptData(stored.get("system"), stored["code"], stored.get("display"), stored.get("text"))
+    return fm.CodeableConceptData(text=stored.get("display"))
+
+
+def diagnosis_stored(concept: fm.CodeableConceptData) -> dict[str, str]:
+    """`diagnosis_concept` the other way, for a partner's reasonCode: kept whole, it goes back as sent."""
+    if concept.code:
+        coded = {"system": concept.system, "code": concept.code, "display": concept.display, "text": concept.text}
+        return {k: v for k, v in coded.items() if v}
+    return {"display": concept.text or concept.display or ""}
+
+
 def _identifiers(rows: Iterable[Any]) -> tuple[fm.Identifier, ...]:
     return tuple(fm.Identifier(system=i.system, value=i.value) for i in rows)
 
@@ -185,6 +201,7 @@ def referral_data(
         stay_id=row.stay_id,
         goal_id=row.goal_id,
         reason=row.reason,
+        diagnoses=tuple(diagnosis_concept(d) for d in row.diagnoses),
         concern_ids=_concerns(row, "reasonReference"),
         requester_ref=_as_sent(row, "requester", row.requester_ref),
         performer_refs=_performers(row, recipient_org_ids),

@@ -50,6 +50,10 @@ class Referral(Base):
     case_plan_id: Mapped[str | None] = mapped_column(ForeignKey("case_plans.id"), index=True)
     service: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str | None] = mapped_column(Text)
+    # The diagnoses behind the referral (ServiceRequest.reasonCode): {system, code, display} each, or
+    # {display} alone for one typed as free text; a partner's coded one also keeps its ``text``
+    # (migration 7c4d2a9e1f58).
+    diagnoses: Mapped[list[dict[str, str]]] = mapped_column(JSONType, default=list)
     # The health concern the referral serves (ServiceRequest.reasonReference).
     concern_id: Mapped[str | None] = mapped_column(ForeignKey("health_concerns.id"), index=True)
     priority: Mapped[str] = mapped_column(String(10), default="routine")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from service.db import Base, IdType
 
 # Bump when a mapping's output for a kept type changes: renditions of older generations are stale.
-GENERATION = 1
+GENERATION = 2
 
 
 class Rendition(Base):

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 import fhir_mappings as fm
 from service import clock
 from service.domain.handoff_status import TASK_STATUSES
+from service.fhir_bridge import diagnosis_stored
 from service.models import CasePlan, Goal, Handoff, HandoffEvent, Organization, Patient, Referral
 from service.models.handoffs import HANDOFF_KINDS
 from service.models.plans import GOAL_ACHIEVEMENT, GOAL_LIFECYCLE, PLAN_INTENTS, PLAN_STATUSES
@@ -171,6 +172,7 @@ def import_referral(
         goal = session.get(Goal, data.goal_id) if data.goal_id else None
         referral = Referral(
             patient_id=patient_id, stay_id=stay_id, service=data.service_code, reason=data.reason,
+            diagnoses=[diagnosis_stored(d) for d in data.diagnoses],
             goal_id=goal.id if goal is not None and goal.patient_id == patient_id else None,
             intent=data.intent or "order", requester_ref=f"Organization/{requester_org_id}",
             authored_on=data.authored_on or clock.now(), source=dict(source), origin_partner_id=partner_id, **values,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -22,6 +22,9 @@ from service.usecases.unit_of_work import get_or_404, unit_of_work
 DEFAULT_ANSWER_WITHIN = timedelta(hours=24)
 
 
+MAX_DIAGNOSES = 20
+
+
 def send_referral(
     session: Session,
     *,
@@ -34,6 +37,7 @@ def send_referral(
     case_plan_id: str | None = None,
     goal_id: str | None = None,
     reason: str | None = None,
+    diagnoses: Sequence[Mapping[str, str]] = (),
     concern_id: str | None = None,
     priority: str = "routine",
     wanted_by: date | None = None,
@@ -41,8 +45,15 @@ def send_referral(
     requester_ref: str | None = None,
 ) -> Referral:
     """One ServiceRequest, one Task per recipient, all in one transaction; `concern_id` the
-    confirmed health concern it serves (ServiceRequest.reasonReference)."""
+    confirmed health concern it serves (ServiceRequest.reasonReference); `diagnoses` each a coded
+    concept {system, code, display} or a free-text {display} (ServiceRequest.reasonCode)."""
     errors: dict[str, list[str]] = {}
+    if len(diagnoses) > MAX_DIAGNOSES:
+        errors["diagnoses"] = [f"Give at most {MAX_DIAGNOSES} diagnoses."]
+    elif any(
+        bool(d.get("code")) != bool(d.get("system")) or not d.get("code") and not d.get("display") for d in diagnoses
+    ):
+        errors["diagnoses"] = ["Give each diagnosis a code with its code system, or a description."]
     if service not in REFERRAL_SERVICES:
         errors["service"] = [f"must be one of {', '.join(REFERRAL_SERVICES)}"]
     if priority not in PRIORITIES:
@@ -76,6 +87,7 @@ def send_referral(
                 goal_id=goal_id,
                 service=service,
                 reason=reason,
+                diagnoses=[{k: v for k, v in d.items() if v} for d in diagnoses],
                 concern_id=concern_id,
                 priority=priority,
                 status="active",

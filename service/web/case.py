@@ -291,6 +291,10 @@ def send_referral(stay_id: str) -> Response:
         recipient_org_ids=request.form.getlist("recipient"),
         requester_org_id=str(principal().organization_id),
         reason=request.form.get("reason", "").strip() or None,
+        # Typed diagnoses are free text (text-only CodeableConcepts), one per line.
+        diagnoses=[
+            {"display": text} for line in request.form.get("diagnosis", "").splitlines() if (text := line.strip())
+        ],
         concern_id=request.form.get("concern_id") or None,
         priority=request.form.get("priority", "routine"),
         answer_due_at=answer_due_at,

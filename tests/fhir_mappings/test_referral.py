@@ -7,7 +7,13 @@ import datetime as dt
 
 import pytest
 
-from fhir_mappings import ReferralData, from_fhir_service_request, to_fhir_service_request_json, validate
+from fhir_mappings import (
+    CodeableConceptData,
+    ReferralData,
+    from_fhir_service_request,
+    to_fhir_service_request_json,
+    validate,
+)
 from tests.fhir_mappings.examples import load
 
 REFERRAL = ReferralData(
@@ -103,3 +109,41 @@ def test_the_goal_served_is_the_pertains_to_goal_extension_and_a_partners_extens
         },
     ]
     assert to_fhir_service_request_json(dataclasses.replace(imported, goal_id=None))["extension"] == [other]
+
+
+def test_diagnoses_follow_the_reason_in_reason_code_and_a_partners_coded_reason_is_a_diagnosis() -> None:
+    # https://hl7.org/fhir/R4/servicerequest-definitions.html#ServiceRequest.reasonCode (0..*, CodeableConcept)
+    fracture = CodeableConceptData(
+        "http://hl7.org/fhir/sid/icd-10-cm",
+        "S72.001A",
+        "Fracture of unspecified part of neck of right femur, initial encounter",
+    )
+    referral = dataclasses.replace(
+        REFERRAL, diagnoses=(fracture, CodeableConceptData(text="Deconditioning")), concern_ids=("sdoh-1",)
+    )
+
+    request = to_fhir_service_request_json(referral)
+
+    assert request["reasonCode"] == [
+        {"text": "Heart failure, needs skilled nursing at home"},
+        {
+            "coding": [
+                {
+                    "system": "http://hl7.org/fhir/sid/icd-10-cm",
+                    "code": "S72.001A",
+                    "display": "Fracture of unspecified part of neck of right femur, initial encounter",
+                }
+            ]
+        },
+        {"text": "Deconditioning"},
+    ]
+    assert request["reasonReference"] == [{"reference": "Condition/sdoh-1"}]
+    assert validate(request, profile="us-core") == []
+    back = from_fhir_service_request(request)
+    assert (back.reason, back.diagnoses, back.concern_ids) == (referral.reason, referral.diagnoses, ("sdoh-1",))
+
+    partners = from_fhir_service_request(
+        {**request, "reasonCode": [{"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "I50.9"}]}]}
+    )
+    assert partners.reason is None
+    assert partners.diagnoses == (CodeableConceptData("http://hl7.org/fhir/sid/icd-10-cm", "I50.9"),)

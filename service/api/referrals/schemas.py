@@ -7,7 +7,17 @@ from service.api.screenings.schemas import concern_field
 from service.app import request_session
 from service.models import Referral
 from service.models.referrals import PRIORITIES, REFERRAL_SERVICES, REFERRAL_STATUSES
-from service.usecases import closing
+from service.usecases import closing, referrals
+
+
+class DiagnosisSchema(Schema):
+    """A coded diagnosis (e.g. ICD-10-CM), or one described in free text (display alone)."""
+
+    system = fields.Str(
+        validate=validate.Length(min=1, max=200), metadata={"example": "http://hl7.org/fhir/sid/icd-10-cm"}
+    )
+    code = fields.Str(validate=validate.Length(min=1, max=60))
+    display = fields.Str(validate=validate.Length(min=1, max=500))
 
 
 class ReferralSchema(Schema):
@@ -19,6 +29,10 @@ class ReferralSchema(Schema):
     goal_id = record_id(allow_none=True, load_default=None)
     service = fields.Str(required=True, validate=validate.OneOf(REFERRAL_SERVICES))
     reason = fields.Str(allow_none=True, load_default=None, validate=validate.Length(max=2000))
+    # ServiceRequest.reasonCode: https://hl7.org/fhir/R4/servicerequest-definitions.html#ServiceRequest.reasonCode
+    diagnoses = fields.List(
+        fields.Nested(DiagnosisSchema), load_default=list, validate=validate.Length(max=referrals.MAX_DIAGNOSES)
+    )
     concern_id = concern_field(
         allow_none=True, load_default=None, metadata={"description": "A confirmed concern it serves"}
     )

@@ -218,3 +218,22 @@ def test_a_recipient_completes_with_an_outcome_and_an_unanswered_referral_is_clo
     assert r.json["handoffs"][0]["status_reason"] == "No answer"
     again = client.post(f"/api/referrals/{late['id']}/close", json={"reason": "No answer"}, headers=hospital)
     assert again.status_code == 409
+
+
+def test_a_referral_carries_its_coded_diagnoses_and_refuses_a_code_without_its_system(
+    client: Any, case: Case, hospital: dict[str, str]
+) -> None:
+    fracture = {
+        "system": "http://hl7.org/fhir/sid/icd-10-cm",
+        "code": "S72.001A",
+        "display": "Fracture of unspecified part of neck of right femur, initial encounter",
+    }
+    sent = _referral(client, case, hospital, diagnoses=[fracture, {"display": "Deconditioning"}])
+    assert sent.status_code == 201
+    assert sent.json["diagnoses"] == [fracture, {"display": "Deconditioning"}]
+    assert client.get(f"/api/referrals/{sent.json['id']}", headers=hospital).json["diagnoses"] == sent.json["diagnoses"]
+    refused = _referral(client, case, hospital, diagnoses=[{"code": "S72.001A"}])
+    assert refused.status_code == 422
+    assert refused.json["errors"]["fields"] == {
+        "diagnoses": ["Give each diagnosis a code with its code system, or a description."]
+    }

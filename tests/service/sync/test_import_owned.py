@@ -35,10 +35,19 @@ def _patient() -> dict[str, Any]:
             "birthDate": "1944-02-01"}  # fmt: skip
 
 
+# A coded reason (ICD-10-CM) is a diagnosis, kept as the EHR sent it.
+ULCER = {
+    "system": "http://hl7.org/fhir/sid/icd-10-cm",
+    "code": "L89.154",
+    "display": "Pressure ulcer of sacral region, stage 4",
+}
+WOUND = {"coding": [ULCER], "text": "Sacral pressure ulcer"}
+
+
 def _request() -> dict[str, Any]:
     return {"resourceType": "ServiceRequest", "id": "sr1", "meta": {"versionId": "1"}, "status": "active",
             "intent": "order", "code": {"text": "Wound care"}, "subject": {"reference": "Patient/p1"},
-            "performer": [KNOWN, UNKNOWN]}  # fmt: skip
+            "performer": [KNOWN, UNKNOWN], "reasonCode": [WOUND]}  # fmt: skip
 
 
 def _task(task_id: str, owner: dict[str, Any], **more: Any) -> dict[str, Any]:
@@ -64,6 +73,7 @@ def test_a_task_on_a_new_service_request_imports_both_and_maps_owners_by_identif
     referral = session.query(Referral).one()
     assert (referral.origin_partner_id, referral.patient_id) == (ctx.partner.id, case.patient.id)
     assert referral.service == "other"  # "Wound care" has no carebridge code
+    assert (referral.reason, referral.diagnoses) == (None, [ULCER | {"text": "Sacral pressure ulcer"}])
     by_task = {link.remote_id: session.get_one(Handoff, link.entity_id)
                for link in session.query(PartnerLink).filter(PartnerLink.resource_type == "Task")}  # fmt: skip
     assert sorted(by_task) == ["t1", "t2"]
@@ -75,6 +85,7 @@ def test_a_task_on_a_new_service_request_imports_both_and_maps_owners_by_identif
     assert known["owner"] == {**KNOWN, "reference": f"Organization/{clinic.id}"}
     assert unknown["owner"] == {"reference": f"{BASE}/Organization/o-77", "display": "Sunrise Home Care"}
     [request] = render(session, "ServiceRequest", [referral])
+    assert request["reasonCode"] == [WOUND]
     assert request["performer"] == [
         {**KNOWN, "reference": f"Organization/{clinic.id}"},
         {"reference": f"{BASE}/Organization/o-77", "display": "Sunrise Home Care"},

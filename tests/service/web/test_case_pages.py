@@ -21,6 +21,7 @@ def _send_to_three(client: Any, token: str, web_case: WebCase) -> str:
             "service": "snf_placement",
             "priority": "routine",
             "reason": "Rehab after hip fracture",
+            "diagnosis": "Right hip fracture\r\n\r\n Deconditioning ",
             "recipient": [snf.id for snf in web_case.case.snfs],
         },
     )
@@ -35,6 +36,11 @@ def test_send_a_referral_to_three_facilities_and_see_each_recipient(
     back_at = _send_to_three(client, token, web_case)
     sent = session.scalars(select(Handoff).where(Handoff.stay_id == web_case.case.stay.id)).all()
     assert sorted(h.owner_org_id for h in sent) == sorted(s.id for s in web_case.case.snfs)
+    # one free-text diagnosis per line, blank lines dropped
+    assert session.get_one(Referral, sent[0].referral_id).diagnoses == [
+        {"display": "Right hip fracture"},
+        {"display": "Deconditioning"},
+    ]
     page = client.get(back_at).text
     for snf in web_case.case.snfs:
         assert snf.name in page

@@ -20,6 +20,9 @@ def _refer(session: Session, web_case: WebCase) -> list[str]:
         recipient_org_ids=[s.id for s in case.snfs],
         requester_org_id=case.hospital.id,
         reason="Rehab after hip fracture",
+        diagnoses=[
+            {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "S72.001A", "display": "Right femur neck fracture"}
+        ],
         actor="planner",
     )
     return [h.id for h in referral.handoffs]
@@ -33,6 +36,7 @@ def test_a_facility_sees_only_what_is_addressed_to_it_and_can_accept(
     page = client.get("/app/queue").text
     assert page.count('class="card') == 1 and handoff_ids[2] in page and handoff_ids[0] not in page
     assert "Rehab after hip fracture" in page
+    assert "<dt>Diagnosis</dt><dd>Right femur neck fracture (<abbr" in page and ">S72.001A</abbr>)</dd>" in page
     # what an SNF needs to decide (born 1 Feb 1944, seen on Tue 10 Mar 2026; EDD three days on)
     assert "<dd>82 years · female</dd>" in page and "<dd>Acme Health Plan</dd>" in page
     assert "Fri 13 Mar" in page and "Respond by" in page and "Skilled nursing facility placement" in page
