@@ -41,6 +41,14 @@ def _visible_stay(stay_id: str) -> Stay:
     return stay
 
 
+def writable_stay_referral(referral_id: str) -> Referral:
+    """A referral the principal may change, of a stay: the pages act on referrals of a stay only."""
+    referral: Referral = access.writable(request_session(), principal(), "ServiceRequest", referral_id)
+    if referral.stay_id is None:
+        abort(404)
+    return referral
+
+
 def _to_case(stay_id: str, anchor: str, saved: str) -> Response:
     """Back to the section the form was in, saying there that ``saved`` (a form's key) was saved."""
     return redirect(url_for("web.case", stay_id=stay_id, saved=saved, _anchor=anchor), code=303)
@@ -312,10 +320,8 @@ def send_referral(stay_id: str) -> Response:
 @requires("Encounter", "u")
 @refused_on("confirm-{referral_id}", _case_of_referral)
 def confirm_placement(referral_id: str) -> Response:
-    referral: Referral = access.writable(request_session(), principal(), "ServiceRequest", referral_id)
-    if referral.stay_id is None:
-        abort(404)  # the pages confirm placements of a stay only
-    stay = _visible_stay(referral.stay_id)
+    referral = writable_stay_referral(referral_id)
+    stay = _visible_stay(str(referral.stay_id))
     referrals.confirm_placement(
         request_session(),
         referral.id,
@@ -331,10 +337,8 @@ def confirm_placement(referral_id: str) -> Response:
 @requires("Encounter", "u")
 @refused_on("close-{referral_id}", _case_of_referral)
 def close_unanswered(referral_id: str) -> Response:
-    referral: Referral = access.writable(request_session(), principal(), "ServiceRequest", referral_id)
-    if referral.stay_id is None:
-        abort(404)  # the pages close referrals of a stay only
-    stay = _visible_stay(referral.stay_id)
+    referral = writable_stay_referral(referral_id)
+    stay = _visible_stay(str(referral.stay_id))
     closing.close_unanswered(
         request_session(), referral.id, reason=request.form.get("reason", ""), actor=_actor(), now=clock.now()
     )

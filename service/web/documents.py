@@ -3,15 +3,14 @@ hospital and the referral's recipients open them (the case page, the facility's 
 
 from __future__ import annotations
 
-from flask import abort, redirect, url_for
+from flask import redirect, url_for
 from werkzeug.wrappers import Response
 
 from service.app import request_session
 from service.downloads import attachment
-from service.models import Referral
-from service.usecases import access, documents
+from service.usecases import documents
 from service.web.blueprint import blueprint
-from service.web.case import case
+from service.web.case import case, writable_stay_referral
 from service.web.session import principal, requires
 from service.web.uploads import attach_uploaded, form_name
 
@@ -19,10 +18,8 @@ from service.web.uploads import attach_uploaded, form_name
 @blueprint.post("/referrals/<referral_id>/documents")
 @requires("DocumentReference", "c")
 def attach_document(referral_id: str) -> Response:
-    referral: Referral = access.writable(request_session(), principal(), "ServiceRequest", referral_id)
-    if referral.stay_id is None:
-        abort(404)  # the pages show referrals of a stay only
-    stay_id = referral.stay_id
+    referral = writable_stay_referral(referral_id)
+    stay_id = str(referral.stay_id)
     refused = attach_uploaded(referral.id, lambda: case(stay_id))
     if refused is not None:
         return refused
