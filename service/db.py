@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,8 +32,16 @@ def table_of(model: type[Any]) -> Table:
     return Base.metadata.tables[model.__tablename__]
 
 
+# The RFC 9562 variant digit (10xx) for each hex digit the random bytes gave.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """A random UUID (version 4, https://www.rfc-editor.org/rfc/rfc9562#name-uuid-version-4) as text,
+    formatted from the random bytes directly: a pulled page of Patients makes four ids a patient,
+    and building `uuid.uuid4()`'s UUID object cost twice as much as the random bytes (#12)."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
