@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, DateTime, MetaData, String, Table, TypeDecorator, create_engine, event
+from sqlalchemy import JSON, DateTime, MetaData, String, Table, TypeDecorator, create_engine, event, inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
@@ -30,6 +32,18 @@ class Base(DeclarativeBase):
 def table_of(model: type[Any]) -> Table:
     """A model's Table, for Core statements that skip the ORM (bulk inserts of a pulled page)."""
     return Base.metadata.tables[model.__tablename__]
+
+
+@functools.cache
+def text_lengths(model: type[Any]) -> Mapping[str, int]:
+    """Attribute -> length of each length-limited text column of a model, worked out once per model:
+    the flush-time check and the pull's bounds check ask for every record they see."""
+    return {
+        attr.key: column.type.length
+        for attr in inspect(model).column_attrs
+        for column in attr.columns
+        if isinstance(column.type, String) and column.type.length
+    }
 
 
 # The RFC 9562 variant digit (10xx) for each hex digit the random bytes gave.

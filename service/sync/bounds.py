@@ -15,12 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import String
-
 from connectors.fhir_client import FHIR_ID
 from fhir_mappings.bounds import check_json
 from fhir_mappings.validation.issues import fhirpath
-from service.db import Base
+from service.db import Base, text_lengths
 from service.sync.errors import Refused
 
 # A Patient has a handful of identifiers, names and addresses; a list this long is not a person's.
@@ -42,9 +40,8 @@ def check_resource(resource: Mapping[str, Any]) -> None:
 
 def check_columns(model: type[Base], values: Mapping[str, Any], resource_type: str) -> None:
     """Refuse a value longer than the column (and the API) allows, naming the field and the limit."""
-    columns = model.__table__.columns
+    lengths = text_lengths(model)
     for key, value in values.items():
-        column = columns.get(key)
-        length = column.type.length if column is not None and isinstance(column.type, String) else None
+        length = lengths.get(key)
         if length is not None and isinstance(value, str) and len(value) > length:
             raise Refused(f"{resource_type}: {key} is longer than {length} characters ({len(value)})")

@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import String, event, inspect, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapper, Session
 
+from service.db import text_lengths
 from service.usecases.errors import Invalid, NotFound
 
 T = TypeVar("T")
@@ -81,24 +82,13 @@ def _refuse_overlong_text(session: Session, _context: Any, _instances: Any) -> N
     for obj in [*session.new, *session.dirty]:
         state = inspect(obj)
         values = state.dict
-        for key, length in _text_lengths(state.mapper):
+        for key, length in text_lengths(state.class_).items():
             value = values.get(key)
             if isinstance(value, str) and len(value) > length:
                 raise Invalid(
                     f"{key} is longer than {length} characters",
                     fields={key: [f"at most {length} characters, got {len(value)}"]},
                 )
-
-
-@functools.cache
-def _text_lengths(mapper: Mapper[Any]) -> tuple[tuple[str, int], ...]:
-    """(attribute, length) of each length-limited text column of a model, worked out once per model."""
-    return tuple(
-        (attr.key, column.type.length)
-        for attr in mapper.column_attrs
-        for column in attr.columns
-        if isinstance(column.type, String) and column.type.length
-    )
 
 
 @functools.cache
