@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
@@ -95,16 +96,29 @@ def create_all(
 
 def _with_defaults(model: type[Any], row: Mapping[str, Any]) -> dict[str, Any]:
     """Every column of `row`, missing ones filled from their Python-side defaults (else None)."""
-    out = dict(row)
-    for column in table_of(model).columns:
-        if column.key in out or column.autoincrement is True:
+    fixed, computed = _defaults(table_of(model))
+    out = {**fixed, **row}
+    for key, make in computed:
+        if key not in row:
+            # SQLAlchemy wraps the function to take an execution context, which our defaults ignore.
+            out[key] = make(None)
+    return out
+
+
+@functools.cache
+def _defaults(table: Table) -> tuple[dict[str, Any], tuple[tuple[str, Any], ...]]:
+    """A table's column defaults, worked out once (a pulled page fills them for every row): the
+    fixed values (a scalar default, else None), and the functions producing the others."""
+    fixed: dict[str, Any] = {}
+    computed: list[tuple[str, Any]] = []
+    for column in table.columns:
+        if column.autoincrement is True:
             continue
         default = column.default
         if isinstance(default, CallableColumnDefault):
-            # SQLAlchemy wraps the function to take an execution context, which our defaults ignore.
-            out[column.key] = default.arg(None)  # type: ignore[arg-type]
+            computed.append((column.key, default.arg))
         elif isinstance(default, ScalarElementColumnDefault):
-            out[column.key] = default.arg
+            fixed[column.key] = default.arg
         elif default is None:
-            out[column.key] = None
-    return out
+            fixed[column.key] = None
+    return fixed, tuple(computed)
