@@ -55,11 +55,14 @@ def as_json(resource: Mapping[str, Any] | FHIRAbstractModel | str | bytes) -> Ma
 # --- nested access ---------------------------------------------------------------------------------
 def get_in(node: Any, path: Path) -> Any:
     for step in path:
-        if isinstance(step, int):
+        # Parsed JSON is a dict and most steps are names: test that first, the ABC check of Mapping
+        # costs several times more (every field of every pulled resource is read through here).
+        if type(node) is dict and type(step) is str:
+            node = node.get(step)
+        elif isinstance(step, int):
             node = node[step] if isinstance(node, list) and len(node) > step else None
         else:
-            # Parsed JSON is a dict: test that first, the ABC check of Mapping costs several times more.
-            node = node.get(step) if type(node) is dict or isinstance(node, Mapping) else None
+            node = node.get(step) if isinstance(node, Mapping) else None
         if node is None:
             return None
     return node
@@ -169,8 +172,8 @@ class Items:
     render_item: Callable[[Any], Any]
 
     def read(self, resource: Mapping[str, Any]) -> tuple[Any, ...]:
-        values = (self.parse_item(item) for item in _items(resource, self.path))
-        return tuple(value for value in values if value is not None)
+        parse = self.parse_item
+        return tuple([value for item in _items(resource, self.path) if (value := parse(item)) is not None])
 
     def write(self, resource: Json, data: Any) -> None:
         _store(resource, self.path, self.merge(_items(resource, self.path), getattr(data, self.name)))
