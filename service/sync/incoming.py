@@ -230,7 +230,7 @@ def upsert_patients(session: Session, ctx: Incoming, resources: Sequence[Json]) 
     new = [n for n, is_known in zip(new, known, strict=True) if not is_known]
     if new:
         records = [{**fields, "identifiers": identifiers} for _, identifiers, fields in new]
-        ids = patients.register_patients(session, records, actor=ctx.actor)
+        ids = patients.register_patients(session, records, actor=ctx.actor, owners=taken)
         link_rows = [
             {"partner_id": ctx.partner.id, "entity_type": "Patient", "entity_id": patient_id,
              "resource_type": "Patient", **_link_values(resource)}

@@ -27,9 +27,16 @@ def find_by_identifier(session: Session, system: str, value: str) -> Patient | N
     )
 
 
-def _check_identifiers(session: Session, identifiers: Sequence[Mapping[str, str]], patient_id: str | None) -> None:
-    """Refuse identifiers another patient has, or that `identifiers` gives twice."""
-    owners = owners_of(session, identifiers)
+def _check_identifiers(
+    session: Session,
+    identifiers: Sequence[Mapping[str, str]],
+    patient_id: str | None,
+    owners: Mapping[tuple[str, str], str] | None = None,
+) -> None:
+    """Refuse identifiers another patient has (`owners_of`, unless the caller just looked them up),
+    or that `identifiers` gives twice."""
+    if owners is None:
+        owners = owners_of(session, identifiers)
     for ident in identifiers:
         owner = owners.get((ident["system"], ident["value"]))
         if owner is not None and owner != patient_id:
@@ -87,13 +94,21 @@ def owners_of(session: Session, identifiers: Sequence[Mapping[str, str]]) -> dic
     return {(system, value): pid for system, value, pid in session.execute(query)}
 
 
-def register_patients(session: Session, records: Sequence[Mapping[str, Any]], *, actor: str) -> list[str]:
+def register_patients(
+    session: Session,
+    records: Sequence[Mapping[str, Any]],
+    *,
+    actor: str,
+    owners: Mapping[tuple[str, str], str] | None = None,
+) -> list[str]:
     """`register_patient` for many patients at once (a pulled roster page), all or none: each
-    record holds `register_patient`'s keyword arguments. Returns the new ids, in order."""
+    record holds `register_patient`'s keyword arguments. Returns the new ids, in order. A caller
+    that has just looked the identifiers up in this transaction (`owners_of`, as the pull does to
+    set the taken ones aside) passes what it found instead of having them looked up again."""
     with unit_of_work(session):
         for org_id in sorted({str(r[k]) for r in records for k in ("payer_id", "primary_care_id") if r.get(k)}):
             get_or_404(session, Organization, org_id)
-        _check_identifiers(session, [i for r in records for i in r.get("identifiers", ())], None)
+        _check_identifiers(session, [i for r in records for i in r.get("identifiers", ())], None, owners)
         rows = create_all(
             session, Patient, [{k: v for k, v in r.items() if k != "identifiers"} for r in records], actor=actor
         )
