@@ -28,9 +28,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, Exists, and_, exists, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Engine, and_, or_, select, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from service import clock
 from service.auth.context import AccessContext
@@ -123,7 +123,7 @@ def claim(session: Session, partner_id: str, *, limit: int, lease: timedelta) ->
         now = clock.now()
         rows = session.execute(
             select(Delivery.id, Delivery.entity_type, Delivery.entity_id)
-            .where(Delivery.partner_id == partner_id, _due(now), ~_in_flight_elsewhere(now))  # type: ignore[arg-type]
+            .where(Delivery.partner_id == partner_id, _due(now), _not_in_flight(partner_id, now))  # type: ignore[arg-type]
             .order_by(Delivery.id)
             .limit(limit)
             .with_for_update(skip_locked=True, of=Delivery)
@@ -194,18 +194,17 @@ def keep_leases(session: Session, claimed: Claimed, lease: timedelta) -> Iterato
         heart.join()
 
 
-def _in_flight_elsewhere(now: datetime) -> Exists:
-    """The row's record is being sent right now by another worker (a live lease on another row);
-    `ix_partner_deliveries_entity` answers it with one probe per candidate."""
-    other = aliased(Delivery)
-    return exists().where(
-        other.partner_id == Delivery.partner_id,
-        other.entity_type == Delivery.entity_type,
-        other.entity_id == Delivery.entity_id,
-        other.state == "in-flight",
-        other.lease_until >= now,
-        other.id != Delivery.id,
+def _not_in_flight(partner_id: str, now: datetime) -> ColumnElement[bool]:
+    """The row's record is not being sent right now by another worker (a live lease on another
+    row; a due row's own lease is never live). The records in flight are one uncorrelated
+    subquery, read once per claim (PostgreSQL hashes it), not probed once per candidate: a
+    correlated probe of `ix_partner_deliveries_entity` that the planner answered by walking every
+    in-flight row of the partner, per candidate, made the claim, and with it every other sender
+    waiting for its turn, the slowest step of a parallel push."""
+    in_flight = select(Delivery.entity_type, Delivery.entity_id).where(
+        Delivery.partner_id == partner_id, Delivery.state == "in-flight", Delivery.lease_until >= now
     )
+    return tuple_(Delivery.entity_type, Delivery.entity_id).not_in(in_flight)
 
 
 def pending_partners(session: Session) -> list[str]:
