@@ -6,9 +6,11 @@ Keys are plain dicts so the service can keep them in its secret store and serve 
 ``/.well-known/jwks.json``. The ``kid`` is the RFC 7638 thumbprint: stable and unique per key.
 """
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
+import orjson
 from joserfc import jwk
 
 SigningAlg = Literal["RS384", "ES384"]
@@ -36,10 +38,18 @@ def signing_key(private: Mapping[str, Any]) -> jwk.Key:
         raise ValueError(f"JWK alg must be one of {', '.join(SIGNING_ALGS)}, got {private.get('alg')!r}")
     if not private.get("kid"):
         raise ValueError("JWK needs a kid: SMART servers pick the verification key by the assertion's kid")
-    key = jwk.import_key(dict(private))
+    key = _imported(orjson.dumps(dict(private), option=orjson.OPT_SORT_KEYS))
     if not key.is_private:
         raise ValueError("a private JWK is needed to sign client assertions")
     return key
+
+
+@functools.lru_cache(maxsize=64)
+def _imported(canonical: bytes) -> jwk.Key:
+    """A JWK imported once per process: importing an RSA private key checks it (about 50 ms of
+    CPU), and every token request signs with the same few keys. Keyed by the whole JWK, so a
+    rotated key under the same kid is imported afresh."""
+    return jwk.import_key(orjson.loads(canonical))
 
 
 def public_jwk(private: Mapping[str, Any]) -> dict[str, Any]:
