@@ -24,7 +24,7 @@ from service.config import Settings
 from service.models import Partner
 from service.sync import errors
 from service.sync.connection import Connections
-from service.sync.outbox import claim, keep_leases
+from service.sync.outbox import claim, fence, keep_leases
 from service.sync.pull import DEFAULT_PAGE_SIZE, Budget, Progress, PullReport, page_transaction, pull_partner
 from service.sync.push import deliver
 from service.usecases.consumers import CONSUMERS
@@ -158,9 +158,10 @@ class _Sender:
             while claimed := claim(
                 session, partner.id, limit=BATCH_SIZES.size(partner.id, self.how.batch), lease=self.how.lease
             ):
-                self._know_capabilities(session, partner, fhir)
-                with keep_leases(session, claimed, self.how.lease):
-                    sent = deliver(session, partner, fhir, list(claimed))
+                # The heartbeat starts with the claim: no one takes the rows while the statement is read.
+                with keep_leases(session, fence(claimed), self.how.lease):
+                    self._know_capabilities(session, partner, fhir)
+                    sent = deliver(session, partner, fhir, claimed)
                 BATCH_SIZES.answered(partner.id, self.how.batch, sent)
                 tally += sent
                 if self.progress:

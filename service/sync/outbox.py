@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -110,8 +110,11 @@ def _due(now: datetime) -> object:
     )
 
 
-def claim(session: Session, partner_id: str, *, limit: int, lease: timedelta) -> dict[int, int]:
-    """Mark up to ``limit`` due rows in-flight for this worker; their ids (oldest first) and attempts."""
+def claim(session: Session, partner_id: str, *, limit: int, lease: timedelta) -> list[Delivery]:
+    """Mark up to ``limit`` due rows in-flight for this worker: the rows as marked, oldest first.
+
+    The marking UPDATE returns the whole rows, so the delivery starts from them without reading
+    them again; nobody else changes them while this worker's lease is live (`keep_leases`)."""
     with unit_of_work(session):
         # Claims for one partner take turns (its row is locked until this one commits), so each
         # sees what the claim before it put in flight and never hands out a record that is in
@@ -137,16 +140,20 @@ def claim(session: Session, partner_id: str, *, limit: int, lease: timedelta) ->
             taken.add(key)
             chosen.append(row_id)
         if not chosen:
-            return {}
-        marked = session.execute(
+            return []
+        marked = session.scalars(
             update(Delivery)
             .where(Delivery.id.in_(chosen))
             .values(state="in-flight", lease_until=now + lease, updated_at=now, attempts=Delivery.attempts + 1)
-            .returning(Delivery.id, Delivery.attempts)
-            .execution_options(synchronize_session="fetch")
+            .returning(Delivery)
+            .execution_options(synchronize_session="fetch", populate_existing=True)
         )
-        attempts = {row_id: count for row_id, count in marked}
-        return {row_id: attempts[row_id] for row_id in chosen}
+        return sorted(marked, key=lambda row: row.id)
+
+
+def fence(rows: Sequence[Delivery]) -> Claimed:
+    """The claim of ``rows``: each row's attempt number as it was claimed (what `renew` checks)."""
+    return {row.id: row.attempts for row in rows}
 
 
 def renew(session: Session, claimed: Claimed, lease: timedelta) -> int:

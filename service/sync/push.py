@@ -101,17 +101,17 @@ class Outcome:
     result: str
 
 
-def deliver(session: Session, partner: Partner, fhir: FhirClient, delivery_ids: Sequence[int]) -> Counter[str]:
-    """Send the claimed rows; how many ended in each state/result (e.g. ``done:created``).
+def deliver(session: Session, partner: Partner, fhir: FhirClient, rows: Sequence[Delivery]) -> Counter[str]:
+    """Send the rows `claim` marked in flight (as it returned them, held in ``session`` until the
+    outcomes are recorded, so those find them unqueried); how many ended in each state/result
+    (e.g. ``done:created``).
 
-    The rows are read in one transaction and their outcomes recorded in another, with the
+    The records are read in one transaction and the outcomes recorded in another, with the
     partner's answers in between: two commits a batch, not two a row, and no transaction is held
     open across a request. Dying before the second commit only means resending, which is harmless.
     """
     tally: Counter[str] = Counter()
     with unit_of_work(session):
-        # Held until the outcomes are recorded, so those find them in the session, unqueried.
-        rows = list(session.scalars(select(Delivery).where(Delivery.id.in_(delivery_ids)).order_by(Delivery.id)))
         links = _links(session, partner.id, rows)
         prepared = _prepare(session, partner, rows, links, tally)
     sent: list[tuple[Prepared, Written | None, ConnectorError | None]]
@@ -174,8 +174,6 @@ def _prepare(
     }
     sending: list[tuple[Delivery, Any]] = []
     for row in rows:
-        if row.state != "in-flight":
-            continue  # finished by someone else meanwhile
         record = records.get((row.entity_type, row.entity_id))
         if record is None:
             _finish(row, tally, "done", "gone")

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from service import clock
 from service.models import Delivery, Partner
-from service.sync.outbox import claim, renew
+from service.sync.outbox import claim, fence, renew
 from service.usecases import plans
 from service.usecases.consumers import CONSUMERS
 from service.usecases.dispatch import dispatch_pending
@@ -60,16 +60,16 @@ def test_a_renewed_lease_holds_and_a_crashed_workers_rows_return_after_one_lease
     def at(seconds: int) -> None:
         clock.set_clock(lambda: now + timedelta(seconds=seconds))
 
-    first = claim(session, partner.id, limit=10, lease=lease)
+    first = fence(claim(session, partner.id, limit=10, lease=lease))
     assert len(first) == 1
     at(20)
-    assert claim(session, partner.id, limit=10, lease=lease) == {}
+    assert claim(session, partner.id, limit=10, lease=lease) == []
     assert renew(session, first, lease) == 1  # the heartbeat: held until 50 s
     at(45)
-    assert claim(session, partner.id, limit=10, lease=lease) == {}  # without the renewal, free at 30 s
+    assert claim(session, partner.id, limit=10, lease=lease) == []  # without the renewal, free at 30 s
     # The worker dies here: nobody renews, and one lease after its last heartbeat the row is due.
     at(51)
-    second = claim(session, partner.id, limit=10, lease=lease)
+    second = fence(claim(session, partner.id, limit=10, lease=lease))
     assert list(second) == list(first)
     # A heartbeat of the dead claim (a worker that was only frozen) no longer touches the row.
     assert renew(session, first, lease) == 0
