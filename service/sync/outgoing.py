@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from fhir_mappings.codec import copy_json
@@ -149,13 +149,18 @@ def _referenced(node: Any) -> set[tuple[str, str]]:
 
 
 def _partner_ids(session: Session, partner_id: str, refs: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    ids = [entity_id for rtype, entity_id in refs if rtype in ENTITY_TYPE]
-    if not ids:
+    keys = [(ENTITY_TYPE[rtype], entity_id) for rtype, entity_id in refs if rtype in ENTITY_TYPE]
+    if not keys:
         return {}
-    links = session.scalars(
-        select(PartnerLink).where(PartnerLink.partner_id == partner_id, PartnerLink.entity_id.in_(ids))
+    # By type and id, so `uq_partner_links_entity` finds each one, rather than walking all the
+    # partner's links; and three columns, not the links: a link also holds the partner's whole
+    # resource (a Patient's with every name and identifier), which rewriting a reference never needs.
+    links = session.execute(
+        select(PartnerLink.resource_type, PartnerLink.entity_id, PartnerLink.remote_id).where(
+            PartnerLink.partner_id == partner_id, tuple_(PartnerLink.entity_type, PartnerLink.entity_id).in_(keys)
+        )
     )
-    return {(link.resource_type, link.entity_id): link.remote_id for link in links}
+    return {(resource_type, entity_id): remote_id for resource_type, entity_id, remote_id in links}
 
 
 def _rewrite_references(node: Any, known: Mapping[tuple[str, str], str], partner_base: str) -> None:
