@@ -58,9 +58,13 @@ def resources_for_partner(session: Session, partner: Partner, entity_type: str, 
         resource.pop("id", None)
         _drop_server_meta(resource)
         with_identifier(resource, record.id)
-    known = _partner_ids(session, partner.id, set().union(*(_referenced(r) for r in resources)))
-    for resource in resources:
-        _rewrite_references(resource, known, partner.fhir_base.rstrip("/") + "/")
+    partner_base = partner.fhir_base.rstrip("/") + "/"
+    # One walk of each resource finds the references to rewrite; the rewrite visits only those.
+    nodes = [node for resource in resources for node in _rewritten_references(resource, partner_base)]
+    refs = {tuple(ref.split("/")) for node in nodes if not (ref := node["reference"]).startswith(partner_base)}
+    known = _partner_ids(session, partner.id, refs)  # type: ignore[arg-type]
+    for node in nodes:
+        _rewrite_reference(node, known, partner_base)
     return resources
 
 
@@ -163,27 +167,37 @@ def _partner_ids(session: Session, partner_id: str, refs: set[tuple[str, str]]) 
     return {(resource_type, entity_id): remote_id for resource_type, entity_id, remote_id in links}
 
 
-def _rewrite_references(node: Any, known: Mapping[tuple[str, str], str], partner_base: str) -> None:
-    if isinstance(node, list):
-        for item in node:
-            _rewrite_references(item, known, partner_base)
-        return
-    if not isinstance(node, dict):
-        return
-    ref = node.get("reference")
-    if isinstance(ref, str) and ref.startswith(partner_base):  # the partner's own resource
+def _rewritten_references(resource: Json, partner_base: str) -> list[Json]:
+    """The References of ``resource`` that go out rewritten: those to the partner's own resources
+    (absolute on its server) and relative ``Type/id`` ones; nothing inside such a Reference is
+    visited. Iterative: a resource is walked once per push, and a walk costs per element."""
+    found: list[Json] = []
+    stack: list[Any] = [resource]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            ref = node.get("reference")
+            if isinstance(ref, str) and (ref.startswith(partner_base) or ref.count("/") == 1):
+                found.append(node)
+            else:
+                stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def _rewrite_reference(node: Json, known: Mapping[tuple[str, str], str], partner_base: str) -> None:
+    """One Reference in the partner's terms (see the module docstring)."""
+    ref: str = node["reference"]
+    if ref.startswith(partner_base):  # the partner's own resource
         node["reference"] = ref[len(partner_base) :]
         return
-    if isinstance(ref, str) and ref.count("/") == 1:
-        rtype, entity_id = ref.split("/")
-        if (rtype, entity_id) in known:
-            node["reference"] = f"{rtype}/{known[rtype, entity_id]}"
-        elif isinstance(node.get("identifier"), dict):  # a logical reference the partner sent stays its own
-            del node["reference"]
-        else:
-            del node["reference"]
-            node["identifier"] = {"system": identifier_system(rtype), "value": entity_id}
-            node.setdefault("type", rtype)
-        return
-    for value in node.values():
-        _rewrite_references(value, known, partner_base)
+    rtype, entity_id = ref.split("/")
+    if (rtype, entity_id) in known:
+        node["reference"] = f"{rtype}/{known[rtype, entity_id]}"
+    elif isinstance(node.get("identifier"), dict):  # a logical reference the partner sent stays its own
+        del node["reference"]
+    else:
+        del node["reference"]
+        node["identifier"] = {"system": identifier_system(rtype), "value": entity_id}
+        node.setdefault("type", rtype)
