@@ -30,8 +30,10 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, tuple_
+import orjson
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from connectors.bundles import EntryResponse, create_entry, update_entry
 from connectors.errors import Conflict, ConnectorError, NotSupported, TemporaryError
@@ -113,7 +115,9 @@ def deliver(session: Session, partner: Partner, fhir: FhirClient, rows: Sequence
     tally: Counter[str] = Counter()
     with unit_of_work(session):
         links = _links(session, partner.id, rows)
-        prepared = _prepare(session, partner, rows, links, tally)
+        finished = _RowChanges()
+        prepared = _prepare(session, partner, rows, links, finished, tally)
+        finished.write(session)
     sent: list[tuple[Prepared, Written | None, ConnectorError | None]]
     if len(prepared) > 1 and supports_batch(partner.capabilities):
         try:
@@ -129,8 +133,10 @@ def deliver(session: Session, partner: Partner, fhir: FhirClient, rows: Sequence
         sent = [(item, *_write_one(fhir, item)) for item in prepared]
     outcomes = [_conclude(session, partner, fhir, *one) for one in sent]
     with unit_of_work(session):
+        settled = _RowChanges()
         for outcome in outcomes:
-            _settle(session, partner, outcome, links.get(outcome.item.entity_id), tally)
+            _settle(session, partner, outcome, links.get(outcome.item.entity_id), settled, tally)
+        settled.write(session)
     return tally
 
 
@@ -164,7 +170,12 @@ def _links(session: Session, partner_id: str, rows: Sequence[Delivery]) -> dict[
 
 
 def _prepare(
-    session: Session, partner: Partner, rows: Sequence[Delivery], links: Mapping[str, PartnerLink], tally: Counter[str]
+    session: Session,
+    partner: Partner,
+    rows: Sequence[Delivery],
+    links: Mapping[str, PartnerLink],
+    changes: _RowChanges,
+    tally: Counter[str],
 ) -> list[Prepared]:
     """Each in-flight row's write, from its record as it is now; rows with nothing to send are done."""
     records = {
@@ -176,15 +187,15 @@ def _prepare(
     for row in rows:
         record = records.get((row.entity_type, row.entity_id))
         if record is None:
-            _finish(row, tally, "done", "gone")
+            _finish(row, changes, tally, "done", "gone")
             continue
         link = links.get(row.entity_id)
         version = getattr(record, "version", None)
         if link is not None and version is not None and (link.synced_version or 0) >= version:
-            _finish(row, tally, "done", "superseded")  # the partner already has this version
+            _finish(row, changes, tally, "done", "superseded")  # the partner already has this version
             continue
         if not accepts_write(partner.capabilities, row.resource_type, create=link is None):
-            _finish(row, tally, "done", PARTNER_READS)
+            _finish(row, changes, tally, "done", PARTNER_READS)
             continue
         sending.append((row, record))
     bodies: dict[int, Json] = {}
@@ -229,10 +240,36 @@ def _tried_before(session: Session, partner_id: str, rows: Sequence[Delivery]) -
     )
 
 
-def _finish(row: Delivery, tally: Counter[str], state: str, result: str | None, **fields: Any) -> None:
-    row.state, row.result, row.lease_until, row.updated_at = state, result, None, clock.now()
-    for key, value in fields.items():
-        setattr(row, key, value)
+class _RowChanges:
+    """New values for a batch's rows, written together in the transaction that makes them
+    (`write`): one UPDATE for all rows given the same values (most of a batch ends alike, e.g.
+    ``done:updated``), not the ORM's flush of one UPDATE per row, which cost a batch more CPU and
+    database work than its claim. The rows in the session take the values at once."""
+
+    def __init__(self) -> None:
+        self.now = clock.now()  # the rows' updated_at
+        self._groups: dict[bytes, tuple[Json, list[int]]] = {}
+
+    def set(self, row: Delivery, **values: Any) -> None:
+        # Only the values that differ, as the ORM would write them (a None stays SQL NULL, not JSON null).
+        changed = {key: value for key, value in values.items() if getattr(row, key) != value}
+        for key, value in changed.items():
+            set_committed_value(row, key, value)  # what `write` makes true; a rollback expires it
+        if changed:
+            alike = orjson.dumps(changed, option=orjson.OPT_SORT_KEYS)
+            self._groups.setdefault(alike, (changed, []))[1].append(row.id)
+
+    def write(self, session: Session) -> None:
+        for values, ids in self._groups.values():
+            query = update(Delivery).where(Delivery.id.in_(ids)).values(values)
+            session.execute(query.execution_options(synchronize_session=False))
+        self._groups.clear()
+
+
+def _finish(
+    row: Delivery, changes: _RowChanges, tally: Counter[str], state: str, result: str | None, **fields: Any
+) -> None:
+    changes.set(row, state=state, result=result, lease_until=None, updated_at=changes.now, **fields)
     tally[f"{state}:{result}" if result else state] += 1
 
 
@@ -259,7 +296,12 @@ def _conclude(
 
 
 def _settle(
-    session: Session, partner: Partner, outcome: Outcome, link: PartnerLink | None, tally: Counter[str]
+    session: Session,
+    partner: Partner,
+    outcome: Outcome,
+    link: PartnerLink | None,
+    changes: _RowChanges,
+    tally: Counter[str],
 ) -> None:
     item, error = outcome.item, outcome.error
     row = session.get_one(Delivery, item.delivery_id)
@@ -267,26 +309,26 @@ def _settle(
         partner.capabilities_read_at = None  # stale: the push round reads the statement again
     if outcome.confirmed is not None:
         save_link(session, partner.id, item.entity_id, outcome.confirmed, synced_version=item.version, link=link)
-        _finish(row, tally, "done", outcome.result, error=None, outcome=None)
+        _finish(row, changes, tally, "done", outcome.result, error=None, outcome=None)
     elif isinstance(error, NotSupported):
-        _finish(row, tally, "done", PARTNER_READS, outcome=error.outcome)
+        _finish(row, changes, tally, "done", PARTNER_READS, outcome=error.outcome)
     elif isinstance(error, BothChanged):
         _finish(
-            row, tally, "conflict", None, error=str(error), base=error.base, ours=item.resource,
+            row, changes, tally, "conflict", None, error=str(error), base=error.base, ours=item.resource,
             theirs=error.outcome, resolutions=None,
         )  # fmt: skip
     elif isinstance(error, TemporaryError | Conflict) and row.attempts < MAX_ATTEMPTS:
-        _retry_later(row, tally, error)
+        _retry_later(row, changes, tally, error)
     else:
         assert error is not None
-        _finish(row, tally, "dead", type(error).__name__, error=str(error), outcome=error.outcome)
+        _finish(row, changes, tally, "dead", type(error).__name__, error=str(error), outcome=error.outcome)
 
 
-def _retry_later(row: Delivery, tally: Counter[str], error: ConnectorError) -> None:
+def _retry_later(row: Delivery, changes: _RowChanges, tally: Counter[str], error: ConnectorError) -> None:
     hint = error.retry_after if isinstance(error, TemporaryError) else None
     delay = timedelta(seconds=hint) if hint is not None else min(MAX_BACKOFF, timedelta(seconds=2**row.attempts))
-    row.state, row.lease_until, row.error = "pending", None, str(error)
-    row.due_at = row.updated_at = clock.now() + delay
+    due = changes.now + delay
+    changes.set(row, state="pending", lease_until=None, error=str(error), due_at=due, updated_at=due)
     tally["pending:retry"] += 1
 
 
