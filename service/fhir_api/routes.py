@@ -281,7 +281,8 @@ def searchset_response(
     kind = KINDS[resource_type]
     session = request_session()
     query = parse(kind, args, base_url=_base(), lenient=lenient)
-    result = execute(session, ctx, query, visible_rows(ctx, resource_type))
+    visible = visible_rows(ctx, resource_type)
+    result = execute(session, ctx, query, visible, visible_per_row=visible_rows(ctx, resource_type, per_row=True))
     matches = render(session, resource_type, result.matches)
     if query.elements is not None:
         matches = [subset(resource, query.elements) for resource in matches]

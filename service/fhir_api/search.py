@@ -168,23 +168,32 @@ def _base_query(request: SearchRequest, visible: ColumnElement[bool]) -> Select[
     return query
 
 
-def execute(session: Session, ctx: AccessContext, request: SearchRequest, visible: ColumnElement[bool]) -> SearchResult:
-    """Run `request` over the rows matching `visible` (the caller's tenancy filter)."""
+def execute(
+    session: Session,
+    ctx: AccessContext,
+    request: SearchRequest,
+    visible: ColumnElement[bool],
+    *,
+    visible_per_row: ColumnElement[bool] | None = None,
+) -> SearchResult:
+    """Run `request` over the rows matching `visible` (the caller's tenancy filter). `visible_per_row`:
+    the same filter shaped for reading a page (`policy.visible_rows(per_row=True)`); counts use `visible`."""
     model = request.kind.model
     query = _base_query(request, visible)
     if request.count_only:
         return SearchResult([], {}, _total(session, query, model), None)
+    page_query = query if visible_per_row is None else _base_query(request, visible_per_row)
     if request.sort:
         offset = offset_param(request.cursor)
         order = [column.desc() if descending else column.asc() for column, descending in request.sort]
         # The id breaks ties in the last key's direction, so an index on (column, id) serves the
         # order read forwards or backwards (the _lastUpdated indexes, migration 3e1f0a7c9b24).
         tie = model.id.desc() if request.sort[-1][1] else model.id.asc()
-        page = query.order_by(*order, tie).offset(offset)
+        page = page_query.order_by(*order, tie).offset(offset)
         rows = list(session.scalars(page.limit(request.count + 1)))
         next_cursor = f"+{offset + request.count}" if len(rows) > request.count else None
     else:
-        page = query if request.cursor is None else query.where(model.id > request.cursor)
+        page = page_query if request.cursor is None else page_query.where(model.id > request.cursor)
         rows = list(session.scalars(page.order_by(model.id).limit(request.count + 1)))
         next_cursor = rows[request.count - 1].id if len(rows) > request.count else None
     matches = rows[: request.count]
@@ -260,7 +269,8 @@ def _related(
         where, model = target_column.in_(keys), KINDS[added_type].model
     if not keys:
         return added_type, []
-    query = select(model).where(where, visible_rows(ctx, added_type)).order_by(model.id).limit(MAX_REVINCLUDED)
+    visible = visible_rows(ctx, added_type, per_row=True)
+    query = select(model).where(where, visible).order_by(model.id).limit(MAX_REVINCLUDED)
     return added_type, list(session.scalars(query))
 
 

@@ -46,6 +46,23 @@ def test_patient_scope_without_a_patient_confines_to_nobody(session: Session, wo
     assert visible == []
 
 
+@pytest.mark.parametrize("resource_type", sorted(policy.MODELS))
+def test_a_page_and_a_whole_set_see_the_same_rows(session: Session, world: World, resource_type: str) -> None:
+    # The per-row shape (pages, reads by id) is the same rule as the whole-set one (counts, export).
+    model, _ = policy.MODELS[resource_type]
+    for org in (world.a.hospital, world.a.payer, world.a.snfs[0], world.a.snfs[2]):
+        ctx = AccessContext("c", "c", org.id, parse_scopes("system/*.rs"), None)
+        whole = session.scalars(select(model.id).where(policy.visible_rows(ctx, resource_type))).all()
+        page = session.scalars(select(model.id).where(policy.visible_rows(ctx, resource_type, per_row=True))).all()
+        assert sorted(page) == sorted(whole)
+
+
+def test_a_hospital_page_of_tasks_holds_its_own_patients_only(session: Session, world: World) -> None:
+    ctx = AccessContext("c", "c", world.a.hospital.id, parse_scopes("system/*.rs"), None)
+    page = select(Handoff.patient_id).where(policy.visible_rows(ctx, "Task", per_row=True))
+    assert set(session.scalars(page)) == {world.a.patient.id}
+
+
 def _user(session: Session, case: Case, role: str, *, org_id: str | None = None, active: bool = True) -> User:
     user = User(
         username=f"{role}-{case.patient.id[:6]}",
