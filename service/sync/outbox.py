@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Engine, and_, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -119,34 +119,27 @@ def claim(session: Session, partner_id: str, *, limit: int, lease: timedelta) ->
         # Claims for one partner take turns (its row is locked until this one commits), so each
         # sees what the claim before it put in flight and never hands out a record that is in
         # flight: with several senders, two writes of one record are never in flight together.
-        # The turn is two statements long: read the due rows not in flight elsewhere, mark them.
+        # The turn is one statement long: mark the due rows not in flight elsewhere, the oldest
+        # row of each record (a record can have a pending row and the expired one of a dead worker).
         # NO KEY UPDATE: the relay's inserts of new rows (a foreign-key check takes KEY SHARE on the
         # partner) go on meanwhile; only other claims wait.
         session.execute(select(Partner.id).where(Partner.id == partner_id).with_for_update(key_share=True))
         now = clock.now()
-        rows = session.execute(
+        due = (
             select(Delivery.id, Delivery.entity_type, Delivery.entity_id)
             .where(Delivery.partner_id == partner_id, _due(now), _not_in_flight(partner_id, now))  # type: ignore[arg-type]
             .order_by(Delivery.id)
             .limit(limit)
             .with_for_update(skip_locked=True, of=Delivery)
-        ).all()
-        chosen: list[int] = []
-        taken: set[tuple[str, str]] = set()
-        for row_id, entity_type, entity_id in rows:
-            key = (entity_type, entity_id)
-            if key in taken or len(chosen) >= limit:
-                continue
-            taken.add(key)
-            chosen.append(row_id)
-        if not chosen:
-            return []
+            .subquery()
+        )
+        oldest = select(func.min(due.c.id)).group_by(due.c.entity_type, due.c.entity_id)
         marked = session.scalars(
             update(Delivery)
-            .where(Delivery.id.in_(chosen))
+            .where(Delivery.id.in_(oldest))
             .values(state="in-flight", lease_until=now + lease, updated_at=now, attempts=Delivery.attempts + 1)
             .returning(Delivery)
-            .execution_options(synchronize_session="fetch", populate_existing=True)
+            .execution_options(synchronize_session=False, populate_existing=True)
         )
         return sorted(marked, key=lambda row: row.id)
 

@@ -74,3 +74,21 @@ def test_a_renewed_lease_holds_and_a_crashed_workers_rows_return_after_one_lease
     # A heartbeat of the dead claim (a worker that was only frozen) no longer touches the row.
     assert renew(session, first, lease) == 0
     assert renew(session, second, lease) == 1
+
+
+def test_a_claim_hands_out_one_row_per_record_and_none_of_a_record_in_flight(
+    session: Session, case: Case, now: datetime
+) -> None:
+    partner = _partner(session, "our-ehr", "ehr", case.hospital.id, ["CarePlan"])
+    plan = plans.create_case_plan(session, patient_id=case.patient.id, title="Discharge plan", actor="planner")
+    dispatch_pending(session, CONSUMERS)
+    lease = timedelta(seconds=30)
+    [sent] = claim(session, partner.id, limit=10, lease=lease)
+    # A newer change while the first is in flight: a second row, which waits for the first.
+    plans.update_case_plan(session, plan.id, {"title": "Revised plan"}, actor="planner")
+    dispatch_pending(session, CONSUMERS)
+    assert claim(session, partner.id, limit=10, lease=lease) == []
+    # The first worker dies: both rows of the plan are due, and only the older one goes out.
+    clock.set_clock(lambda: now + timedelta(seconds=31))
+    assert [row.id for row in claim(session, partner.id, limit=10, lease=lease)] == [sent.id]
+    assert claim(session, partner.id, limit=10, lease=lease) == []
