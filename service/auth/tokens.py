@@ -96,9 +96,12 @@ def issue_access_token(
 
 def verify_access_token(session: Session, settings: Settings, token: str) -> AccessContext:
     """The caller a bearer token stands for; raises InvalidJwt when it must be refused."""
+    verified = _verified.get(_verified_key(settings, token))
+    if verified is not None:  # one of carebridge's own, verified before: no need to parse it again
+        return _own_token(session, settings, token, verified)
     claimed_issuer = unverified_claims(token).get("iss")
     if claimed_issuer == issuer(settings):
-        return _own_token(session, settings, token)
+        return _own_token(session, settings, token, None)
     trusted = session.get(TrustedIssuer, claimed_issuer) if isinstance(claimed_issuer, str) else None
     if trusted is None:
         raise InvalidJwt("token issuer not trusted")
@@ -113,23 +116,31 @@ def verify_access_token(session: Session, settings: Settings, token: str) -> Acc
 _verified: dict[tuple[bytes, str, str], tuple[dict[str, Any], str]] = {}
 VERIFIED_CACHE_SIZE = 4096
 _verified_lock = threading.Lock()
-# The token's client, and whether its signing key is still published: one query per request.
-_CLIENT_AND_KEY = select(PartnerClient, keystore.KID_PUBLISHED).where(PartnerClient.client_id == bindparam("client_id"))
+# The token's client, and whether its signing key is still published: one query per request, of the
+# columns the check needs (loading the whole PartnerClient, key set and all, was twice the cost).
+_CLIENT_AND_KEY = select(
+    PartnerClient.client_id,
+    PartnerClient.organization_id,
+    PartnerClient.revoked_at,
+    PartnerClient.redirect_uris.is_not(None).label("authorizes_people"),
+    keystore.KID_PUBLISHED.label("key_published"),
+).where(PartnerClient.client_id == bindparam("client_id"))
 
 
-def _own_token(session: Session, settings: Settings, token: str) -> AccessContext:
-    claims, kid = _verified_claims(session, settings, token)
+def _own_token(
+    session: Session, settings: Settings, token: str, verified: tuple[dict[str, Any], str] | None
+) -> AccessContext:
+    claims, kid = verified if verified is not None else _verified_claims(session, settings, token)
     check_lifetime(claims)
-    found = session.execute(
+    client = session.execute(
         _CLIENT_AND_KEY, {"client_id": claims["client_id"], **keystore.kid_published_params(kid)}
     ).first()
-    if found is None or found[0].revoked_at is not None:
+    if client is None or client.revoked_at is not None:
         raise InvalidJwt("client no longer registered")
-    client, published = found
-    if not published:
+    if not client.key_published:
         raise InvalidJwt("JWT signature or algorithm not accepted (its signing key is no longer published)")
     if claims["sub"] != client.client_id:
-        return _person(session, client, claims)
+        return _person(session, client.client_id, client.authorizes_people, claims)
     return AccessContext(
         client_id=client.client_id,
         subject=str(claims["sub"]),
@@ -139,11 +150,12 @@ def _own_token(session: Session, settings: Settings, token: str) -> AccessContex
     )
 
 
+def _verified_key(settings: Settings, token: str) -> tuple[bytes, str, str]:
+    return hashlib.sha256(token.encode()).digest(), issuer(settings), fhir_base(settings)
+
+
 def _verified_claims(session: Session, settings: Settings, token: str) -> tuple[dict[str, Any], str]:
-    key = (hashlib.sha256(token.encode()).digest(), issuer(settings), fhir_base(settings))
-    cached = _verified.get(key)
-    if cached is not None:
-        return cached
+    key = _verified_key(settings, token)
     claims = verify_jwt(
         token,
         keystore.verification_keys(session),
@@ -162,15 +174,15 @@ def _verified_claims(session: Session, settings: Settings, token: str) -> tuple[
     return claims, kid
 
 
-def _person(session: Session, app: PartnerClient, claims: dict[str, Any]) -> AccessContext:
-    """The principal of a token a person authorised for an app: checked against the account now,
-    so disabling it stops its tokens at once."""
+def _person(session: Session, app_id: str, authorizes_people: bool, claims: dict[str, Any]) -> AccessContext:
+    """The principal of a token a person authorised for app `app_id` (one with redirect URIs): checked
+    against the account now, so disabling it stops its tokens at once."""
     user = session.get(User, claims["sub"])
-    if user is None or app.redirect_uris is None:
+    if user is None or not authorizes_people:
         raise InvalidJwt("token subject unknown")
     try:
         return principal_for_user(
-            user, parse_scopes(claims.get("scope")), client_id=app.client_id, patient_id=claims.get("patient")
+            user, parse_scopes(claims.get("scope")), client_id=app_id, patient_id=claims.get("patient")
         )
     except PermissionError:
         raise InvalidJwt("the user's account is disabled") from None
