@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, g
+from flask import Flask, Request, Response, g
+from flask.sessions import SessionInterface, SessionMixin
 from flask_smorest import Api
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
         },
     )
     app.extensions["carebridge"] = Runtime(settings, session_factory)
+    app.session_interface = _NoCookieSession()
     app.teardown_appcontext(_close_session)
 
     from service import limits
@@ -81,6 +83,19 @@ def create_app(settings: Settings | None = None, *, session_factory: sessionmake
     init_security_headers(app)
     init_celery(app)
     return app
+
+
+class _NoCookieSession(SessionInterface):
+    """Flask's signed-cookie session is never used: a person's sign-in lives in the web_sessions table
+    (service/web/session.py), a partner's in its bearer token. Opening Flask's on every request built a
+    signing serializer for nothing (3 % of a FHIR read); `flask.session` is now a NullSession, which
+    refuses writes."""
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        return self.make_null_session(app)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        return None
 
 
 def runtime(app: Flask) -> Runtime:
