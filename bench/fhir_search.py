@@ -36,6 +36,8 @@ from service.models.clients import PartnerClient
 NOW = datetime.now(UTC)
 SNFS = 20
 TASKS_PER_PATIENT = 5
+UNITS = ("4 West", "5 East", "ICU", "Cardiac step-down", "Ortho")  # the hospital's wards, BEDS beds each
+BEDS = 30
 STATUSES = ("requested", "received", "accepted", "rejected", "cancelled")
 PUBLIC_JWKS = {
     "keys": [
@@ -64,10 +66,12 @@ def load(engine: Engine, patients: int, orgs: dict[str, Any], rng: random.Random
             for n, (pid, _, _, _) in enumerate(ids):
                 cp.write_row((pid, f"Family{n}", "Given", payer, NOW, NOW))
         with cur.copy(
-            "COPY stays (id, patient_id, hospital_id, status, admitted_at, created_at, updated_at) FROM STDIN"
+            "COPY stays (id, patient_id, hospital_id, status, admitted_at, unit, bed, created_at, updated_at) "
+            "FROM STDIN"
         ) as cp:
             for pid, sid, _, _ in ids:
-                cp.write_row((sid, pid, hospital, "in-progress", NOW - timedelta(days=2), NOW, NOW))
+                unit, bed = rng.choice(UNITS), str(rng.randrange(1, BEDS + 1))
+                cp.write_row((sid, pid, hospital, "in-progress", NOW - timedelta(days=2), unit, bed, NOW, NOW))
         with cur.copy(
             "COPY case_plans (id, patient_id, stay_id, status, intent, categories, title, addresses, notes, version, "
             "created_at, updated_at) FROM STDIN"
@@ -189,6 +193,8 @@ def searches(
         "Task?patient=..&_summary=count": get(
             "hospital", "/fhir/R4/Task", lambda: {"patient": rng.choice(patients), "_summary": "count"}
         ),
+        "Location?name=..": get("hospital", "/fhir/R4/Location", lambda: {"name": rng.choice(UNITS)}),
+        "Organization?name=..": get("hospital", "/fhir/R4/Organization", lambda: {"name": "Bench"}),
         "Task?status=..&_sort=-_lastUpdated": get(
             "hospital", "/fhir/R4/Task", lambda: {"status": "requested", "_sort": "-_lastUpdated"}
         ),
