@@ -96,12 +96,12 @@ def issue_access_token(
 
 def verify_access_token(session: Session, settings: Settings, token: str) -> AccessContext:
     """The caller a bearer token stands for; raises InvalidJwt when it must be refused."""
-    verified = _verified.get(_verified_key(settings, token))
-    if verified is not None:  # one of carebridge's own, verified before: no need to parse it again
-        return _own_token(session, settings, token, verified)
+    verified = _verified.get(_verified_key(settings, token))  # one of carebridge's own, verified before
+    if verified is not None:
+        return _own_token(session, verified)
     claimed_issuer = unverified_claims(token).get("iss")
     if claimed_issuer == issuer(settings):
-        return _own_token(session, settings, token, None)
+        return _own_token(session, _verified_claims(session, settings, token))
     trusted = session.get(TrustedIssuer, claimed_issuer) if isinstance(claimed_issuer, str) else None
     if trusted is None:
         raise InvalidJwt("token issuer not trusted")
@@ -127,10 +127,9 @@ _CLIENT_AND_KEY = select(
 ).where(PartnerClient.client_id == bindparam("client_id"))
 
 
-def _own_token(
-    session: Session, settings: Settings, token: str, verified: tuple[dict[str, Any], str] | None
-) -> AccessContext:
-    claims, kid = verified if verified is not None else _verified_claims(session, settings, token)
+def _own_token(session: Session, verified: tuple[dict[str, Any], str]) -> AccessContext:
+    """The principal of one of carebridge's own tokens, whose (claims, kid) were verified."""
+    claims, kid = verified
     check_lifetime(claims)
     client = session.execute(
         _CLIENT_AND_KEY, {"client_id": claims["client_id"], **keystore.kid_published_params(kid)}
