@@ -57,7 +57,7 @@ def test_failing_rest_and_fhir_requests_log_no_phi(
 
     # A database failure while searching with the values as statement parameters; PostgreSQL also quotes
     # the value in its message ('invalid input syntax for type date: "..."').
-    def failing_search(session: Any, *_args: Any) -> Any:
+    def failing_search(session: Any, *_args: Any, **_kwargs: Any) -> Any:
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT CAST(:f AS DATE), CAST(:m AS INTEGER)"), {"f": FAMILY, "m": MRN})
         session.execute(text("SELECT * FROM no_such_table WHERE family = :f AND mrn = :m"), {"f": FAMILY, "m": MRN})
