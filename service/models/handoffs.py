@@ -40,6 +40,10 @@ class Handoff(Base):
         # answered from the index alone.
         Index("ix_handoffs_owner_parties", "owner_org_id", "patient_id", "referral_id"),
         Index("ix_handoffs_requester_parties", "requester_org_id", "patient_id", "referral_id"),
+        # The organisations an organisation refers to and is referred by, one probe each
+        # (policy.visible_organizations).
+        Index("ix_handoffs_requester_owner", "requester_org_id", "owner_org_id"),
+        Index("ix_handoffs_owner_requester", "owner_org_id", "requester_org_id"),
         # FHIR `_sort=_lastUpdated` in index order (migration 3e1f0a7c9b24).
         Index("ix_handoffs_updated_at_id", "updated_at", "id"),
     )

@@ -26,7 +26,7 @@ class Patient(Base):
     # The payer whose member this patient is (tenant boundary for payer access).
     payer_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     # Where the post-discharge primary-care visit goes (owner of the "PCP visit within 7 days" handoff).
-    primary_care_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
+    primary_care_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

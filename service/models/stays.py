@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, ColumnElement, Date, ForeignKey, Index, String, Text, func, literal_column
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import Base, IdType, UTCDateTime, new_id, utcnow
@@ -42,7 +42,8 @@ class Stay(Base):
         # The worklist filtered by unit or by planner keeps the same EDD order inside the filter.
         Index("ix_stays_worklist_unit", "status", "unit", "expected_discharge_date", "id"),
         Index("ix_stays_worklist_planner", "status", "planner_id", "expected_discharge_date", "id"),
-        # FHIR `_sort=_lastUpdated` in index order (migration 3e1f0a7c9b24).
+        # FHIR `_sort=_lastUpdated` in index order (migration 3e1f0a7c9b24). Migration 4d8b1f6e2a07
+        # also indexes (hospital_id, place_key()): a hospital's wards and beds, one probe each.
         Index("ix_stays_updated_at_id", "updated_at", "id"),
     )
 
@@ -71,6 +72,21 @@ class Stay(Base):
     barriers: Mapped[list[Barrier]] = relationship(
         back_populates="stay", cascade="all, delete-orphan", order_by="Barrier.opened_at"
     )
+
+
+
+# Between a stay's unit and bed in `place_key`: a control character, which no unit or bed holds
+# (the APIs and the sync refuse control characters in text).
+PLACE_SEPARATOR = "\x1f"
+
+
+def place_key() -> ColumnElement[str]:
+    """The place a stay is at as one string, unit and bed (None without a unit): the expression
+    ix_stays_places indexes after hospital_id, written as the migration writes it, so that the
+    database matches the two. Literals, not bound parameters: an expression index matches only
+    constants."""
+    bed = func.coalesce(Stay.bed, literal_column("''"))
+    return Stay.unit.concat(literal_column(f"'{PLACE_SEPARATOR}'")).concat(bed)
 
 
 class ReadinessItem(Base):

@@ -5,12 +5,14 @@ with (service.auth.policy.visible_organizations, visible_practitioner_roles, vis
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from fhir_mappings import has_errors, validate
 from service.models import Practitioner
+from service.usecases import patients, stays
 from tests.service.fhir_api.support import World, bearer
 
 REFERENCE = re.compile(r'"reference":"((?:Organization|Practitioner|PractitionerRole|Location)/[^"]+)"')
@@ -258,6 +260,40 @@ def test_wards_and_beds_are_locations(client: Any, session: Session, world: Worl
     # Its own 4 West is another ward: the same names at another hospital are other places.
     assert "4 West" in [r["name"] for r in theirs] and {ward["id"], bed["id"]} & {r["id"] for r in theirs} == set()
     assert _get(client, mint(hospital.id, "system/Encounter.rs"), ward_ref).status_code == 403
+
+
+def test_each_principal_sees_the_places_of_the_stays_it_may_read(
+    client: Any, session: Session, world: World, mint: Any, now: datetime
+) -> None:
+    a, b = world.a, world.b
+    # Patient A also stays on hospital B's ICU (a ward, no bed); a patient of payer B lies in hospital A's 5 East.
+    stays.admit(session, patient_id=a.patient.id, hospital_id=b.hospital.id, admitted_at=now, unit="ICU", actor="t")
+    other = patients.register_patient(
+        session, family_name="Oduya", given_name="Ben", payer_id=b.payer.id, identifiers=[], actor="t"
+    )
+    stays.admit(session, patient_id=other.id, hospital_id=a.hospital.id, admitted_at=now, unit="5 East", bed="3",
+                actor="t")  # fmt: skip
+    at_a, at_b = f"Organization/{a.hospital.id}", f"Organization/{b.hospital.id}"
+
+    def seen(token: str) -> set[tuple[str, str]]:
+        bundle = _get(client, token, "Location")
+        assert bundle.status_code == 200, bundle.get_json()
+        return {(e["resource"]["managingOrganization"]["reference"], e["resource"]["name"]) for e in
+                bundle.get_json().get("entry", [])}  # fmt: skip
+
+    a_wards = {(at_a, "4 West"), (at_a, "4 West, bed 12A")}
+    # Hospital A: every place of its own, and the ward of hospital B where its patient A stays.
+    assert seen(mint(a.hospital.id, "system/*.rs")) == a_wards | {(at_a, "5 East"), (at_a, "5 East, bed 3"),
+                                                                   (at_b, "ICU")}  # fmt: skip
+    # Payer A: where its member stays, at both hospitals; not where payer B's member lies.
+    assert seen(mint(a.payer.id, "system/*.rs")) == a_wards | {(at_b, "ICU")}
+    # Launched for patient A at hospital A: patient A's places only.
+    launched = mint(a.hospital.id, "patient/*.rs", patient_id=a.patient.id)
+    assert seen(launched) == a_wards | {(at_b, "ICU")}
+    # carebridge's own client: every place, including hospital B's 4 West where patient B lies.
+    assert (at_b, "4 West, bed 12A") in seen(mint(None, "system/*.rs"))
+    # A facility with no stay anywhere sees none.
+    assert seen(mint(a.snfs[0].id, "system/*.rs")) == set()
 
 
 def test_the_task_profile_is_published_at_its_canonical(client: Any) -> None:
