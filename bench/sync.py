@@ -18,6 +18,7 @@ throw-away PostgreSQL one (``--pg``, default 127.0.0.1:5432), where parallel sen
 from __future__ import annotations
 
 import argparse
+import itertools
 import multiprocessing
 import resource
 import statistics
@@ -38,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.support import DEFAULT_PG, scratch_database  # noqa: E402
 from connectors.bundles import create_entry, next_link  # noqa: E402
-from connectors.http import Transport  # noqa: E402
+from connectors.http import Closing, Transport  # noqa: E402
 from service import clock  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.db import make_engine, make_session_factory  # noqa: E402
@@ -188,17 +189,27 @@ class Bench:
                 plans.update_case_plan(session, plan_id, {"description": description}, actor="bench")
             dispatch_pending(session, CONSUMERS)
 
-    def push(self, partner: Any, how: engine.PushSettings) -> tuple[Counter[str], float]:
-        with self.factory() as session, Connections(self.keys.__getitem__) as conns:  # type: ignore[arg-type]
+    def connections(self, partner: Partner) -> Connections:
+        """Connections as a worker process keeps them across push rounds (`service.tasks.sync`):
+        its pooled HTTP connections and its token, fetched here before any clock starts."""
+        conns = Connections(self.keys.__getitem__)  # type: ignore[arg-type]
+        with conns.client(partner) as fhir:
+            fhir._auth.access_token()  # type: ignore[union-attr]
+        return conns
+
+    def push(self, partner: Any, conns: Connections, how: engine.PushSettings) -> tuple[Counter[str], float]:
+        with self.factory() as session:
             began = time.perf_counter()
             tally = engine.push(session, partner, conns, how)
             return tally, time.perf_counter() - began
 
 
-class BarePush:
+class BarePush(Closing):
     """A bare client: the same batch Bundles of If-Match PUTs, ``parallel`` requests in flight,
-    one requests Session per thread, bodies built before the clock starts. It writes copies of
-    carebridge's plans of its own, so both sides update the same number of equal resources."""
+    one requests Session per thread, kept across rounds as carebridge's worker keeps its pooled
+    connections, bodies built and the token fetched before the clock starts, as carebridge's
+    worker has its cached one. It writes copies of carebridge's plans of its own, so both sides
+    update the same number of equal resources."""
 
     def __init__(self, site: PeerSite, resources: list[dict[str, Any]], parallel: int) -> None:
         self.client = site.register_backend_client("system/*.cruds")
@@ -207,11 +218,14 @@ class BarePush:
         self.url = site.fhir_base
         self.copies = [answer.resource for chunk in answers for answer in chunk if answer.resource]
         assert len(self.copies) == len(resources)
-        self.parallel = parallel
+        self._pool = ThreadPoolExecutor(parallel)
         self._local = threading.local()
 
+    def close(self) -> None:
+        self._pool.shutdown()
+
     def round(self, description: str) -> float:
-        """Seconds to update every copy once, with a token fetched before the clock starts (a
+        """Seconds to update every copy once. The token is fetched for each round, untimed (a
         loaded machine's carebridge rounds in between can outlast the last one's lifetime)."""
         with Transport() as http, self.client.connect(http) as fhir:
             token = fhir._auth.access_token()  # type: ignore[union-attr]
@@ -220,10 +234,9 @@ class BarePush:
             {"resourceType": "Bundle", "type": "batch", "entry": [self._put(r, description) for r in chunk]}
             for chunk in _chunks(self.copies, PUSH.batch)
         ]
-        with ThreadPoolExecutor(self.parallel) as pool:
-            began = time.perf_counter()
-            answered = list(pool.map(self._post, bundles))
-            seconds = time.perf_counter() - began
+        began = time.perf_counter()
+        answered = list(self._pool.map(self._post, bundles))
+        seconds = time.perf_counter() - began
         self.copies = [entry["resource"] for answer in answered for entry in answer["entry"]]
         assert len(self.copies) == sum(len(b["entry"]) for b in bundles), "an update was refused"
         return seconds
@@ -248,7 +261,12 @@ def _chunks(items: list[Any], size: int) -> list[list[Any]]:
 
 
 def compare_push(site: PeerSite, pg_url: str, changes: int) -> None:
-    """carebridge's push of ``changes`` edits vs the bare client, bare rounds before and after."""
+    """carebridge's push of ``changes`` edits vs the bare client, their rounds alternating.
+
+    The peer answers a write more slowly the more versions it keeps (of every resource, not only
+    the written one), so each side's rate drops round after round: rounds run bare, carebridge,
+    bare, ..., bare, and each carebridge round is measured against the mean of the bare rounds
+    just before and after it, which met the peer with as many versions behind it on average."""
     site.reset()
     with scratch_database(pg_url) as (url, _):
         bench = Bench(site, url)
@@ -257,16 +275,20 @@ def compare_push(site: PeerSite, pg_url: str, changes: int) -> None:
         with Transport() as http, client.connect(http) as fhir:
             stored = fhir.search("CarePlan", {"_count": "1000"})
             sent = [{k: v for k, v in r.items() if k not in ("id", "meta")} for r in stored]
-        bare = BarePush(site, sent, PUSH.parallel)
         rounds = changes // PUSH_PLANS
-        bare_seconds = sum(bare.round(f"bare {n}") for n in range(rounds))
-        ours_seconds = 0.0
-        for n in range(rounds):
-            bench.edit(ids, f"round {n}")
-            tally, seconds = bench.push(partner, PUSH)
-            assert tally["done:updated"] == PUSH_PLANS, tally
-            ours_seconds += seconds
-        bare_seconds = (bare_seconds + sum(bare.round(f"bare again {n}") for n in range(rounds))) / 2
+        with BarePush(site, sent, PUSH.parallel) as bare, bench.connections(partner) as conns:
+            bare_rounds = [bare.round("bare 0")]
+            ours_seconds = 0.0
+            for n in range(rounds):
+                bench.edit(ids, f"round {n}")
+                tally, seconds = bench.push(partner, conns, PUSH)
+                assert tally["done:updated"] == PUSH_PLANS, tally
+                ours_seconds += seconds
+                bare_rounds.append(bare.round(f"bare {n + 1}"))
+                before, after = (PUSH_PLANS / s for s in bare_rounds[-2:])
+                print(f"  round {n + 1}: carebridge {PUSH_PLANS / seconds:,.0f}/s, "
+                      f"bare {before:,.0f}/s before, {after:,.0f}/s after", flush=True)  # fmt: skip
+        bare_seconds = sum((before + after) / 2 for before, after in itertools.pairwise(bare_rounds))
     done = rounds * PUSH_PLANS
     ours, base = done / ours_seconds, done / bare_seconds
     print(f"push {done} changes (edits of {PUSH_PLANS} plans, batches of {PUSH.batch}, {PUSH.parallel} in flight): "
