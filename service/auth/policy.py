@@ -99,23 +99,30 @@ _DOCUMENTS_READ = "user/DocumentReference.rs user/Binary.r"
 # Screening: the hospital records screenings and decides on the concerns they suggest; the
 # Observations are derived, never written by hand.
 _SCREENING = "user/QuestionnaireResponse.crs user/Observation.rs user/Condition.rus user/Questionnaire.rs"
+# Whoever reads a record reads who changed it (Provenance) and the directory entries it refers to,
+# so that each of its references resolves in their app: Encounter.location (Location),
+# CareTeam.participant.member (PractitionerRole, and its Practitioner), Task.owner (Organization).
+# Tenancy still limits these to the ones their records name (`visible_organizations` and below).
+_CASE_DIRECTORY = (
+    "user/Organization.rs user/Practitioner.rs user/PractitionerRole.rs user/Location.rs user/Provenance.rs"
+)
 ROLE_SCOPES: dict[str, str] = {
     # Hospital staff run the whole case of their hospital's patients: stays, plans, goals,
     # referrals and handoffs, created and changed (no record is ever deleted, but `d` costs nothing
     # to grant and keeps the scope the plain "full access" one).
     "discharge_planner": " ".join(f"user/{t}.cruds" for t in _CASE_TYPES)
-    + f" user/Binary.r {_SCREENING} user/CareTeam.rs user/Organization.rs",
+    + f" user/Binary.r {_SCREENING} user/CareTeam.rs {_CASE_DIRECTORY}",
     "case_manager": " ".join(f"user/{t}.cruds" for t in _CASE_TYPES)
-    + f" user/Binary.r {_SCREENING} user/CareTeam.rs user/Organization.rs",
+    + f" user/Binary.r {_SCREENING} user/CareTeam.rs {_CASE_DIRECTORY}",
     # A facility's intake works the referrals addressed to it: it reads the patient, the referral
     # (with the concern it serves) and the documents sent with it, and answers (accepts, declines,
     # updates) the handoff; nothing else of the case.
     "intake_coordinator": f"user/Patient.rs user/ServiceRequest.rs user/Condition.rs {_DOCUMENTS_READ} user/Task.rus "
-    "user/Organization.rs",
+    "user/Organization.rs user/Provenance.rs",
     # A payer's care manager follows its members' cases (read only), answers the handoffs
     # addressed to the payer (authorisations) and may record its own screenings of a member.
     "payer_care_manager": "user/Patient.rs user/Encounter.rs user/CarePlan.rs user/Goal.rs user/ServiceRequest.rs "
-    f"{_DOCUMENTS_READ} user/CareTeam.rs user/Task.rus user/Organization.rs user/QuestionnaireResponse.crs "
+    f"{_DOCUMENTS_READ} user/CareTeam.rs user/Task.rus {_CASE_DIRECTORY} user/QuestionnaireResponse.crs "
     "user/Observation.rs user/Condition.rs user/Questionnaire.rs",
     # An auditor reads the access trail, not the records themselves.
     "auditor": "user/AuditEvent.rs user/Organization.rs",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -281,3 +282,29 @@ def test_revoking_the_app_stops_its_peoples_tokens(
     bearer = {"Authorization": f"Bearer {exchange(client, code, verifier).get_json()['access_token']}"}
     registry.revoke_client(session, app_id)
     assert client.get(f"/fhir/R4/Patient/{web_case.case.patient.id}", headers=bearer).status_code == 401
+
+
+def test_a_planners_app_resolves_every_reference_of_their_patients_stay_and_care_team(
+    session: Session, client: Any, web_case: WebCase
+) -> None:
+    scopes = "user/Encounter.rs user/CareTeam.rs user/Location.rs user/PractitionerRole.rs user/Organization.rs"
+    registry.register_client(
+        session, name="Bedside viewer", scopes=scopes, organization_id=None, client_id="scripts",
+        redirect_uris=[REDIRECT], public=True,
+    )  # fmt: skip
+    code, verifier = get_code(client, web_case.planner.username, scopes)
+    response = exchange(client, code, verifier)
+    assert response.get_json()["scope"] == scopes  # the planner's role holds each of them
+    bearer = {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+    patient_id = web_case.case.patient.id
+    references = []
+    for resource_type in ("Encounter", "CareTeam"):
+        bundle = client.get(f"/fhir/R4/{resource_type}", query_string={"patient": patient_id}, headers=bearer)
+        assert bundle.status_code == 200, bundle.text
+        references += re.findall(r'"reference":"((?:Location|PractitionerRole|Organization)/[^"]+)"', bundle.text)
+    # The ward and bed of the stay (4 West, bed 12A), the hospital, and the planner on the care team.
+    assert sorted(ref.split("/")[0] for ref in set(references)) == [
+        "Location", "Location", "Organization", "PractitionerRole"
+    ]  # fmt: skip
+    for reference in references:
+        assert client.get(f"/fhir/R4/{reference}", headers=bearer).status_code == 200, reference

@@ -93,10 +93,16 @@ def test_a_person_is_a_principal_with_their_role_and_organisation(session: Sessi
 @pytest.mark.parametrize(
     ("role", "may", "may_not"),
     [
-        ("discharge_planner", [("Encounter", "u"), ("ServiceRequest", "c"), ("Patient", "u")], [("AuditEvent", "r")]),
-        ("intake_coordinator", [("ServiceRequest", "r"), ("Task", "u"), ("Patient", "r")],
-         [("CarePlan", "r"), ("Encounter", "r"), ("Task", "c"), ("Patient", "u")]),
-        ("payer_care_manager", [("CarePlan", "r"), ("Goal", "s"), ("Task", "u")],
+        # The references of what each reads resolve: Encounter.location, CareTeam.participant.member,
+        # Task.owner, and who made each change (_revinclude=Provenance:target).
+        ("discharge_planner", [("Encounter", "u"), ("ServiceRequest", "c"), ("Patient", "u"), ("Location", "r"),
+                               ("PractitionerRole", "s"), ("Practitioner", "r"), ("Provenance", "s")],
+         [("AuditEvent", "r"), ("Organization", "c")]),
+        ("intake_coordinator", [("ServiceRequest", "r"), ("Task", "u"), ("Patient", "r"), ("Organization", "r"),
+                                ("Provenance", "r")],
+         [("CarePlan", "r"), ("Encounter", "r"), ("Task", "c"), ("Patient", "u"), ("Location", "r")]),
+        ("payer_care_manager", [("CarePlan", "r"), ("Goal", "s"), ("Task", "u"), ("Location", "s"),
+                                ("PractitionerRole", "r")],
          [("CarePlan", "u"), ("Patient", "u"), ("ServiceRequest", "c")]),
         ("auditor", [("AuditEvent", "s")], [("Patient", "r"), ("Task", "r")]),
         ("administrator", [("Organization", "c")], [("Patient", "r"), ("AuditEvent", "r")]),
