@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from flask import Flask, Request, Response, g
 from flask.sessions import SessionInterface, SessionMixin
 from flask_smorest import Api
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
@@ -109,12 +110,22 @@ def request_session() -> Session:
     A request that writes (any method but GET and HEAD, or a view marked `writes_on_get`) takes
     SQLite's write lock when its transaction begins (service.db.WRITES); reads stay deferred, so
     parallel readers never wait for each other.
+
+    The session holds one connection for the whole request, and the access audit writes on it
+    (service.auth.group_commit): a FHIR read used to check a connection out of the pool twice (a
+    round trip each on PostgreSQL, for the pre-ping) and to run its reads and its audit on two.
     """
     from flask import current_app
 
     if "db_session" not in g:
         factory = runtime(current_app).session_factory
-        g.db_session = factory(execution_options=WRITES) if _writes() else factory()
+        options = WRITES if _writes() else {}
+        bind = factory.kw.get("bind")
+        if isinstance(bind, Engine):
+            g.db_connection = bind.connect().execution_options(**options)
+            g.db_session = factory(bind=g.db_connection)
+        else:  # a connection of the caller's (the tests' rolled-back one)
+            g.db_session = factory(execution_options=options)
     session: Session = g.db_session
     return session
 
@@ -143,6 +154,9 @@ def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+    connection = g.pop("db_connection", None)
+    if connection is not None:
+        connection.close()
 
 
 def _register_root(app: Flask) -> None:

@@ -24,10 +24,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from service.db import WRITES, table_of
+from service.db import table_of
 from service.models.audit_events import AccessEvent
 
 _INSERT = insert(table_of(AccessEvent))
@@ -50,8 +50,9 @@ class GroupCommit:
         self._waiting: list[_Ticket] = []
         self._committing = False
 
-    def write(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert `rows` into access_events; returns once they are committed, raises if they were not."""
+    def write(self, rows: Sequence[Mapping[str, Any]], connection: Connection | None = None) -> None:
+        """Insert `rows` into access_events; returns once they are committed, raises if they were not.
+        `connection`: an idle one of the caller's, to write on if this request commits the batch."""
         ticket = _Ticket(rows)
         with self._turn:
             self._waiting.append(ticket)
@@ -61,7 +62,7 @@ class GroupCommit:
                 batch, self._waiting, self._committing = self._waiting, [], True
         if not ticket.done:
             try:
-                self._commit(batch)
+                self._commit(batch, connection)
             except BaseException as interrupted:  # nothing may pass for committed when the commit never ran
                 for written in batch:
                     written.error = written.error or interrupted
@@ -75,39 +76,50 @@ class GroupCommit:
         if ticket.error is not None:
             raise ticket.error
 
-    def _commit(self, batch: list[_Ticket]) -> None:
+    def _commit(self, batch: list[_Ticket], connection: Connection | None) -> None:
+        if connection is not None:
+            self._on(connection, batch)
+            return
+        engine = self._engine()
+        if engine is None:
+            raise RuntimeError("the database engine of the access audit was disposed")
+        with engine.connect() as own:
+            self._on(own, batch)
+
+    def _on(self, connection: Connection, batch: list[_Ticket]) -> None:
         try:
-            self._insert([row for ticket in batch for row in ticket.rows])
+            _insert(connection, [row for ticket in batch for row in ticket.rows])
         except Exception as failed:
             if len(batch) == 1:
                 batch[0].error = failed
                 return
             for ticket in batch:
                 try:
-                    self._insert(ticket.rows)
+                    _insert(connection, ticket.rows)
                 except Exception as alone:
                     ticket.error = alone
 
-    def _insert(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        engine = self._engine()
-        if engine is None:
-            raise RuntimeError("the database engine of the access audit was disposed")
-        # WRITES: on SQLite the transaction takes the write lock up front and waits busy_timeout for it.
-        with engine.connect().execution_options(**WRITES) as conn, conn.begin():
-            conn.execute(_INSERT, rows)
+
+def _insert(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    # The INSERT is the transaction's first statement: on SQLite it waits busy_timeout for the write
+    # lock even though the transaction began deferred (service.db._sqlite_begin).
+    with connection.begin():
+        connection.execute(_INSERT, rows)
 
 
 def commit_access_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """Write `rows` and commit them before returning; ends the caller's transaction, which is over by now
-    (it only read, or its use case committed)."""
+    (it only read, or its use case committed). On SQLite it must end first: a transaction that has read
+    cannot be sure to become a writing one (service.db._sqlite_begin)."""
     bind = session.get_bind()
-    if not isinstance(bind, Engine):  # a session joined to its caller's transaction (the tests'): written in it
+    session.commit()
+    if isinstance(bind, Engine):  # a session of its own (a task, a command): the writer checks a connection out
+        writer_for(bind).write(rows)
+    elif bind.in_transaction():  # a session joined to its caller's transaction (the tests'): written in it
         session.execute(_INSERT, rows)
         session.commit()
-        return
-    # Committing the reads first also hands the connection back to the pool while the request waits.
-    session.commit()
-    writer_for(bind).write(rows)
+    else:  # the request's connection (service.app.request_session), idle now
+        writer_for(bind.engine).write(rows, bind)
 
 
 _writers: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()

@@ -82,8 +82,11 @@ def page_transaction(bind: Engine | Connection) -> Iterator[Session]:
     if isinstance(bind, Engine):
         with bind.connect() as connection, connection.begin(), Session(connection, **options) as session:
             yield session
-    else:  # a connection already in a transaction (tests): the page is a savepoint of it
+    elif bind.in_transaction():  # a connection already in a transaction (tests): the page is a savepoint of it
         with bind.begin_nested(), Session(bind, **options) as session:
+            yield session
+    else:  # a request's connection, idle (service.app.request_session): a transaction on it
+        with bind.begin(), Session(bind, **options) as session:
             yield session
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -53,6 +54,18 @@ def _engine_of(app: Any) -> Engine:
     return bind
 
 
+@contextmanager
+def _listening(engine: Engine, **handlers: Callable[..., Any]) -> Iterator[None]:
+    """`engine`'s events (by name) go to `handlers` while the block runs."""
+    for name, handler in handlers.items():
+        event.listen(engine, name, handler)
+    try:
+        yield
+    finally:
+        for name, handler in handlers.items():
+            event.remove(engine, name, handler)
+
+
 def test_the_access_event_of_a_read_is_committed_before_the_response_is_sent(server: Any) -> None:
     app, headers, path, observer = server
     seen_when_answering: list[int] = []
@@ -85,19 +98,35 @@ def test_a_read_whose_audit_commit_fails_answers_500_without_the_record(server: 
         if conn.info.pop("audits", False):
             raise OperationalError("COMMIT", None, Exception("disk I/O error"))
 
-    event.listen(engine, "before_cursor_execute", note_audit)
-    event.listen(engine, "commit", fail_audit_commit)
     before = _committed_events(observer)
-    try:
+    with _listening(engine, before_cursor_execute=note_audit, commit=fail_audit_commit):
         response = app.test_client().get(path, headers=headers)
-    finally:
-        event.remove(engine, "before_cursor_execute", note_audit)
-        event.remove(engine, "commit", fail_audit_commit)
 
     assert response.status_code == 500
     assert response.get_json(force=True)["resourceType"] == "OperationOutcome"
     assert _committed_events(observer) == before
     assert app.test_client().get(path, headers=headers).status_code == 200  # and the next read is served again
+
+
+def test_a_read_checks_out_one_connection_and_audits_on_it(server: Any) -> None:
+    app, headers, path, _observer = server
+    engine = _engine_of(app)
+    checkouts: list[int] = []
+    audited_on: list[int] = []
+
+    def checked_out(dbapi_connection: Any, *_args: Any) -> None:
+        checkouts.append(id(dbapi_connection))
+
+    def note_audit(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("INSERT INTO access_events"):
+            audited_on.append(id(conn.connection.dbapi_connection))
+
+    with _listening(engine, checkout=checked_out, before_cursor_execute=note_audit):
+        response = app.test_client().get(path, headers=headers)
+
+    assert response.status_code == 200
+    assert len(checkouts) == 1  # the token check, the read and the audit share the request's connection
+    assert audited_on == checkouts
 
 
 def _event(n: int, *, client_id: str | None = "gc-test") -> dict[str, Any]:
