@@ -45,6 +45,9 @@ def check_format() -> None:
         if wanted.split(";")[0].strip() not in _JSON_FORMATS:
             raise FhirError(406, f"carebridge answers in JSON only, not '{wanted}'", code="not-supported")
         return  # _format overrides Accept (https://hl7.org/fhir/R4/http.html#mime-type)
-    if request.headers.get("Accept") and request.accept_mimetypes.best_match(_SERVED) is None:
-        accept = request.headers.get("Accept", "")[:100]
-        raise FhirError(406, f"carebridge answers in application/fhir+json only, not '{accept}'", code="not-supported")
+    accept = request.headers.get("Accept", "")
+    # A served type alone (what clients send) needs no parsing: parsing was a share of every FHIR read.
+    if accept and accept not in _SERVED and request.accept_mimetypes.best_match(_SERVED) is None:
+        raise FhirError(
+            406, f"carebridge answers in application/fhir+json only, not '{accept[:100]}'", code="not-supported"
+        )
