@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -105,19 +106,20 @@ def save_link(
             resource_type=resource_type,
         )
         session.add(link)
-    for key, value in _link_values(resource).items():
+    for key, value in link_values(resource, clock.now()).items():
         setattr(link, key, value)
     if synced_version is not None:
         link.synced_version = synced_version
     return link
 
 
-def _link_values(resource: Json) -> dict[str, Any]:
+def link_values(resource: Json, now: datetime) -> dict[str, Any]:
+    """The columns of a link that record the partner's ``resource``."""
     return {
         "remote_id": str(resource["id"]),
         "remote_version": remote_version(resource),
         "remote_json": dict(resource),
-        "updated_at": clock.now(),
+        "updated_at": now,
     }
 
 
@@ -233,7 +235,7 @@ def upsert_patients(session: Session, ctx: Incoming, resources: Sequence[Json]) 
         ids = patients.register_patients(session, records, actor=ctx.actor, owners=taken)
         link_rows = [
             {"partner_id": ctx.partner.id, "entity_type": "Patient", "entity_id": patient_id,
-             "resource_type": "Patient", **_link_values(resource)}
+             "resource_type": "Patient", **link_values(resource, clock.now())}
             for patient_id, (resource, _, _) in zip(ids, new, strict=True)
         ]  # fmt: skip
         session.execute(insert(table_of(PartnerLink)), link_rows)

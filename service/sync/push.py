@@ -31,7 +31,7 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import bindparam, select, tuple_, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -39,9 +39,10 @@ from connectors.bundles import EntryResponse, create_entry, update_entry
 from connectors.errors import Conflict, ConnectorError, NotSupported, TemporaryError
 from connectors.fhir_client import FhirClient
 from service import clock
+from service.db import table_of
 from service.models import Delivery, Partner, PartnerLink
 from service.sync.capability import PARTNER_READS, accepts_write, refused_type, supports_batch
-from service.sync.incoming import link_of, remote_version, save_link
+from service.sync.incoming import link_of, link_values, remote_version, save_link
 from service.sync.merge import changed_elements, three_way, with_choices
 from service.sync.outgoing import load, load_all, resource_for_partner, resources_for_partner
 from service.sync.reconcile import absorb
@@ -241,14 +242,26 @@ def _tried_before(session: Session, partner_id: str, rows: Sequence[Delivery]) -
 
 
 class _RowChanges:
-    """New values for a batch's rows, written together in the transaction that makes them
-    (`write`): one UPDATE for all rows given the same values (most of a batch ends alike, e.g.
+    """New values for a batch's rows and links, written together in the transaction that makes
+    them (`write`): one UPDATE for all rows given the same values (most of a batch ends alike, e.g.
     ``done:updated``), not the ORM's flush of one UPDATE per row, which cost a batch more CPU and
-    database work than its claim. The rows in the session take the values at once."""
+    database work than its claim; and the links the partner confirmed, in one executemany by
+    primary key, not the flush's bookkeeping of each changed link (47 -> 32 ms of CPU per 500).
+    The rows and links in the session take the values at once."""
 
     def __init__(self) -> None:
         self.now = clock.now()  # the rows' updated_at
         self._groups: dict[bytes, tuple[Json, list[int]]] = {}
+        self._links: list[Json] = []
+
+    def confirm(self, link: PartnerLink, resource: Json, synced_version: int | None) -> None:
+        """What `save_link` records for an existing link: the partner's confirmed copy."""
+        values = link_values(resource, self.now)
+        if synced_version is not None:
+            values["synced_version"] = synced_version
+        for key, value in values.items():
+            set_committed_value(link, key, value)
+        self._links.append({"link_id": link.id, **values})
 
     def set(self, row: Delivery, **values: Any) -> None:
         # Only the values that differ, as the ORM would write them (a None stays SQL NULL, not JSON null).
@@ -264,6 +277,15 @@ class _RowChanges:
             query = update(Delivery).where(Delivery.id.in_(ids)).values(values)
             session.execute(query.execution_options(synchronize_session=False))
         self._groups.clear()
+        # Grouped by the keys given (synced_version is not), as executemany takes one statement.
+        by_keys: dict[tuple[str, ...], list[Json]] = {}
+        for values in self._links:
+            by_keys.setdefault(tuple(values), []).append(values)
+        table = table_of(PartnerLink)
+        for keys, links in by_keys.items():
+            query = update(table).where(table.c.id == bindparam("link_id"))
+            session.execute(query.values({key: bindparam(key) for key in keys[1:]}), links)
+        self._links.clear()
 
 
 def _finish(
@@ -308,7 +330,10 @@ def _settle(
     if refused_type(error):
         partner.capabilities_read_at = None  # stale: the push round reads the statement again
     if outcome.confirmed is not None:
-        save_link(session, partner.id, item.entity_id, outcome.confirmed, synced_version=item.version, link=link)
+        if link is None:
+            save_link(session, partner.id, item.entity_id, outcome.confirmed, synced_version=item.version)
+        else:
+            changes.confirm(link, outcome.confirmed, item.version)
         _finish(row, changes, tally, "done", outcome.result, error=None, outcome=None)
     elif isinstance(error, NotSupported):
         _finish(row, changes, tally, "done", PARTNER_READS, outcome=error.outcome)
