@@ -107,10 +107,12 @@ def push(
     dispatch_pending(session, CONSUMERS)
     bind = session.get_bind()
     sender = _Sender(partner.id, connections, how, progress)
-    if how.parallel <= 1 or not isinstance(bind, Engine) or bind.dialect.name == "sqlite":
+    if not isinstance(bind, Engine) or bind.dialect.name == "sqlite":
         # One sender: SQLite has a single writer, and a session bound to one connection (the
         # tests' rollback fixture) has no engine to open more sessions on.
-        return sender.run(session)
+        return sender.run(session, bind)
+    if how.parallel <= 1:
+        return sender.run_own(bind)
     with ThreadPoolExecutor(how.parallel, thread_name_prefix="push") as pool:
         runs = [pool.submit(sender.run_own, bind) for _ in range(how.parallel)]
         return sum((run.result() for run in runs), Counter())
@@ -148,10 +150,13 @@ class _Sender:
         self._statement = threading.Lock()  # one sender reads the CapabilityStatement for all
 
     def run_own(self, bind: Engine) -> Counter[str]:
-        with Session(bind, expire_on_commit=False) as session:
-            return self.run(session)
+        """`run` on a session of its own that holds one connection for the whole round: each of a
+        batch's three transactions used to check one out of the pool, a pre-ping round trip each."""
+        with bind.connect() as connection, Session(connection, expire_on_commit=False) as session:
+            return self.run(session, bind)
 
-    def run(self, session: Session) -> Counter[str]:
+    def run(self, session: Session, bind: Engine | Connection) -> Counter[str]:
+        """Claim and deliver until nothing is due; ``bind`` is what the lease heartbeat writes on."""
         tally: Counter[str] = Counter()
         partner = session.get_one(Partner, self.partner_id)
         with self.connections.client(partner) as fhir:
@@ -159,7 +164,7 @@ class _Sender:
                 session, partner.id, limit=BATCH_SIZES.size(partner.id, self.how.batch), lease=self.how.lease
             ):
                 # The heartbeat starts with the claim: no one takes the rows while the statement is read.
-                with keep_leases(session, fence(claimed), self.how.lease):
+                with keep_leases(bind, fence(claimed), self.how.lease):
                     self._know_capabilities(session, partner, fhir)
                     sent = deliver(session, partner, fhir, claimed)
                 BATCH_SIZES.answered(partner.id, self.how.batch, sent)

@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -164,14 +164,13 @@ def renew(session: Session, claimed: Claimed, lease: timedelta) -> int:
 
 
 @contextmanager
-def keep_leases(session: Session, claimed: Claimed, lease: timedelta) -> Iterator[None]:
+def keep_leases(bind: Engine | Connection, claimed: Claimed, lease: timedelta) -> Iterator[None]:
     """Renew the claim's leases every third of a lease from a thread, until the block ends.
 
     The thread has a session of its own on the engine, since a session is not shared between
-    threads. A session bound to one connection (the tests' rollback-per-test fixture) has no
-    engine to open another on: there the lease just runs its length.
+    threads. A claim on one connection of the caller's (the tests' rollback-per-test fixture) has
+    no engine to open another on: there the lease just runs its length.
     """
-    bind = session.get_bind()
     if not isinstance(bind, Engine) or not claimed:
         yield
         return
