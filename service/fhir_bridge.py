@@ -1,9 +1,10 @@
 """carebridge's rows as FHIR R4 JSON: ORM rows -> `fhir_mappings` dataclasses -> resource JSON.
 
-`render(session, resource_type, rows)` renders a page of rows of one type, loading the related
-data the resources need with one query per relation (never one per row), and stamps
+`render(session, resource_type, rows, reader)` renders a page of rows of one type, loading the
+related data the resources need with one query per relation (never one per row), and stamps
 `meta.versionId` / `meta.lastUpdated` (https://hl7.org/fhir/R4/resource.html#Meta) so they agree
-with the ETag and Last-Modified headers (`version_of`, `last_updated_of`).
+with the ETag and Last-Modified headers (`version_of`, `last_updated_of`). What a record says of
+parties other than its reader is what the reader may read of them (`render`).
 
 Versions: CasePlan, Goal, Referral and Handoff carry an optimistic-lock `version` column (the
 number their use cases check). Patient and Stay have none; their version is the number of audit
@@ -22,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 import fhir_mappings as fm
@@ -34,6 +35,8 @@ from fhir_mappings.screening import (
     from_fhir_questionnaire_response,
     to_fhir_questionnaire_response_json,
 )
+from service.auth.context import AccessContext
+from service.auth.policy import visible_rows
 from service.models import (
     AuditRecord,
     CareTeamMember,
@@ -176,11 +179,15 @@ def _as_sent(row: Referral | Handoff, element: str, ref: str) -> str | None:
     return None if isinstance(kept, Mapping) and parse_reference(kept) is None else ref
 
 
-def _performers(row: Referral, recipient_org_ids: Sequence[str]) -> tuple[str, ...]:
-    """The recipients' organisations. For an imported referral, the ones its partner named that
-    carebridge knows (with a handoff or not yet), then the other recipients, but not the partner's
-    own organisation where it only stands in for an owner carebridge does not know."""
-    own = [f"Organization/{org}" for org in recipient_org_ids]
+def _performers(row: Referral, recipients: Sequence[tuple[str, bool]]) -> tuple[str, ...]:
+    """The recipients' organisations, from (organisation, whether the reader may read its handoff).
+    A reader who may read only some of the handoffs (a facility: its own) reads only those
+    recipients. For an imported referral, the ones its partner named that carebridge knows (with a
+    handoff or not yet), then the other recipients, but not the partner's own organisation where it
+    only stands in for an owner carebridge does not know."""
+    if not all(seen for _, seen in recipients):
+        return tuple(f"Organization/{org}" for org, seen in recipients if seen)
+    own = [f"Organization/{org}" for org, _ in recipients]
     if not row.origin_partner_id:
         return tuple(own)
     sent = (row.source or {}).get("performer")
@@ -189,7 +196,7 @@ def _performers(row: Referral, recipient_org_ids: Sequence[str]) -> tuple[str, .
 
 
 def referral_data(
-    row: Referral, recipient_org_ids: Sequence[str], document_ids: Sequence[str] = ()
+    row: Referral, recipients: Sequence[tuple[str, bool]], document_ids: Sequence[str] = ()
 ) -> fm.ReferralData:
     return fm.ReferralData(
         id=row.id,
@@ -204,7 +211,7 @@ def referral_data(
         diagnoses=tuple(diagnosis_concept(d) for d in row.diagnoses),
         concern_ids=_concerns(row, "reasonReference"),
         requester_ref=_as_sent(row, "requester", row.requester_ref),
-        performer_refs=_performers(row, recipient_org_ids),
+        performer_refs=_performers(row, recipients),
         wanted_by=row.wanted_by,
         authored_on=row.authored_on,
         notes=tuple(row.notes),
@@ -372,6 +379,18 @@ def _grouped(session: Session, key: Any, value: Any, ids: Sequence[str], *order:
     return out
 
 
+def _recipients(
+    session: Session, ids: Sequence[str], reader: AccessContext | None
+) -> dict[str, list[tuple[str, bool]]]:
+    """Per referral, (recipient organisation, whether `reader` may read its handoff), oldest first."""
+    seen = visible_rows(reader, "Task", per_row=True) if reader is not None else true()
+    query = select(Handoff.referral_id, Handoff.owner_org_id, seen).where(Handoff.referral_id.in_(ids))
+    out: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+    for referral_id, owner, visible in session.execute(query.order_by(Handoff.referral_id, Handoff.authored_on)):
+        out[str(referral_id)].append((owner, bool(visible)))
+    return out
+
+
 def audit_versions(session: Session, entity_type: str, ids: Sequence[str]) -> dict[str, int]:
     query = (
         select(AuditRecord.entity_id, func.count())
@@ -399,8 +418,12 @@ def stamp(resource: Json, version: int, updated: dt.datetime) -> Json:
     return {**resource, "meta": meta}
 
 
-def render(session: Session, resource_type: str, rows: Sequence[Any]) -> list[Json]:
-    """FHIR JSON of `rows` (ORM rows of the model behind `resource_type`), in order."""
+def render(session: Session, resource_type: str, rows: Sequence[Any], reader: AccessContext | None) -> list[Json]:
+    """FHIR JSON of `rows` (ORM rows of the model behind `resource_type`), in order, as `reader`
+    may read them: a referral names as its performers the recipients of the handoffs (Tasks) the
+    reader may read, so a facility learns neither which other facilities were sent the patient's
+    referral nor references it could not resolve (the hospital that sent it, and the payer, read
+    every recipient). None: carebridge's own whole record (its operators' CLI)."""
     if not rows:
         return []
     ids = [row.id for row in rows]
@@ -413,7 +436,7 @@ def render(session: Session, resource_type: str, rows: Sequence[Any]) -> list[Js
     elif resource_type == "Task":
         data = [fm.to_fhir_task_json(handoff_data(r)) for r in rows]
     elif resource_type == "ServiceRequest":
-        recipients = _grouped(session, Handoff.referral_id, Handoff.owner_org_id, ids, Handoff.authored_on)
+        recipients = _recipients(session, ids, reader)
         documents = _grouped(session, Document.referral_id, Document.id, ids, Document.created_at, Document.id)
         data = [
             fm.to_fhir_service_request_json(referral_data(r, recipients.get(r.id, []), documents.get(r.id, [])))

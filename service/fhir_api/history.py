@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Date, inspect, select
 from sqlalchemy.orm import Session
 
+from service.auth.context import AccessContext
 from service.db import UTCDateTime
 from service.fhir_api.params import date_clause
 from service.fhir_bridge import AUDIT_VERSIONED, Json, render, stamp, version_of
@@ -68,10 +69,13 @@ def _entity_type(resource_type: str, model: type[Any]) -> str:
     return AUDIT_VERSIONED.get(resource_type, model.__name__)
 
 
-def render_version(session: Session, resource_type: str, model: type[Any], current: Any, version: int) -> Json | None:
-    """The resource as it was at `version`, or None when carebridge has no such version."""
+def render_version(
+    session: Session, resource_type: str, model: type[Any], current: Any, version: int, reader: AccessContext
+) -> Json | None:
+    """The resource as it was at `version` (as `reader` reads it: `fhir_bridge.render`), or None
+    when carebridge has no such version."""
     snapshots = version_snapshots(session, resource_type, model, current.id)
-    return _render_snapshot(session, resource_type, model, current, snapshots, version)
+    return _render_snapshot(session, resource_type, model, current, snapshots, version, reader)
 
 
 def _render_snapshot(
@@ -81,6 +85,7 @@ def _render_snapshot(
     current: Any,
     snapshots: list[dict[str, Any] | None],
     version: int,
+    reader: AccessContext,
 ) -> Json | None:
     if resource_type in AUDIT_VERSIONED:
         snapshot = snapshots[version - 1] if 0 < version <= len(snapshots) else None
@@ -89,19 +94,24 @@ def _render_snapshot(
     if snapshot is None:
         return None
     old = _restore(model, snapshot, current)
-    [resource] = render(session, resource_type, [old])
+    [resource] = render(session, resource_type, [old], reader)
     return stamp(resource, version, old.updated_at)
 
 
-def instance_history(session: Session, resource_type: str, model: type[Any], current: Any, version: int) -> list[Json]:
-    """Every version carebridge can render of `current` (at `version`), newest first
+def instance_history(
+    session: Session, resource_type: str, model: type[Any], current: Any, version: int, reader: AccessContext
+) -> list[Json]:
+    """Every version carebridge can render of `current` (at `version`) for `reader`, newest first
     (https://hl7.org/fhir/R4/http.html#history). A CareTeam, derived from its members, has only
     its current version."""
-    [latest] = render(session, resource_type, [current])
+    [latest] = render(session, resource_type, [current], reader)
     if resource_type == "CareTeam":
         return [latest]
     snapshots = version_snapshots(session, resource_type, model, current.id)
-    older = (_render_snapshot(session, resource_type, model, current, snapshots, v) for v in range(version - 1, 0, -1))
+    older = (
+        _render_snapshot(session, resource_type, model, current, snapshots, v, reader)
+        for v in range(version - 1, 0, -1)
+    )
     return [latest, *(resource for resource in older if resource is not None)]
 
 
@@ -111,6 +121,7 @@ def type_history(
     model: type[Any],
     visible: ColumnElement[bool],
     *,
+    reader: AccessContext,
     since: str | None,
     offset: int,
     count: int,
@@ -151,10 +162,10 @@ def type_history(
             latest[entity_id] = version_of(session, resource_type, row)
         resource: Json | None = None
         if version == latest[entity_id]:
-            [resource] = render(session, resource_type, [row])
+            [resource] = render(session, resource_type, [row], reader)
         else:
             snapshots = [entry.after for entry in trail]
-            resource = _render_snapshot(session, resource_type, model, row, snapshots, version)
+            resource = _render_snapshot(session, resource_type, model, row, snapshots, version, reader)
         if resource is not None:
             versions.append((at, version, row, resource))
     # Changes audited at the same instant (one transaction) list their versions newest first too.

@@ -122,7 +122,7 @@ def read(resource_type: str, ident: str) -> Response:
     kind = KINDS[resource_type]
     ctx = authorize(resource_type, "r")
     row = _visible_row(ctx, kind, ident, "read")
-    [resource] = render(request_session(), resource_type, [row])
+    [resource] = render(request_session(), resource_type, [row], ctx)
     _audit(ctx, "R", "read", resource_type, resource_id=ident, patient_id=_patient_of(kind, row))
     response = resource_response(resource)
     if _not_modified(resource["meta"]):
@@ -153,9 +153,9 @@ def vread(resource_type: str, ident: str, vid: str) -> Response:
     if version is not None:
         current = version_of(session, resource_type, row)
         if version == current:
-            [resource] = render(session, resource_type, [row])
+            [resource] = render(session, resource_type, [row], ctx)
         elif 0 < version < current and resource_type != "CareTeam":
-            resource = render_version(session, resource_type, kind.model, row, version)
+            resource = render_version(session, resource_type, kind.model, row, version, ctx)
     if resource is None:
         _audit(ctx, "R", "vread", resource_type, resource_id=ident, outcome=OUTCOME_MINOR, description="no version")
         raise FhirError(404, f"{resource_type}/{ident} has no version '{vid}'")
@@ -188,7 +188,7 @@ def history(resource_type: str, ident: str) -> Response:
     ctx = authorize(resource_type, "r")
     row = _visible_row(ctx, kind, ident, "history-instance")
     session = request_session()
-    versions = instance_history(session, resource_type, kind.model, row, version_of(session, resource_type, row))
+    versions = instance_history(session, resource_type, kind.model, row, version_of(session, resource_type, row), ctx)
     _audit(ctx, "R", "history-instance", resource_type, resource_id=ident, patient_id=_patient_of(kind, row))
     link = f"{_base()}/{resource_type}/{ident}/_history"
     bundle = history_bundle(versions, base_url=_base(), self_link=link, next_link=None, total=len(versions))
@@ -210,11 +210,11 @@ def type_history(resource_type: str) -> Response:
         if since is not None:
             args.add("_lastUpdated", f"ge{since}")
         result = execute(session, ctx, parse(kind, args, base_url=_base(), lenient=False), visible)
-        rendered = render(session, resource_type, result.matches)
+        rendered = render(session, resource_type, result.matches, ctx)
         versions, more = list(zip(result.matches, rendered, strict=True)), result.next_cursor is not None
     else:
         versions, more = type_history_page(
-            session, resource_type, kind.model, visible, since=since, offset=offset, count=count
+            session, resource_type, kind.model, visible, reader=ctx, since=since, offset=offset, count=count
         )
     patients = sorted({p for p in (_patient_of(kind, row) for row, _ in versions) if p})
     record_accesses_now(
@@ -283,10 +283,10 @@ def searchset_response(
     query = parse(kind, args, base_url=_base(), lenient=lenient)
     visible = visible_rows(ctx, resource_type)
     result = execute(session, ctx, query, visible, visible_per_row=visible_rows(ctx, resource_type, per_row=True))
-    matches = render(session, resource_type, result.matches)
+    matches = render(session, resource_type, result.matches, ctx)
     if query.elements is not None:
         matches = [subset(resource, query.elements) for resource in matches]
-    included = [r for t, rows in result.included.items() for r in _render_included(session, t, rows)]
+    included = [r for t, rows in result.included.items() for r in _render_included(session, ctx, t, rows)]
     patients = {_patient_of(kind, row) for row in result.matches} | {
         _patient_of(KINDS[t], row) for t, rows in result.included.items() if t in KINDS for row in rows
     }
@@ -299,13 +299,13 @@ def searchset_response(
     return fhir_response(_bundle(kind, query, result, matches, included))
 
 
-def _render_included(session: Any, resource_type: str, rows: list[Any]) -> list[dict[str, Any]]:
+def _render_included(session: Any, ctx: AccessContext, resource_type: str, rows: list[Any]) -> list[dict[str, Any]]:
     # Provenances are the changes of the matches (usecases.directory.Change), not rows of a model.
     if resource_type == "Provenance":
         return [provenance_json(change) for change in rows]
     if resource_type == "PractitionerRole":  # care-team members' roles: users, not case records
         return [practitioner_role_json(user) for user in rows]
-    return render(session, resource_type, rows)
+    return render(session, resource_type, rows, ctx)
 
 
 @bp.put("/Task/<ident>")
@@ -325,13 +325,13 @@ def update(ident: str) -> Response:
     session = request_session()
     if expected is None or expected != row.version:
         raise FhirError(412, f"Task/{ident} is at version {row.version}, not {if_match}", code="conflict")
-    [current] = render(session, "Task", [row])
+    [current] = render(session, "Task", [row], ctx)
     try:
         updated = update_task(session, ctx, row, current, proposed, expected)
     except FhirError as refused:
         _audit(ctx, "U", "update", "Task", resource_id=ident, patient_id=row.patient_id, outcome=OUTCOME_MINOR)
         raise refused
-    [resource] = render(session, "Task", [updated])
+    [resource] = render(session, "Task", [updated], ctx)
     _audit(ctx, "U", "update", "Task", resource_id=ident, patient_id=updated.patient_id)
     return resource_response(resource)
 

@@ -53,7 +53,7 @@ def create_questionnaire_response() -> Response:
             actor=ctx.actor,
             recorded_by_org_id=ctx.organization_id,
         )
-    [resource] = render(session, "QuestionnaireResponse", [row])
+    [resource] = render(session, "QuestionnaireResponse", [row], ctx)
     return resource_response(resource, 201)
 
 

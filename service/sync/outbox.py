@@ -33,11 +33,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from service import clock
-from service.auth.context import AccessContext
 from service.auth.policy import MODELS, visible_rows
-from service.auth.scopes import parse_scopes
 from service.models import ChangeEvent, Delivery, Partner
-from service.sync.outgoing import PUSHABLE
+from service.sync.outgoing import PUSHABLE, partner_reader
 from service.sync.resource_types import RESOURCE_TYPE
 from service.usecases.unit_of_work import unit_of_work
 
@@ -87,15 +85,9 @@ def fan_out(session: Session, event: ChangeEvent) -> None:
 
 
 def _may_read(session: Session, partner: Partner, resource_type: str, entity_id: str) -> bool:
-    ctx = AccessContext(
-        client_id=f"partner:{partner.name}",
-        subject=f"partner:{partner.name}",
-        organization_id=partner.organization_id,
-        scopes=parse_scopes(f"system/{resource_type}.r"),
-        patient_id=None,
-    )
     model, _ = MODELS[resource_type]
-    return session.scalar(select(model.id).where(model.id == entity_id, visible_rows(ctx, resource_type))) is not None
+    visible = visible_rows(partner_reader(partner), resource_type)
+    return session.scalar(select(model.id).where(model.id == entity_id, visible)) is not None
 
 
 def _due(now: datetime) -> object:

@@ -20,6 +20,8 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from fhir_mappings.codec import copy_json
+from service.auth.context import AccessContext
+from service.auth.scopes import parse_scopes
 from service.fhir_bridge import render
 from service.models import CasePlan, Goal, Handoff, Partner, PartnerLink, Referral
 from service.sync.resource_types import ENTITY_TYPE, RESOURCE_TYPE, identifier_system
@@ -50,10 +52,20 @@ def resource_for_partner(session: Session, partner: Partner, entity_type: str, r
     return resources_for_partner(session, partner, entity_type, [record])[0]
 
 
+def partner_reader(partner: Partner) -> AccessContext:
+    """The partner as a reader of carebridge's records: its organisation's tenancy decides what is
+    pushed to it (`outbox`) and how a record reads to it (`render`), as for its FHIR API clients."""
+    name = f"partner:{partner.name}"
+    return AccessContext(name, name, partner.organization_id, _READS, patient_id=None)
+
+
+_READS = parse_scopes("system/*.r")
+
+
 def resources_for_partner(session: Session, partner: Partner, entity_type: str, records: Sequence[Any]) -> list[Json]:
     """`resource_for_partner` for many records of one type, with a query or two for all of them
     (a push batch), not a few per record."""
-    resources = render(session, RESOURCE_TYPE[entity_type], records)
+    resources = render(session, RESOURCE_TYPE[entity_type], records, partner_reader(partner))
     for resource, record in zip(resources, records, strict=True):
         resource.pop("id", None)
         _drop_server_meta(resource)

@@ -54,7 +54,7 @@ EXPORT_TYPES = (
 FILE_LINES = 100_000
 # An export that kept this many new renditions refreshes the planner's statistics of their table.
 RENDITIONS_WORTH_ANALYZING = 10_000
-Render = Callable[[Session, str, Sequence[Any]], list[dict[str, Any]]]
+Render = Callable[[Session, str, Sequence[Any], AccessContext | None], list[dict[str, Any]]]
 Lines = Iterator[list[bytes]]  # ndjson lines, a batch at a time
 
 
@@ -220,7 +220,7 @@ def run_export(session: Session, job_id: str, directory: Path, render: Render, *
 
 def _rendered_lines(session: Session, job: ExportJob, resource_type: str, render: Render, batch: int) -> Lines:
     for rows in _batches(session, rows_query(job, resource_type), batch, scalars=True):
-        yield [orjson.dumps(resource) for resource in render(session, resource_type, rows)]
+        yield [orjson.dumps(resource) for resource in render(session, resource_type, rows, access_of(job))]
 
 
 def _kept_lines(session: Session, job: ExportJob, resource_type: str, render: Render, batch: int) -> Lines:
@@ -231,7 +231,7 @@ def _kept_lines(session: Session, job: ExportJob, resource_type: str, render: Re
     for rows in _batches(session, rows_query(job, resource_type, renditions.current_json_query(resource_type)), batch):
         kept = [getattr(row, renditions.KEPT) for row in rows]
         stale = [row for row, json in zip(rows, kept, strict=True) if json is None]
-        rendered = [orjson.dumps(resource) for resource in render(session, resource_type, stale)] if stale else []
+        rendered = [orjson.dumps(r) for r in render(session, resource_type, stale, access_of(job))] if stale else []
         keeper.add(stale, rendered)
         fresh = iter(rendered)
         yield [next(fresh) if json is None else json.encode() for json in kept]

@@ -25,9 +25,9 @@ CASE_TYPES = ("CarePlan", "Goal", "ServiceRequest", "Task", "DocumentReference")
 def patient_case_bundle(session: Session, patient_id: str, *, fhir_base: str) -> dict[str, Any]:
     """The collection Bundle of patient `patient_id`'s case; NotFound when there is no such patient."""
     patient = get_or_404(session, Patient, patient_id)
-    resources = render(session, "Patient", [patient])
+    resources = render(session, "Patient", [patient], None)
     for resource_type in CASE_TYPES:
         model, patient_column = MODELS[resource_type]
         rows = session.scalars(select(model).where(patient_column == patient.id).order_by(model.id)).all()
-        resources += render(session, resource_type, rows)
+        resources += render(session, resource_type, rows, None)
     return bundle_collection_json(resources, base_url=fhir_base)

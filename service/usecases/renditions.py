@@ -23,7 +23,9 @@ from sqlalchemy.orm import Session
 from service.models import Goal, Handoff
 from service.models.renditions import GENERATION, Rendition
 
-# FHIR type -> the model whose row alone (at one `version`) determines the resource's JSON.
+# FHIR type -> the model whose row alone (at one `version`) determines the resource's JSON, the
+# same for every reader (unlike a ServiceRequest's performers, `fhir_bridge.render`): kept once,
+# served to all.
 RENDERED: dict[str, type[Any]] = {"Task": Handoff, "Goal": Goal}
 # The label of the current rendition's text in `current_json_query`.
 KEPT = "kept_json"
@@ -120,7 +122,7 @@ def _keep_flushed(session: Session, _context: Any) -> None:
     for resource_type, ids in written.items():
         model = RENDERED[resource_type]
         rows = connection.execute(select(*_columns(model)).where(model.id.in_(ids))).all()
-        lines = [orjson.dumps(resource) for resource in fhir_bridge.render(session, resource_type, rows)]
+        lines = [orjson.dumps(resource) for resource in fhir_bridge.render(session, resource_type, rows, None)]
         _upsert(connection, resource_type, rows, lines)
 
 

@@ -81,10 +81,10 @@ def test_a_task_on_a_new_service_request_imports_both_and_maps_owners_by_identif
     assert by_task["t2"].owner_org_id == case.hospital.id  # the EHR holds it: its owner is unknown here
 
     # The FHIR API (and so the push) names the mapped owner as carebridge's and keeps the other as sent.
-    known, unknown = render(session, "Task", [by_task["t1"], by_task["t2"]])
+    known, unknown = render(session, "Task", [by_task["t1"], by_task["t2"]], None)
     assert known["owner"] == {**KNOWN, "reference": f"Organization/{clinic.id}"}
     assert unknown["owner"] == {"reference": f"{BASE}/Organization/o-77", "display": "Sunrise Home Care"}
-    [request] = render(session, "ServiceRequest", [referral])
+    [request] = render(session, "ServiceRequest", [referral], None)
     assert request["reasonCode"] == [WOUND]
     assert request["performer"] == [
         {**KNOWN, "reference": f"Organization/{clinic.id}"},
@@ -112,7 +112,7 @@ def test_a_service_request_keeps_the_goal_it_pertains_to_when_carebridge_holds_t
     by_remote = {link.remote_id: session.get_one(Referral, link.entity_id) for link in links}
     assert by_remote["sr1"].goal_id == ours.id
     assert by_remote["sr2"].goal_id is None  # a goal only the EHR has: kept as it sent it
-    rendered_served, rendered_unknown = render(session, "ServiceRequest", [by_remote["sr1"], by_remote["sr2"]])
+    rendered_served, rendered_unknown = render(session, "ServiceRequest", [by_remote["sr1"], by_remote["sr2"]], None)
     assert rendered_served["extension"] == [{"url": pertains, "valueReference": {"reference": f"Goal/{ours.id}"}}]
     assert rendered_unknown["extension"] == [
         {"url": pertains, "valueReference": {"reference": f"{BASE}/Goal/not-pulled"}}

@@ -91,3 +91,30 @@ def test_pushed_body_equals_the_fhir_api_read_for_every_pushed_type(
                 pushed["identifier"] = identifiers
 
             assert _in_carebridge_terms(pushed, carebridge_ids) == ours, link.resource_type
+
+
+def test_a_facility_partner_receives_a_referral_naming_only_itself_as_its_api_reads_it(
+    session: Session,
+    case: Case,
+    client: Any,
+    mint: Callable[..., str],  # noqa: F811
+    ehr_site: PeerSite,
+    register_partner: Callable[..., Partner],
+    connections: Connections,
+) -> None:
+    snf, other = case.snfs[:2]
+    partner = register_partner(ehr_site, "snf-intake-system", snf.id, push_types=["ServiceRequest"])
+    referral = referrals.send_referral(
+        session, patient_id=case.patient.id, service="snf_placement", recipient_org_ids=[snf.id, other.id],
+        requester_org_id=case.hospital.id, stay_id=case.stay.id, actor="planner",
+    )  # fmt: skip
+    assert engine.push(session, partner, connections)["done:created"] == 1
+
+    [link] = session.scalars(select(PartnerLink).where(PartnerLink.partner_id == partner.id)).all()
+    with connections.client(partner) as fhir:
+        pushed = fhir.read("ServiceRequest", link.remote_id)
+    read = client.get(f"/fhir/R4/ServiceRequest/{referral.id}", headers=bearer(mint(snf.id, "system/*.rs")))
+    # Not the other facility the patient was sent to, by push as by read (the push names the
+    # organisation by carebridge's identifier: the partner has no record of it).
+    ours = [{"reference": f"Organization/{snf.id}"}]
+    assert _in_carebridge_terms(pushed["performer"], {}) == read.get_json()["performer"] == ours

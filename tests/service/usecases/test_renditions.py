@@ -14,6 +14,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from service import fhir_bridge
+from service.auth.context import AccessContext
 from service.models.bulk import ExportJob
 from service.models.renditions import Rendition
 from service.usecases import bulk_export, handoffs, renditions
@@ -27,9 +28,11 @@ class CountingRender:
     def __init__(self) -> None:
         self.rows: dict[str, int] = {}
 
-    def __call__(self, session: Session, resource_type: str, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    def __call__(
+        self, session: Session, resource_type: str, rows: Sequence[Any], reader: AccessContext | None
+    ) -> list[dict[str, Any]]:
         self.rows[resource_type] = self.rows.get(resource_type, 0) + len(rows)
-        return fhir_bridge.render(session, resource_type, rows)
+        return fhir_bridge.render(session, resource_type, rows, reader)
 
 
 def export_tasks(session: Session, case: Case, directory: Path) -> tuple[dict[str, dict[str, Any]], CountingRender]:
@@ -65,7 +68,7 @@ def test_a_write_keeps_the_json_the_api_serves_and_the_export_copies_it(
     kept = {r.resource_id: r for r in session.scalars(select(Rendition).where(Rendition.resource_type == "Task"))}
     assert set(kept) == set(task_ids)
     assert (kept[changed.id].version, kept[changed.id].generation) == (2, renditions.GENERATION)
-    served = fhir_bridge.render(session, "Task", handoffs_of(session, task_ids))
+    served = fhir_bridge.render(session, "Task", handoffs_of(session, task_ids), None)
     assert [kept[task["id"]].json.encode() for task in served] == [orjson.dumps(task) for task in served]
     exported, render = export_tasks(session, case, tmp_path)
     assert render.rows == {} and exported[changed.id]["note"][-1]["text"] == "member called back"
@@ -80,7 +83,7 @@ def test_the_second_export_copies_the_first_ones_renditions(
 
     assert set(first) == set(task_ids) and first_render.rows == {"Task": 5}
     assert second == first and second_render.rows == {}
-    assert second == {t["id"]: t for t in fhir_bridge.render(session, "Task", handoffs_of(session, task_ids))}
+    assert second == {t["id"]: t for t in fhir_bridge.render(session, "Task", handoffs_of(session, task_ids), None)}
 
 
 def test_a_task_changed_outside_the_orm_is_rendered_again_at_its_new_version(
