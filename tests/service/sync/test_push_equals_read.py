@@ -94,14 +94,9 @@ def test_pushed_body_equals_the_fhir_api_read_for_every_pushed_type(
 
 
 def test_a_facility_partner_receives_a_referral_naming_only_itself_as_its_api_reads_it(
-    session: Session,
-    case: Case,
-    client: Any,
-    mint: Callable[..., str],  # noqa: F811
-    ehr_site: PeerSite,
-    register_partner: Callable[..., Partner],
-    connections: Connections,
-) -> None:
+    session: Session, case: Case, client: Any, mint: Callable[..., str], ehr_site: PeerSite,  # noqa: F811
+    register_partner: Callable[..., Partner], connections: Connections,
+) -> None:  # fmt: skip
     snf, other = case.snfs[:2]
     partner = register_partner(ehr_site, "snf-intake-system", snf.id, push_types=["ServiceRequest"])
     referral = referrals.send_referral(
