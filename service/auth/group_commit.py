@@ -101,6 +101,9 @@ class GroupCommit:
 
 
 def _insert(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        # A read's connection (service.app.reads_only): the events are one transaction, committed or not at all.
+        connection.execution_options(isolation_level=connection.default_isolation_level)
     # The INSERT is the transaction's first statement: on SQLite it waits busy_timeout for the write
     # lock even though the transaction began deferred (service.db._sqlite_begin).
     with connection.begin():

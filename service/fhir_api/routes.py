@@ -16,7 +16,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.http import http_date, parse_date
 
 from service import clock
-from service.app import request_session, runtime
+from service.app import reads_only, request_session, runtime
 from service.auth import tokens
 from service.auth.audit import OUTCOME_MINOR, Action, record_access_now, record_accesses_now
 from service.auth.context import AccessContext
@@ -118,6 +118,7 @@ def _patient_of(kind: ResourceKind, row: Any) -> str | None:
 
 
 @bp.get(f"/<{TYPES}>/<ident>")
+@reads_only
 def read(resource_type: str, ident: str) -> Response:
     kind = KINDS[resource_type]
     ctx = authorize(resource_type, "r")
@@ -143,6 +144,7 @@ def _not_modified(meta: dict[str, Any]) -> bool:
 
 
 @bp.get(f"/<{TYPES}>/<ident>/_history/<vid>")
+@reads_only
 def vread(resource_type: str, ident: str, vid: str) -> Response:
     kind = KINDS[resource_type]
     ctx = authorize(resource_type, "r")
@@ -183,6 +185,7 @@ def _bundle(kind: ResourceKind, search: SearchRequest, result: Any, matches: lis
 
 
 @bp.get(f"/<{TYPES}>/<ident>/_history")
+@reads_only
 def history(resource_type: str, ident: str) -> Response:
     kind = KINDS[resource_type]
     ctx = authorize(resource_type, "r")
@@ -196,6 +199,7 @@ def history(resource_type: str, ident: str) -> Response:
 
 
 @bp.get(f"/<{TYPES}>/_history")
+@reads_only
 def type_history(resource_type: str) -> Response:
     """Every version of the type's resources the caller may see, most recent change first
     (`_since`, `_count`; paged by offset). A CareTeam, derived from its members, has only its
@@ -267,6 +271,7 @@ def _search_args() -> MultiDict[str, str]:
 
 @bp.get(f"/<{TYPES}>")
 @bp.post(f"/<{TYPES}>/_search")
+@reads_only
 def search(resource_type: str) -> Response:
     ctx = authorize(resource_type, "s")
     return searchset_response(ctx, resource_type, _search_args(), "search-type", lenient=lenient())

@@ -129,6 +129,25 @@ def test_a_read_checks_out_one_connection_and_audits_on_it(server: Any) -> None:
     assert audited_on == checkouts
 
 
+def test_on_postgresql_a_reads_statements_run_without_a_transaction_and_its_audit_in_one(server: Any) -> None:
+    app, headers, path, _observer = server
+    engine = _engine_of(app)
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps a read's transaction: it is what gives the read's statements one snapshot")
+    seen: list[tuple[str, bool]] = []
+
+    def note(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append((statement.split()[0], conn.connection.dbapi_connection.autocommit))
+
+    assert app.test_client().get(path, headers=headers).status_code == 200  # the token verified once
+    with _listening(engine, before_cursor_execute=note):
+        response = app.test_client().get(path, headers=headers)
+
+    assert response.status_code == 200
+    # The token's client check and the row, each on its own; the access event in a transaction.
+    assert seen == [("SELECT", True), ("SELECT", True), ("INSERT", False)]
+
+
 def _event(n: int, *, client_id: str | None = "gc-test") -> dict[str, Any]:
     return {
         "id": f"00000000-0000-0000-0000-{n:012d}", "recorded": datetime.now().astimezone(), "action": "R",
