@@ -41,6 +41,7 @@ from bench.support import DEFAULT_PG, scratch_database  # noqa: E402
 from connectors.bundles import create_entry, next_link  # noqa: E402
 from connectors.http import Closing, Transport  # noqa: E402
 from service import clock  # noqa: E402
+from service.celery_app import settle_heap  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.db import make_engine, make_session_factory  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
@@ -357,6 +358,7 @@ def main() -> None:
     args = parser.parse_args()
     name, peers = f"bench-{int(time.time())}", peers_dir()
     site = start_site(peers, name, "RS384", ["--", "--default-count", "1000"])
+    settle_heap()  # as a worker process does at start: carebridge runs here as it runs in a worker
     try:
         with tempfile.TemporaryDirectory() as tmp:
             run(site, Path(tmp), args)

@@ -5,9 +5,11 @@ Embedded default: kombu's SQLAlchemy transport on an SQLite file. Scale: Redis, 
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from celery import Celery, Task
+from celery.signals import worker_init, worker_process_init
 from flask import Flask
 
 from service.config import INSTANCE_DIR
@@ -49,6 +51,18 @@ def init_celery(app: Flask) -> Celery:
         beat_schedule_filename=str(INSTANCE_DIR / "celerybeat-schedule"),
     )
     log_task_failures_without_values()
+    # The process that runs tasks: the main one (solo and thread pools), and each prefork child.
+    worker_init.connect(settle_heap, weak=False)
+    worker_process_init.connect(settle_heap, weak=False)
     celery.set_default()
     app.extensions["celery"] = celery
     return celery
+
+
+def settle_heap(**_signal: Any) -> None:
+    """Keep what a worker has loaded at start (modules, models, mappers, the app: some 200,000
+    objects) out of the cyclic garbage collector's walks: each full collection visited them all,
+    0.13-0.4 s of CPU, in every other push round of 500 changes. What the worker makes later is
+    collected as before (https://docs.python.org/3/library/gc.html#gc.freeze)."""
+    gc.collect()
+    gc.freeze()
