@@ -28,12 +28,27 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Integer,
+    String,
+    Update,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from service import clock
 from service.auth.policy import MODELS, visible_rows
+from service.db import UTCDateTime
 from service.models import ChangeEvent, Delivery, Partner
 from service.sync.outgoing import PUSHABLE, partner_reader
 from service.sync.resource_types import RESOURCE_TYPE
@@ -90,7 +105,7 @@ def _may_read(session: Session, partner: Partner, resource_type: str, entity_id:
     return session.scalar(select(model.id).where(model.id == entity_id, visible)) is not None
 
 
-def _due(now: datetime) -> object:
+def _due(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     # The explicit ``state IN open`` lets PostgreSQL and SQLite answer from the partial index of
     # open rows (`ix_partner_deliveries_open`), not by walking every done row in id order.
     return and_(
@@ -117,23 +132,37 @@ def claim(session: Session, partner_id: str, *, limit: int, lease: timedelta) ->
         # partner) go on meanwhile; only other claims wait.
         session.execute(select(Partner.id).where(Partner.id == partner_id).with_for_update(key_share=True))
         now = clock.now()
-        due = (
-            select(Delivery.id, Delivery.entity_type, Delivery.entity_id)
-            .where(Delivery.partner_id == partner_id, _due(now), _not_in_flight(partner_id, now))  # type: ignore[arg-type]
-            .order_by(Delivery.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=Delivery)
-            .subquery()
-        )
-        oldest = select(func.min(due.c.id)).group_by(due.c.entity_type, due.c.entity_id)
-        marked = session.scalars(
-            update(Delivery)
-            .where(Delivery.id.in_(oldest))
-            .values(state="in-flight", lease_until=now + lease, updated_at=now, attempts=Delivery.attempts + 1)
-            .returning(Delivery)
-            .execution_options(synchronize_session=False, populate_existing=True)
-        )
+        values = {"claim_partner": partner_id, "now": now, "limit": limit, "lease_end": now + lease}
+        marked = session.scalars(_CLAIM, values)
         return sorted(marked, key=lambda row: row.id)
+
+
+def _claim_statement() -> Update:
+    """What `claim` runs, built once: mark the due rows not in flight elsewhere, the oldest row of
+    each record (a record can have a pending row and the expired one of a dead worker). Building
+    it took a claim more CPU than anything else in it but the rows' loading."""
+    partner_id, now = bindparam("claim_partner", type_=String), bindparam("now", type_=UTCDateTime)
+    due = (
+        select(Delivery.id, Delivery.entity_type, Delivery.entity_id)
+        .where(Delivery.partner_id == partner_id, _due(now), _not_in_flight(partner_id, now))
+        .order_by(Delivery.id)
+        .limit(bindparam("limit", type_=Integer))
+        .with_for_update(skip_locked=True, of=Delivery)
+        .subquery()
+    )
+    oldest = select(func.min(due.c.id)).group_by(due.c.entity_type, due.c.entity_id)
+    return (
+        update(Delivery)
+        .where(Delivery.id.in_(oldest))
+        .values(
+            state="in-flight",
+            lease_until=bindparam("lease_end", type_=UTCDateTime),
+            updated_at=now,
+            attempts=Delivery.attempts + 1,
+        )
+        .returning(Delivery)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
 
 
 def fence(rows: Sequence[Delivery]) -> Claimed:
@@ -185,7 +214,9 @@ def keep_leases(bind: Engine | Connection, claimed: Claimed, lease: timedelta) -
         heart.join()
 
 
-def _not_in_flight(partner_id: str, now: datetime) -> ColumnElement[bool]:
+def _not_in_flight(
+    partner_id: str | ColumnElement[str], now: datetime | ColumnElement[datetime]
+) -> ColumnElement[bool]:
     """The row's record is not being sent right now by another worker (a live lease on another
     row; a due row's own lease is never live). The records in flight are one uncorrelated
     subquery, read once per claim (PostgreSQL hashes it), not probed once per candidate: a
@@ -201,7 +232,7 @@ def _not_in_flight(partner_id: str, now: datetime) -> ColumnElement[bool]:
 def pending_partners(session: Session) -> list[str]:
     """Partners with due deliveries (what the beat's push task visits)."""
     now = clock.now()
-    return list(session.scalars(select(Delivery.partner_id).where(_due(now)).distinct()))  # type: ignore[arg-type]
+    return list(session.scalars(select(Delivery.partner_id).where(_due(now)).distinct()))
 
 
 def retry_dead(session: Session, partner_id: str | None = None) -> int:
@@ -215,3 +246,6 @@ def retry_dead(session: Session, partner_id: str | None = None) -> int:
             query.values(state="pending", due_at=now, attempts=0, lease_until=None, updated_at=now)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+_CLAIM = _claim_statement()
