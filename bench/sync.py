@@ -41,9 +41,9 @@ from bench.support import DEFAULT_PG, scratch_database  # noqa: E402
 from connectors.bundles import create_entry, next_link  # noqa: E402
 from connectors.http import Closing, Transport  # noqa: E402
 from service import clock  # noqa: E402
-from service.celery_app import settle_heap  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.db import make_engine, make_session_factory  # noqa: E402
+from service.heap import settle_heap  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.models import Delivery, Partner  # noqa: E402
 from service.sync import engine  # noqa: E402

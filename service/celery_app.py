@@ -5,7 +5,6 @@ Embedded default: kombu's SQLAlchemy transport on an SQLite file. Scale: Redis, 
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 from celery import Celery, Task
@@ -14,6 +13,7 @@ from flask import Flask
 
 from service.config import INSTANCE_DIR
 from service.failures import log_task_failures_without_values
+from service.heap import settle_heap
 
 
 def init_celery(app: Flask) -> Celery:
@@ -57,12 +57,3 @@ def init_celery(app: Flask) -> Celery:
     celery.set_default()
     app.extensions["celery"] = celery
     return celery
-
-
-def settle_heap(**_signal: Any) -> None:
-    """Keep what a worker has loaded at start (modules, models, mappers, the app: some 200,000
-    objects) out of the cyclic garbage collector's walks: each full collection visited them all,
-    0.13-0.4 s of CPU, in every other push round of 500 changes. What the worker makes later is
-    collected as before (https://docs.python.org/3/library/gc.html#gc.freeze)."""
-    gc.collect()
-    gc.freeze()

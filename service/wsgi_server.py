@@ -8,6 +8,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from service.config import Settings
+from service.heap import settle_heap
 
 # Method, path without the query string, status, size, time: a query string may carry an MRN or a name
 # (Patient?identifier=...), and so may the Referer, so neither is logged (issue #11, no PHI in logs).
@@ -55,7 +56,13 @@ def options(*, host: str, port: int, workers: int, threads: int) -> dict[str, An
         "graceful_timeout": 3,
         "accesslog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
+        "post_worker_init": _settled,
     }
+
+
+def _settled(_worker: Any) -> None:
+    """Each worker process, once it has loaded the app (gunicorn calls it with the worker)."""
+    settle_heap()
 
 
 def run(*, host: str, port: int, workers: int, threads: int, load: Callable[[], Any] = _create_app) -> None:

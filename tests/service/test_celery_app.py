@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-
 import pytest
-from celery.signals import worker_init, worker_process_init
-from celery.utils.dispatch import Signal
 
 from service.app import create_app
 from service.config import Settings
@@ -39,22 +34,3 @@ def test_sync_rounds_are_acknowledged_on_receipt_and_every_other_task_after_it_r
     acked_on_receipt = {name for name, task in ours.items() if not task.acks_late}
 
     assert acked_on_receipt == {"service.tasks.sync.pull_partner", "service.tasks.sync.push_partner"}
-
-
-@pytest.fixture
-def thawed() -> Iterator[None]:
-    gc.unfreeze()
-    yield
-    gc.unfreeze()  # the test run's heap goes back to the collector
-
-
-@pytest.mark.parametrize("signal", [worker_init, worker_process_init], ids=["worker", "pool child"])
-def test_a_worker_process_keeps_what_it_loaded_at_start_out_of_the_garbage_collector(
-    signal: Signal, thawed: None
-) -> None:
-    create_app(Settings.from_env(database_url="sqlite://", celery_eager=True))
-    assert gc.get_freeze_count() == 0
-
-    signal.send(sender=None)
-
-    assert gc.get_freeze_count() > 0
