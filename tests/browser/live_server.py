@@ -21,7 +21,7 @@ from werkzeug.serving import make_server
 from service.app import create_app, runtime
 from service.config import Settings
 from service.demo import load_demo
-from service.models import Referral, Stay
+from service.models import HealthConcern, Referral, Stay
 
 
 @dataclass(frozen=True)
@@ -33,13 +33,17 @@ class LiveApp:
     def session(self) -> Session:
         return self.session_factory()
 
-    def fresh_stay(self) -> Stay:
-        """An active demo stay nobody has referred yet (each test that refers takes another one)."""
+    def fresh_stay(self, *, unscreened: bool = False) -> Stay:
+        """An active demo stay nobody has referred yet (each test that refers takes another one);
+        `unscreened`: of a patient with no health concern yet either. Ids are random, so which demo
+        stay comes first differs from run to run: one whose patient the demo data had screened made
+        the screening test read that patient's earlier concerns."""
         with self.session() as db:
             referred = select(Referral.stay_id).where(Referral.stay_id.is_not(None))
-            stay = db.scalars(
-                select(Stay).where(Stay.status == "in-progress", Stay.id.not_in(referred)).order_by(Stay.id)
-            ).first()
+            untouched = [Stay.status == "in-progress", Stay.id.not_in(referred)]
+            if unscreened:
+                untouched.append(Stay.patient_id.not_in(select(HealthConcern.patient_id)))
+            stay = db.scalars(select(Stay).where(*untouched).order_by(Stay.id)).first()
             assert stay is not None, "the demo data has no unreferred active stay left"
             stay.patient  # noqa: B018  (loaded before the session closes)
             return stay
