@@ -423,7 +423,8 @@ def render(session: Session, resource_type: str, rows: Sequence[Any], reader: Ac
     may read them: a referral names as its performers the recipients of the handoffs (Tasks) the
     reader may read, so a facility learns neither which other facilities were sent the patient's
     referral nor references it could not resolve (the hospital that sent it, and the payer, read
-    every recipient). None: carebridge's own whole record (its operators' CLI)."""
+    every recipient). None: carebridge's own whole record (its operators' CLI, and the renditions
+    `service.usecases.renditions` keeps of types that read the same to every reader)."""
     if not rows:
         return []
     ids = [row.id for row in rows]
